@@ -1,0 +1,126 @@
+"""The app factory: config → plugins → FAB → plugin registration."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_appbuilder import AppBuilder
+from flask_appbuilder.models.sqla.base import SQLA
+from werkzeug.exceptions import HTTPException, NotFound
+
+from core import modules
+from core.config import build_config
+from core.plugins import Page, PluginError, PluginRegistry
+from core.scoping import ScopedInterface
+
+log = logging.getLogger(__name__)
+CORE_DIR = os.path.dirname(os.path.abspath(__file__))
+ROOT_DIR = os.path.dirname(CORE_DIR)
+CORE_TRANSLATIONS = os.path.join(ROOT_DIR, "translations")
+
+
+def create_app(overrides: dict | None = None, registry: PluginRegistry | None = None) -> Flask:
+    """Build one 亲青汇 app. ``overrides`` replace configuration keys (tests);
+    ``registry`` may be passed when the caller already loaded the plugins."""
+    overrides = overrides or {}
+    app = Flask(
+        "core",
+        instance_path=overrides.get("QQH_INSTANCE_PATH") or os.environ.get("QQH_INSTANCE_PATH") or os.path.join(ROOT_DIR, "instance"),
+        template_folder=os.path.join(CORE_DIR, "templates"),
+        static_folder=os.path.join(CORE_DIR, "static"),
+        static_url_path="/qqh-static",
+    )
+    app.config.update(build_config(app.instance_path))
+    app.config.update(overrides)
+
+    if registry is None:
+        registry = PluginRegistry(
+            enabled=app.config["QQH_PLUGINS"], extra=app.config.get("QQH_EXTRA_PLUGINS")
+        )
+    app.extensions["qqh_plugins"] = registry
+
+    # one gettext domain per plugin, after FAB's and core's catalogs
+    dirs, domains = [CORE_TRANSLATIONS], ["messages"]
+    for name, path in registry.call("qqh_translations"):
+        dirs.append(path)
+        domains.append(name)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
+    app.config["BABEL_DOMAIN"] = ";".join(["messages"] + domains)  # FAB prepends its own folder
+    app.config.setdefault("FAB_INDEX_VIEW", "core.views.HomeView")
+    app.config.setdefault("FAB_SECURITY_MANAGER_CLASS", "core.security.QqhSecurityManager")
+    app.config.setdefault("FAB_BASE_TEMPLATE", "qqh/base.html")
+
+    db = SQLA(app)
+    app.extensions["qqh_db"] = db
+    with app.app_context():
+        appbuilder = AppBuilder(update_perms=False)
+        appbuilder.init_app(app, db.session)
+        from core import views as core_views  # noqa: WPS433 (needs the app context)
+
+        core_views.register(appbuilder)
+        _register_plugins(app, appbuilder, registry)
+    modules.install(app)
+    _install_error_handlers(app)
+    return app
+
+
+def _register_plugins(app: Flask, appbuilder: AppBuilder, registry: PluginRegistry) -> None:
+    view_plugins: dict[str, str] = {}
+    for plugin, page in registry.collect("qqh_views", "page", key=lambda p: p.view.__name__):
+        if not isinstance(page, Page):
+            raise PluginError(f"Plugin {plugin!r}: qqh_views() must return core.plugins.Page items.")
+        _require_scoped(plugin, page.view)
+        page.view.plugin_name = plugin
+        appbuilder.add_view(
+            page.view,
+            str(page.label),
+            label=page.label,
+            icon=page.icon,
+            category=page.category,
+            category_label=page.category_label,
+            category_icon=page.category_icon,
+            menu_cond=modules.menu_cond(plugin),
+        )
+        view_plugins[page.view.__name__] = plugin
+    for plugin, api in registry.collect("qqh_apis", "REST API", key=lambda a: a.resource_name or a.__name__):
+        _require_scoped(plugin, api)
+        api.plugin_name = plugin
+        appbuilder.add_api(api)
+        view_plugins[api.__name__] = plugin
+    app.extensions["qqh_view_plugins"] = view_plugins
+
+
+def _require_scoped(plugin: str, view) -> None:
+    datamodel = getattr(view, "datamodel", None)
+    model = getattr(datamodel, "obj", None)
+    if model is not None and getattr(model, "__qqh_unit_owned__", False) and not isinstance(datamodel, ScopedInterface):
+        raise PluginError(
+            f"Plugin {plugin!r}: {view.__name__} shows unit-owned {model.__name__} without "
+            f"core.scoping.ScopedInterface: every user would see every unit's records."
+        )
+
+
+def _install_error_handlers(app: Flask) -> None:
+    from flask_babel import gettext
+
+    def wants_json() -> bool:
+        return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if wants_json():
+            return jsonify(message=exc.description if exc.code != 404 else gettext("Not found")), exc.code
+        return exc
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        app.extensions["qqh_db"].session.rollback()
+        message = gettext("Something went wrong on our side; nothing was saved. The error has been logged.")
+        if wants_json():
+            return jsonify(message=message), 500
+        return render_template("qqh/error.html", message=message, base_template=app.appbuilder.base_template, appbuilder=app.appbuilder), 500

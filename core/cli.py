@@ -1,0 +1,345 @@
+"""The ``qqh`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from core.config import ConfigError
+from core.plugins import PluginError
+
+
+def fail(message: str) -> None:
+    click.echo(f"错误 Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _database_hint(exc: Exception, url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    safe = make_url(url).render_as_string(hide_password=True)
+    first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    return (
+        f"cannot use the database {safe} ({first}): check that the server is running "
+        f"and that QQH_DATABASE_URL is right, then run `qqh init`."
+    )
+
+
+class AppGroup(click.Group):
+    """Builds the app once, inside a clear-error guard, for every command."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, PluginError) as exc:
+            fail(str(exc))
+        except (OperationalError, ProgrammingError) as exc:
+            app = (ctx.find_root().obj or {}).get("app")
+            url = app.config["SQLALCHEMY_DATABASE_URI"] if app else "?"
+            fail(_database_hint(exc, url))
+
+
+def get_app():
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = {}
+    if "app" not in root.obj:
+        from core.app import create_app
+
+        root.obj["app"] = create_app(registry=root.obj.get("registry"))
+    return root.obj["app"]
+
+
+def with_app(f):
+    import functools
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        app = get_app()
+        with app.app_context():
+            return f(*args, **kwargs)
+
+    return wrapper
+
+
+@click.group(cls=AppGroup, help="亲青汇 administration command.")
+def cli():
+    pass
+
+
+# -- set-up -------------------------------------------------------------------
+def sync_roles_and_permissions() -> None:
+    """Create the four roles and every view's permissions (idempotent)."""
+    from flask import current_app
+
+    sm = current_app.appbuilder.sm
+    current_app.appbuilder.add_permissions(update_perms=True)
+    sm.create_db()  # FAB: builtin roles, admin and public roles (no create_all: FAB_CREATE_DB is off)
+    from core.security import ROLE_LABELS
+
+    for role in ROLE_LABELS:
+        sm.add_role(role)
+
+
+@cli.command()
+@click.option("--admin-user", default="admin", show_default=True)
+@click.option("--admin-password", default=None, help="Default: admin (change it!).")
+@click.option("--plan-year", type=int, default=None, help="Also load the notice's targets for this plan year.")
+@with_app
+def init(admin_user, admin_password, plan_year):
+    """Migrate the database, load the Guangdong unit tree, create roles and the admin (idempotent)."""
+    from flask import current_app
+
+    from core import migrate
+    from core.units import Unit, load_divisions, unit_by_code
+
+    migrate.upgrade()
+    session = current_app.appbuilder.session
+    added = load_divisions(session)
+    session.commit()
+    sync_roles_and_permissions()
+    sm = current_app.appbuilder.sm
+    user = sm.find_user(username=admin_user)
+    if user is None:
+        role = sm.find_role(current_app.config["AUTH_ROLE_ADMIN"])
+        user = sm.add_user(
+            admin_user, "省级", "管理员", f"{admin_user}@qinqinghui.local", role, password=admin_password or "admin"
+        )
+        if not user:
+            fail(f"could not create the user {admin_user}")
+        user.unit = unit_by_code(session, "440000")
+        session.commit()
+        click.echo(f"Created the province administrator {admin_user}.")
+    elif admin_password:
+        sm.reset_password(user.id, admin_password)
+    total = session.query(Unit).count()
+    click.echo(f"Units: {total} ({added} added). Database ready.")
+    if plan_year:
+        _load_targets(plan_year)
+
+
+def _load_targets(plan_year: int) -> None:
+    try:
+        from core import kpi
+    except ImportError:
+        return
+    loader = getattr(kpi, "load_default_targets", None)
+    if loader:
+        n = loader(plan_year)
+        click.echo(f"Targets for {plan_year}: {n} added.")
+
+
+@cli.command()
+@with_app
+def demo():
+    """Load every enabled plugin's demo data (deterministic, idempotent)."""
+    from flask import current_app
+
+    from core.demo import load_demo
+
+    counts = load_demo(current_app)
+    for name, n in counts.items():
+        click.echo(f"{name}: {n}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, type=int, show_default=True)
+@click.option("--debug", is_flag=True)
+def run(host, port, debug):
+    """Serve the app (development server; use gunicorn in production)."""
+    app = get_app()
+    with app.app_context():
+        from core import migrate
+
+        pending = migrate.drift(app)
+        if pending:
+            fail("the database is not up to date with the code: run `qqh init` (or `qqh db upgrade`) first.")
+    click.echo(f"亲青汇 serving on http://{host}:{port}/")
+    app.run(host=host, port=port, debug=debug, use_reloader=False)
+
+
+# -- db -----------------------------------------------------------------------
+@cli.group()
+def db():
+    """Database migrations (Alembic)."""
+
+
+@db.command("upgrade")
+@with_app
+def db_upgrade():
+    """Bring the database to the head of core and of every enabled plugin."""
+    from core import migrate
+
+    targets = migrate.upgrade()
+    click.echo("Up to date: " + ", ".join(targets))
+
+
+@db.command("downgrade")
+@click.argument("target")
+@with_app
+def db_downgrade(target):
+    """Downgrade to TARGET (e.g. sample@base to remove the sample plugin's tables)."""
+    from flask import current_app
+
+    from core import migrate
+
+    migrate.downgrade(current_app, target)
+
+
+@db.command("current")
+@with_app
+def db_current():
+    """Show the applied revisions."""
+    from alembic import command
+
+    from core import migrate
+
+    command.current(migrate.alembic_config(), verbose=False)
+
+
+@db.command("check")
+@with_app
+def db_check():
+    """Fail when models and database differ (a migration is missing)."""
+    from core import migrate
+
+    diffs = migrate.drift()
+    if diffs:
+        for d in diffs:
+            click.echo(repr(d))
+        fail(f"{len(diffs)} difference(s) between the models and the database.")
+    click.echo("Models and database agree.")
+
+
+@db.command("revision")
+@click.option("--owner", required=True, help="core or a plugin name: whose branch gets the revision.")
+@click.option("-m", "--message", required=True)
+@click.option("--empty", is_flag=True, help="Do not autogenerate.")
+@with_app
+def db_revision(owner, message, empty):
+    """Write a new migration on a branch (autogenerated from its own tables only)."""
+    from flask import current_app
+
+    from core import migrate
+
+    try:
+        migrate.revision(current_app, owner, message, autogenerate=not empty)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+# -- plugins ------------------------------------------------------------------
+@cli.group()
+def plugins():
+    """Installed plugins."""
+
+
+@plugins.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def plugins_list(as_json):
+    """List installed plugins with version and whether they are enabled."""
+    from core.config import plugin_names
+    from core.plugins import PluginRegistry
+
+    ctx = click.get_current_context().find_root()
+    registry = (ctx.obj or {}).get("registry") or PluginRegistry(enabled=plugin_names())
+    rows = registry.describe()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        state = "enabled" if r["enabled"] else "disabled"
+        req = f" requires {', '.join(r['requires'])}" if r["requires"] else ""
+        click.echo(f"{r['name']:<16} {r['version']:<10} {state:<9} {r['label']}{req}")
+
+
+# -- users --------------------------------------------------------------------
+@cli.group()
+def user():
+    """User accounts."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--password", required=True)
+@click.option("--unit", "unit_code", required=True, help="Code of the user's unit, e.g. 440600.")
+@click.option("--role", type=click.Choice(["province_admin", "unit_admin", "clerk", "inspector"]), required=True)
+@click.option("--name", default=None, help="Display name.")
+@with_app
+def user_add(username, password, unit_code, role, name):
+    """Create a user bound to a unit with one of the four roles."""
+    from flask import current_app
+
+    from core.units import unit_by_code
+
+    sm = current_app.appbuilder.sm
+    session = current_app.appbuilder.session
+    unit = unit_by_code(session, unit_code)
+    if unit is None:
+        fail(f"no unit has the code {unit_code}.")
+    if sm.find_user(username=username) is not None:
+        fail(f"the user {username} exists already.")
+    r = sm.find_role(role)
+    if r is None:
+        fail(f"the role {role} does not exist: run `qqh init` first.")
+    u = sm.add_user(username, name or username, unit.name, f"{username}@qinqinghui.local", r, password=password)
+    if not u:
+        fail(f"could not create the user {username}.")
+    u.unit = unit
+    session.commit()
+    click.echo(f"Created {username} ({role}) for {unit.name} {unit.code}.")
+
+
+# -- units --------------------------------------------------------------------
+@cli.group()
+def units():
+    """The League unit tree."""
+
+
+@units.command("move")
+@click.argument("code")
+@click.option("--parent", "parent_code", required=True)
+@click.option("--tier", type=click.Choice(["province", "city", "county", "town", "university", "direct"]))
+@with_app
+def units_move(code, parent_code, tier):
+    """Move a unit (and its subtree) under another parent, e.g. 顺德区 to the province."""
+    from flask import current_app
+
+    from core.units import move_unit, unit_by_code
+
+    session = current_app.appbuilder.session
+    unit, parent = unit_by_code(session, code), unit_by_code(session, parent_code)
+    if unit is None or parent is None:
+        fail("unknown unit code.")
+    try:
+        n = move_unit(session, unit, parent)
+    except ValueError as exc:
+        fail(str(exc))
+    if tier:
+        unit.tier = tier
+    session.commit()
+    click.echo(f"Moved {n} unit(s).")
+
+
+def main(argv=None):
+    """Entry point: load plugins first so that they can add subcommands."""
+    from core.config import plugin_names
+    from core.plugins import PluginRegistry
+
+    try:
+        registry = PluginRegistry(enabled=plugin_names())
+    except PluginError as exc:
+        fail(str(exc))
+    for _name, _ in registry.call("qqh_cli", group=cli):
+        pass
+    return cli.main(args=argv, prog_name="qqh", obj={"registry": registry})
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,109 @@
+"""Configuration from the environment, with clear errors."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from core.security import FAB_ROLES, PROVINCE_ADMIN
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says what to do."""
+
+
+def _instance_path(default: str) -> str:
+    path = os.environ.get("QQH_INSTANCE_PATH") or default
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot create the instance folder {path} ({exc.strerror}): "
+            f"set QQH_INSTANCE_PATH to a writable folder."
+        ) from exc
+    return path
+
+
+def _secret_key(instance_path: str) -> str:
+    key = os.environ.get("QQH_SECRET_KEY")
+    if key:
+        if len(key) < 32:
+            raise ConfigError("QQH_SECRET_KEY must be at least 32 characters long.")
+        return key
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        if not os.path.exists(path):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        with open(path) as fh:
+            key = fh.read().strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot keep the secret key in {path} ({exc.strerror}): "
+            f"make the folder writable or set QQH_SECRET_KEY."
+        ) from exc
+    if len(key) < 32:
+        raise ConfigError(f"The secret key in {path} is shorter than 32 characters: delete the file.")
+    return key
+
+
+def database_url(instance_path: str) -> str:
+    url = os.environ.get("QQH_DATABASE_URL") or "sqlite:///" + os.path.join(instance_path, "qqh.db")
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            f"QQH_DATABASE_URL is not a database URL ({url!r}): write it like "
+            f"postgresql+psycopg2://user:password@host:5432/dbname or sqlite:////path/qqh.db."
+        ) from exc
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"QQH_DATABASE_URL uses {parsed.get_backend_name()!r}: only postgresql and sqlite are supported."
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        url = parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+    return url
+
+
+def plugin_names() -> list[str] | None:
+    raw = os.environ.get("QQH_PLUGINS")
+    if raw is None or not raw.strip():
+        return None  # every installed plugin
+    if raw.strip().lower() == "none":
+        return []
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+def build_config(instance_path: str) -> dict:
+    instance_path = _instance_path(instance_path)
+    return {
+        "QQH_INSTANCE_PATH": instance_path,
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        "QQH_PLUGINS": plugin_names(),
+        "APP_NAME": "亲青汇",
+        "APP_THEME": "",
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": {"zh": {"flag": "cn", "name": "简体中文"}, "en": {"flag": "gb", "name": "English"}},
+        "AUTH_TYPE": 1,  # AUTH_DB
+        "AUTH_ROLE_ADMIN": PROVINCE_ADMIN,
+        "AUTH_ROLE_PUBLIC": "Public",
+        "FAB_ROLES": FAB_ROLES,
+        "FAB_CREATE_DB": False,  # Alembic owns the schema
+        "FAB_UPDATE_PERMS": False,  # permissions are synced by `qqh init`
+        "FAB_API_SWAGGER_UI": False,  # its page loads scripts from a CDN
+        "FAB_ADD_SECURITY_API": False,
+        "FAB_PASSWORD_COMPLEXITY_ENABLED": False,
+        "FAB_API_MAX_PAGE_SIZE": 500,
+        "WTF_CSRF_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "JSON_AS_ASCII": False,
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "RATELIMIT_ENABLED": False,
+    }

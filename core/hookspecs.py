@@ -1,0 +1,96 @@
+"""The plugin API of 亲青汇: every hook a plugin may implement.
+
+A plugin is a module (or object) registered under the entry-point group
+``qqh.plugins``. It implements any of the hooks below with ``@hookimpl``
+(``from core.hookspecs import hookimpl``). Every hook has a docstring; a test
+fails when one is added without.
+"""
+
+import pluggy
+
+PROJECT = "qqh"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def qqh_manifest():
+    """Return this plugin's :class:`core.plugins.Manifest`.
+
+    Required for every plugin: name (must equal the entry-point name), version,
+    Chinese label (a lazy gettext string), ``requires`` (names of plugins that
+    must be enabled too; they load first) and ``core`` (a version specifier such
+    as ``">=0.1,<1"`` that this core must satisfy).
+    """
+
+
+@hookspec
+def qqh_models():
+    """Return the SQLAlchemy model classes this plugin owns.
+
+    Core uses the list to check that the plugin's tables are covered by its
+    migration branch and to know which records are unit-owned (scoped).
+    """
+
+
+@hookspec
+def qqh_views():
+    """Return a list of :class:`core.plugins.Page`: the pages this plugin shows.
+
+    Each page names a view class (subclass of :class:`core.scoping.ScopedModelView`
+    for unit-owned data), its menu label and category. Core registers them and
+    hides them for units that do not use the plugin.
+    """
+
+
+@hookspec
+def qqh_apis():
+    """Return a list of REST API classes (subclasses of
+    :class:`core.scoping.ScopedModelRestApi` for unit-owned data).
+
+    They are served under ``/api/v1/<resource_name>/`` and appear in the OpenAPI
+    document.
+    """
+
+
+@hookspec
+def qqh_kpi_checks():
+    """Return a list of :class:`core.kpi.KpiCheck`: set-based KPI computations
+    that this plugin provides (for example ``direct_contacts``)."""
+
+
+@hookspec
+def qqh_default_targets(plan_year):
+    """Return the notice's default targets for ``plan_year`` that concern this
+    plugin, as a list of :class:`core.kpi.TargetSpec`."""
+
+
+@hookspec
+def qqh_importables():
+    """Return a list of :class:`core.importing.Importable`: the lists of this
+    plugin that can be imported from and exported to Excel/CSV."""
+
+
+@hookspec
+def qqh_cli(group):
+    """Add subcommands to the ``qqh`` command: ``group`` is the click group."""
+
+
+@hookspec
+def qqh_translations():
+    """Return the path of this plugin's translations folder
+    (``<folder>/zh/LC_MESSAGES/<plugin name>.mo``); the gettext domain is the
+    plugin's name."""
+
+
+@hookspec
+def qqh_migrations():
+    """Return the path of this plugin's Alembic versions folder. Its revisions
+    form a branch labelled with the plugin's name that depends on ``core``."""
+
+
+@hookspec
+def qqh_demo_data(session):
+    """Load deterministic demo records into ``session`` (idempotent: running
+    ``qqh demo`` twice must not duplicate anything). Called in load order, so
+    a plugin can use the records of the plugins it requires. Do not commit."""

@@ -1,0 +1,314 @@
+"""Row-level data scope, implemented once: a user sees and edits only the
+records of the units in their own subtree.
+
+Plugins get it by building their models on :class:`UnitOwned`, their pages on
+:class:`ScopedModelView` and their REST APIs on :class:`ScopedModelRestApi`.
+The one choke point is :class:`ScopedInterface`: every query FAB makes through
+it (list, show, edit, delete, actions, related-field choices, charts) carries
+the scope condition, and every add or edit is checked before it is written.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from flask import current_app, g, has_request_context
+from flask_appbuilder import ModelRestApi, ModelView
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import gettext, lazy_gettext as _l
+from sqlalchemy import DateTime, ForeignKey, Integer, false, inspect as sa_inspect, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from core.units import Unit, subtree_of
+
+
+class InvalidInput(ValueError):
+    """Bad input: ``messages`` maps a field name (or ``_``) to its messages.
+    Nothing has been written when this is raised."""
+
+    def __init__(self, messages: dict[str, list[str] | str] | str):
+        if isinstance(messages, str):
+            messages = {"_": [messages]}
+        self.messages = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in messages.items()}
+        super().__init__("；".join(m for v in self.messages.values() for m in v))
+
+
+# -- who is asking -------------------------------------------------------------
+ALL = None  # scope value meaning "no restriction"
+NOTHING = ""  # scope value meaning "no unit at all"
+
+
+def current_user():
+    if not has_request_context():
+        return None
+    user = getattr(g, "_qqh_user", False)
+    if user is False:
+        user = current_app.appbuilder.sm.current_user
+        g._qqh_user = user
+    return user if (user is not None and getattr(user, "is_authenticated", True)) else None
+
+
+def user_scope(user) -> str | None:
+    """The unit path a user is limited to; ``ALL`` for province admins without
+    a unit; ``NOTHING`` for a user with neither."""
+    if user is None:
+        return NOTHING
+    unit = getattr(user, "unit", None)
+    if unit is not None:
+        return unit.path
+    role_names = {r.name for r in getattr(user, "roles", [])}
+    if current_app.config["AUTH_ROLE_ADMIN"] in role_names:
+        return ALL
+    return NOTHING
+
+
+def current_scope() -> str | None:
+    """Scope of the current request; outside a request (CLI, tests that call
+    code directly) there is no restriction."""
+    if not has_request_context():
+        return ALL
+    if "_qqh_scope" not in g:
+        g._qqh_scope = user_scope(current_user())
+    return g._qqh_scope
+
+
+def scope_condition(model, scope: str | None):
+    """SQL condition that limits ``model`` to ``scope``; None when unrestricted."""
+    if scope is ALL:
+        return None
+    if model is Unit:
+        return subtree_of(scope) if scope else false()
+    if hasattr(model, "unit_id") and hasattr(model, "__qqh_unit_owned__"):
+        if not scope:
+            return false()
+        return model.unit_id.in_(select(Unit.id).where(subtree_of(scope)))
+    return None
+
+
+def unit_in_scope(session, unit_id, scope: str | None) -> bool:
+    if unit_id is None:
+        return False
+    if scope is ALL:
+        return session.get(Unit, unit_id) is not None
+    if not scope:
+        return False
+    path = session.execute(select(Unit.path).where(Unit.id == unit_id)).scalar_one_or_none()
+    return path is not None and path.startswith(scope)
+
+
+# -- models ----------------------------------------------------------------------
+def _current_user_id():
+    user = current_user()
+    return getattr(user, "id", None)
+
+
+def _now():
+    return datetime.datetime.now().replace(microsecond=0)
+
+
+class Audited:
+    """Created/changed by and on (user ids are empty for CLI work)."""
+
+    @declared_attr
+    def created_on(cls) -> Mapped[datetime.datetime]:
+        return mapped_column(DateTime, default=_now, nullable=False)
+
+    @declared_attr
+    def changed_on(cls) -> Mapped[datetime.datetime]:
+        return mapped_column(DateTime, default=_now, onupdate=_now, nullable=False)
+
+    @declared_attr
+    def created_by_fk(cls) -> Mapped[int | None]:
+        return mapped_column(Integer, ForeignKey("ab_user.id"), default=_current_user_id, nullable=True)
+
+    @declared_attr
+    def changed_by_fk(cls) -> Mapped[int | None]:
+        return mapped_column(
+            Integer, ForeignKey("ab_user.id"), default=_current_user_id, onupdate=_current_user_id, nullable=True
+        )
+
+    @declared_attr
+    def created_by(cls):
+        return relationship("User", primaryjoin=f"{cls.__name__}.created_by_fk == User.id", enable_typechecks=False)
+
+    @declared_attr
+    def changed_by(cls):
+        return relationship("User", primaryjoin=f"{cls.__name__}.changed_by_fk == User.id", enable_typechecks=False)
+
+
+class UnitOwned(Audited):
+    """Mixin for every record that belongs to a League unit.
+
+    A model may define ``validate(self) -> dict[field, message]`` for checks of
+    its own; they run on every add and edit, from pages, API and import alike.
+    """
+
+    __qqh_unit_owned__ = True
+
+    @declared_attr
+    def unit_id(cls) -> Mapped[int]:
+        return mapped_column(Integer, ForeignKey("qqh_unit.id"), nullable=False, index=True)
+
+    @declared_attr
+    def unit(cls):
+        return relationship(Unit)
+
+
+def check_item(session, item, scope: str | None) -> None:
+    """Everything that must hold before ``item`` is written: it belongs to a
+    unit in the scope, every unit-owned record it points to is in the scope,
+    and the model's own ``validate()`` passes. Raises :class:`InvalidInput`."""
+    errors: dict[str, list[str]] = {}
+    model = type(item)
+    if getattr(model, "__qqh_unit_owned__", False):
+        unit_id = item.unit.id if item.unit is not None else item.unit_id
+        if unit_id is None:
+            errors.setdefault("unit", []).append(gettext("Choose the unit this record belongs to."))
+        elif not unit_in_scope(session, unit_id, scope):
+            errors.setdefault("unit", []).append(
+                gettext("You can only enter records for your own unit and the units below it.")
+            )
+    for rel in sa_inspect(model).relationships:
+        if rel.direction.name != "MANYTOONE" or rel.key in ("unit", "created_by", "changed_by"):
+            continue
+        target = getattr(item, rel.key)
+        if target is not None and getattr(type(target), "__qqh_unit_owned__", False):
+            if not unit_in_scope(session, target.unit_id, scope):
+                errors.setdefault(rel.key, []).append(gettext("This record is outside your units."))
+    validate = getattr(item, "validate", None)
+    if callable(validate):
+        for field, msgs in (validate() or {}).items():
+            errors.setdefault(field, []).extend(msgs if isinstance(msgs, list) else [msgs])
+    if errors:
+        raise InvalidInput(errors)
+
+
+def friendly_integrity_error(exc: IntegrityError) -> InvalidInput:
+    text = str(exc.orig).lower()
+    if "unique" in text or "duplicate" in text:
+        return InvalidInput(gettext("A record with the same identifying values already exists."))
+    if "foreign key" in text:
+        return InvalidInput(gettext("This record refers to, or is referred to by, other records."))
+    if "not null" in text or "null value" in text:
+        return InvalidInput(gettext("A required value is missing."))
+    return InvalidInput(gettext("The record could not be saved because it conflicts with existing data."))
+
+
+class ScopedInterface(SQLAInterface):
+    """SQLAInterface that limits every query and write to the user's subtree."""
+
+    def apply_filters(self, query, filters):
+        query = super().apply_filters(query, filters)
+        cond = scope_condition(self.obj, current_scope())
+        return query if cond is None else query.filter(cond)
+
+    def _get_base_query(self, query, filters=None, order_column="", order_direction=""):
+        cond = scope_condition(self.obj, current_scope())
+        if cond is not None:
+            query = query.filter(cond)
+        return super()._get_base_query(query, filters, order_column, order_direction)
+
+    def get_related_obj(self, col_name, value):
+        rel_model = self.get_related_model(col_name)
+        q = self.session.query(rel_model).filter(sa_inspect(rel_model).primary_key[0] == value)
+        cond = scope_condition(rel_model, current_scope())
+        return (q.filter(cond) if cond is not None else q).one_or_none()
+
+    def _write(self, item, op, commit: bool) -> None:
+        try:
+            check_item(self.session, item, current_scope())
+            op(item)
+            if commit:
+                self.session.commit()
+            else:
+                self.session.flush()
+        except InvalidInput:
+            self.session.rollback()
+            raise
+        except IntegrityError as exc:
+            self.session.rollback()
+            raise friendly_integrity_error(exc) from exc
+        except SQLAlchemyError:
+            self.session.rollback()
+            raise
+
+    def add(self, item, commit: bool = True) -> None:
+        self._write(item, self.session.add, commit)
+
+    def edit(self, item, commit: bool = True) -> None:
+        self._write(item, self.session.merge, commit)
+
+    def delete(self, item, commit: bool = True) -> None:
+        try:
+            self.session.delete(item)
+            if commit:
+                self.session.commit()
+            else:
+                self.session.flush()
+        except IntegrityError as exc:
+            self.session.rollback()
+            raise friendly_integrity_error(exc) from exc
+
+
+UNIT_OWNED_COLUMNS_HIDDEN = ["created_on", "changed_on", "created_by", "changed_by"]
+
+
+class ScopedModelView(ModelView):
+    """Base page class for unit-owned data."""
+
+    plugin_name: str | None = None  # set by core when a plugin registers the view
+    page_size = 25
+
+    def __init__(self, **kwargs):
+        from core.pickers import unit_picker
+
+        # the unit is chosen with a search-as-you-type picker limited to the
+        # user's subtree; it is never a filter that lists every unit
+        label = (self.label_columns or {}).get("unit", _l("Unit"))
+        self.add_form_extra_fields = {"unit": unit_picker(label), **(self.add_form_extra_fields or {})}
+        self.edit_form_extra_fields = {"unit": unit_picker(label), **(self.edit_form_extra_fields or {})}
+        searchable = self.search_columns or self.datamodel.get_search_columns_list()
+        self.search_columns = [c for c in searchable if c not in ("unit", "created_by", "changed_by")]
+        super().__init__(**kwargs)
+
+    def pre_update(self, item):
+        # a failed edit must not leave the populated object dirty in the session
+        try:
+            check_item(self.datamodel.session, item, current_scope())
+        except InvalidInput:
+            self.datamodel.session.rollback()
+            raise
+
+
+class ScopedModelRestApi(ModelRestApi):
+    """Base REST API class for unit-owned data: answers bad input with 422 and
+    a message in the user's language, and records outside the scope with 404."""
+
+    plugin_name: str | None = None
+    allow_browser_login = True
+
+    def _guard(self, fn, *args):
+        try:
+            return fn(*args)
+        except InvalidInput as exc:
+            return self.response_422(message=exc.messages)
+
+    def post_headless(self):
+        return self._guard(super().post_headless)
+
+    def put_headless(self, pk):
+        return self._guard(super().put_headless, pk)
+
+    def delete_headless(self, pk):
+        return self._guard(super().delete_headless, pk)
+
+    def _get_field_info(self, field, filter_rel_field, page=None, page_size=None):
+        ret = super()._get_field_info(field, filter_rel_field, page=page, page_size=page_size)
+        # gettext("") answers with the catalog's header: never show it
+        label = self.label_columns.get(field.name, "")
+        desc = self.description_columns.get(field.name, "")
+        ret["label"] = str(label) if label else field.name
+        ret["description"] = str(desc) if desc else ""
+        return ret

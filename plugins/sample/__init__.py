@@ -1,0 +1,63 @@
+"""A minimal plugin: the template every task-area plugin starts from.
+
+It owns one unit-owned model (``SampleNote``), one page, one REST API, one
+KPI check, its own migration branch, its own translation catalog and demo
+data. Only hook implementations live here.
+"""
+
+from flask_babel import lazy_gettext as _l
+
+from core.hookspecs import hookimpl
+from core.plugins import Manifest, Page, module_dir
+
+NAME = "sample"
+
+
+@hookimpl
+def qqh_manifest():
+    return Manifest(name=NAME, version="0.1.0", label=_l("Sample notes"), requires=(), core=">=0.1,<1")
+
+
+@hookimpl
+def qqh_models():
+    from plugins.sample.models import SampleNote
+
+    return [SampleNote]
+
+
+@hookimpl
+def qqh_views():
+    from plugins.sample.views import SampleNoteView
+
+    return [Page(SampleNoteView, _l("Notes"), "Sample", _l("Sample notes"), icon="fa-sticky-note")]
+
+
+@hookimpl
+def qqh_apis():
+    from plugins.sample.views import SampleNoteApi
+
+    return [SampleNoteApi]
+
+
+@hookimpl
+def qqh_kpi_checks():
+    from plugins.sample.kpi import CHECKS
+
+    return CHECKS
+
+
+@hookimpl
+def qqh_translations():
+    return module_dir(__name__, "translations")
+
+
+@hookimpl
+def qqh_migrations():
+    return module_dir(__name__, "migrations")
+
+
+@hookimpl
+def qqh_demo_data(session):
+    from plugins.sample.demo import load
+
+    return load(session)
