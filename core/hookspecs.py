@@ -25,6 +25,15 @@ def qqh_manifest():
 
 
 @hookspec
+def qqh_add_hookspecs():
+    """Return a module (or class) of hook specifications that this plugin
+    offers to the plugins that require it, like pytest's ``pytest_addhooks``.
+    Their names must start with ``qqh_``; they are called through the same
+    plugin manager (for example cultivation's organization profile sections).
+    Not called through pluggy: core reads it before registering plugins."""
+
+
+@hookspec
 def qqh_models():
     """Return the SQLAlchemy model classes this plugin owns.
 

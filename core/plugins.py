@@ -129,10 +129,18 @@ class PluginRegistry:
                     f"(installed: {', '.join(sorted(self.installed)) or 'none'})."
                 )
         self.order = self._load_order(wanted)
+        # hooks that plugins declare for each other (like pytest_addhooks)
+        self.hook_names = set(HOOK_NAMES)
+        for n in self.order:
+            add = getattr(self.installed[n].module, "qqh_add_hookspecs", None)
+            if add is not None:
+                specs = add()
+                self.pm.add_hookspecs(specs)
+                self.hook_names |= {a for a in dir(specs) if a.startswith("qqh_")}
         for n in self.order:
             p = self.installed[n]
             p.enabled = True
-            self._check_hook_names(p)
+            self._check_hook_names(p, self.hook_names)
             self.pm.register(p.module, name=n)
         try:
             self.pm.check_pending()
@@ -165,12 +173,12 @@ class PluginRegistry:
         return manifest
 
     @staticmethod
-    def _check_hook_names(p: InstalledPlugin) -> None:
+    def _check_hook_names(p: InstalledPlugin, known: set[str]) -> None:
         for attr in dir(p.module):
-            if attr.startswith("qqh_") and attr not in HOOK_NAMES:
+            if attr.startswith("qqh_") and attr not in known:
                 raise PluginError(
                     f"Plugin {p.name!r} defines {attr}(), which is not a hook "
-                    f"(known hooks: {', '.join(sorted(HOOK_NAMES))}): check its spelling."
+                    f"(known hooks: {', '.join(sorted(known))}): check its spelling."
                 )
 
     def _load_order(self, wanted: list[str]) -> list[str]:
