@@ -48,7 +48,7 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
         domains.append(name)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
     app.config["BABEL_DOMAIN"] = ";".join(["messages"] + domains)  # FAB prepends its own folder
-    app.config.setdefault("FAB_INDEX_VIEW", "core.views.HomeView")
+    app.config.setdefault("FAB_INDEX_VIEW", "core.kpi_views.DashboardView")
     app.config.setdefault("FAB_SECURITY_MANAGER_CLASS", "core.security.QqhSecurityManager")
     app.config.setdefault("FAB_BASE_TEMPLATE", "qqh/base.html")
 
@@ -57,9 +57,11 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     with app.app_context():
         appbuilder = AppBuilder(update_perms=False)
         appbuilder.init_app(app, db.session)
-        from core import views as core_views  # noqa: WPS433 (needs the app context)
+        from core import import_views, kpi_views, views as core_views  # need the app context
 
         core_views.register(appbuilder)
+        import_views.register(appbuilder)
+        kpi_views.register(appbuilder)
         _register_plugins(app, appbuilder, registry)
     modules.install(app)
     _install_error_handlers(app)

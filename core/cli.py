@@ -327,6 +327,16 @@ def units_move(code, parent_code, tier):
     click.echo(f"Moved {n} unit(s).")
 
 
+def _core_commands() -> None:
+    from core import import_views, kpi_views
+
+    import_views.register_cli(cli)
+    kpi_views.register_cli(cli)
+
+
+_core_commands()
+
+
 def main(argv=None):
     """Entry point: load plugins first so that they can add subcommands."""
     from core.config import plugin_names
