@@ -274,6 +274,12 @@ def register(appbuilder) -> None:
         UnitAdminModulesView, "UnitAdminModules", label=_l("My unit's modules"), icon="fa-puzzle-piece",
         category=ORG_CATEGORY, category_label=ORG_CATEGORY_LABEL,
     )
+    from core.security import UnitAdminUserView
+
+    appbuilder.add_view(
+        UnitAdminUserView, "UnitAdminUsers", label=_l("Users of my units"), icon="fa-users",
+        category=ORG_CATEGORY, category_label=ORG_CATEGORY_LABEL,
+    )
     appbuilder.add_view(
         AdminPluginsView, "AdminPlugins", label=_l("Plugins"), icon="fa-plug",
         category=ADMIN_CATEGORY, category_label=ADMIN_CATEGORY_LABEL, category_icon="fa-cogs",

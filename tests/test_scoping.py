@@ -1,0 +1,267 @@
+"""Row-level scoping, implemented once in core: each user sees and touches
+exactly their own subtree, in pages and API, whatever id they guess.
+
+Users (tests/conftest.py): fs_clerk 佛山 440600, sd_clerk 顺德区 440606,
+sz_clerk 深圳 440300, fs_inspector 佛山 (read only), fs_admin 佛山 unit admin."""
+
+import csv
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import PASSWORD
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def subtree_size(code):
+    rows = list(csv.DictReader(open(os.path.join(ROOT, "data", "guangdong_divisions.csv"), encoding="utf-8")))
+    kids = {}
+    for r in rows:
+        kids.setdefault(r["parent_code"], []).append(r["code"])
+    return 1 + sum(subtree_size_of(k, kids) for k in kids.get(code, []))
+
+
+def subtree_size_of(code, kids):
+    return 1 + sum(subtree_size_of(k, kids) for k in kids.get(code, []))
+
+
+def unit_id(client, code):
+    r = client.get("/api/v1/unit/", params={"q": f"(filters:!((col:code,opr:eq,value:'{code}')))"})
+    assert r.status_code == 200, r.text
+    assert r.json()["count"] == 1, (code, r.json())
+    return r.json()["ids"][0]
+
+
+@pytest.fixture(scope="module")
+def notes(live):
+    """One note in each of 佛山 city, 顺德区, 南海区 and 深圳, made by the admin."""
+    from tests.conftest import Client
+
+    admin = Client(live.url).login("admin")
+    tag = uuid.uuid4().hex[:6]
+    made = {}
+    for code in ("440600", "440606", "440605", "440300"):
+        r = admin.post("/api/v1/samplenote/", json={"title": f"{tag}-{code}", "noted_on": "2012-03-05", "unit": unit_id(admin, code)})
+        assert r.status_code == 201, r.text
+        made[code] = r.json()["id"]
+    yield tag, made
+    for pk in made.values():
+        admin.delete(f"/api/v1/samplenote/{pk}")
+    admin.close()
+
+
+def visible_titles(client, tag):
+    r = client.get("/api/v1/samplenote/", params={"q": f"(filters:!((col:title,opr:sw,value:'{tag}')),page_size:100)"})
+    assert r.status_code == 200, r.text
+    return sorted(row["title"].split("-")[1] for row in r.json()["result"])
+
+
+@pytest.mark.parametrize(
+    "user, expected",
+    [
+        ("admin", ["440300", "440600", "440605", "440606"]),
+        ("fs_clerk", ["440600", "440605", "440606"]),
+        ("fs_inspector", ["440600", "440605", "440606"]),
+        ("sd_clerk", ["440606"]),
+        ("sz_clerk", ["440300"]),
+    ],
+)
+def test_each_user_sees_exactly_their_subtree_in_api_and_pages(as_user, notes, user, expected):
+    tag, made = notes
+    client = as_user(user)
+    assert visible_titles(client, tag) == expected
+    page = client.get("/samplenoteview/list/", params={"_flt_2_title": tag, "psize_SampleNoteView": 100})
+    assert page.status_code == 200
+    for code in made:
+        assert (f"{tag}-{code}" in page.text) == (code in expected), (user, code)
+
+
+def test_guessing_an_id_of_another_city_answers_404_everywhere(as_user, notes):
+    tag, made = notes
+    sz = as_user("sz_clerk")
+    foshan_note = made["440600"]
+    assert sz.get(f"/api/v1/samplenote/{foshan_note}").status_code == 404
+    assert sz.put(f"/api/v1/samplenote/{foshan_note}", json={"title": "hacked"}).status_code == 404
+    assert sz.delete(f"/api/v1/samplenote/{foshan_note}").status_code == 404
+    assert sz.get(f"/samplenoteview/show/{foshan_note}").status_code == 404
+    assert sz.get(f"/samplenoteview/edit/{foshan_note}").status_code == 404
+    assert sz.post(f"/samplenoteview/edit/{foshan_note}", data={"title": "hacked"}).status_code == 404
+    assert sz.post(f"/samplenoteview/delete/{foshan_note}").status_code == 404
+    assert sz.get(f"/samplenoteview/delete/{foshan_note}").status_code == 404
+    sd = as_user("sd_clerk")  # a county cannot reach its own city's records either
+    assert sd.get(f"/api/v1/samplenote/{foshan_note}").status_code == 404
+    admin = as_user("admin")
+    assert admin.get(f"/api/v1/samplenote/{foshan_note}").json()["result"]["title"] == f"{tag}-440600"
+
+
+def test_records_cannot_be_created_or_moved_outside_the_subtree(as_user, notes):
+    tag, made = notes
+    fs = as_user("fs_clerk")
+    shenzhen = unit_id(as_user("admin"), "440300")
+    before = visible_titles(as_user("admin"), tag)
+    r = fs.post("/api/v1/samplenote/", json={"title": f"{tag}-x", "noted_on": "2012-03-05", "unit": shenzhen})
+    assert r.status_code == 422
+    assert "只能填报本单位及下级单位的记录" in r.json()["message"]["unit"][0]
+    r = fs.put(f"/api/v1/samplenote/{made['440605']}", json={"unit": shenzhen})
+    assert r.status_code == 422
+    assert visible_titles(as_user("admin"), tag) == before
+    # the page refuses the same way
+    r = fs.post("/samplenoteview/add", data={"title": f"{tag}-y", "noted_on": "2012-03-05", "unit": shenzhen})
+    assert visible_titles(as_user("admin"), tag) == before
+    # and its own subtree works
+    r = fs.post("/api/v1/samplenote/", json={"title": f"{tag}-z", "noted_on": "2012-03-05", "unit": unit_id(fs, "440605")})
+    assert r.status_code == 201
+    assert fs.delete(f"/api/v1/samplenote/{r.json()['id']}").status_code == 200
+
+
+def test_inspector_reads_but_writes_nothing(as_user, notes):
+    tag, made = notes
+    insp = as_user("fs_inspector")
+    assert insp.get(f"/api/v1/samplenote/{made['440600']}").status_code == 200
+    assert insp.put(f"/api/v1/samplenote/{made['440600']}", json={"title": "x"}).status_code == 403
+    assert insp.delete(f"/api/v1/samplenote/{made['440600']}").status_code == 403
+    assert insp.post("/api/v1/samplenote/", json={"title": "x", "noted_on": "2012-03-05", "unit": unit_id(insp, "440600")}).status_code == 403
+
+
+def test_audit_columns_record_who_and_when(app, as_user):
+    fs = as_user("fs_clerk")
+    r = fs.post("/api/v1/samplenote/", json={"title": "audit", "noted_on": "2012-03-05", "unit": unit_id(fs, "440600")})
+    pk = r.json()["id"]
+    try:
+        with app.app_context():
+            from plugins.sample.models import SampleNote
+
+            note = app.appbuilder.session.get(SampleNote, pk)
+            assert note.created_by.username == "fs_clerk" and note.changed_by.username == "fs_clerk"
+            assert note.created_on is not None and note.changed_on is not None
+            app.appbuilder.session.remove()
+    finally:
+        fs.delete(f"/api/v1/samplenote/{pk}")
+
+
+def test_unit_tree_api_and_picker_are_scoped(as_user):
+    fs, sz, admin = as_user("fs_clerk"), as_user("sz_clerk"), as_user("admin")
+    assert fs.get("/api/v1/unit/").json()["count"] == subtree_size("440600") == 47
+    assert sz.get("/api/v1/unit/").json()["count"] == subtree_size("440300")
+    assert admin.get("/api/v1/unit/").json()["count"] >= 1901
+    assert fs.get(f"/api/v1/unit/{unit_id(admin, '440300')}").status_code == 404
+    hits = fs.get("/api/v1/unit/picker", params={"q": "顺德"}).json()["results"]
+    assert [h["text"] for h in hits] == ["顺德区（440606）"]
+    assert sz.get("/api/v1/unit/picker", params={"q": "顺德"}).json()["results"] == []
+    assert len(admin.get("/api/v1/unit/picker").json()["results"]) == 20  # never the whole tree
+    # clerks read the tree but cannot change it
+    assert fs.post("/api/v1/unit/", json={"code": "X1", "name": "x", "level": "town", "tier": "town", "parent": unit_id(fs, "440605")}).status_code == 403
+
+
+def count_statements(app, fn):
+    with app.app_context():
+        engine = app.extensions["qqh_db"].engine
+    seen = []
+
+    def listener(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        fn()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    return seen
+
+
+def test_subtree_filter_is_one_query_whatever_the_size_of_the_tree(app, as_user, notes):
+    counts = {}
+    for user in ("admin", "fs_clerk", "sd_clerk", "sz_clerk"):
+        client = as_user(user)
+        client.get("/api/v1/samplenote/")  # warm caches
+        stmts = count_statements(app, lambda: client.get("/api/v1/samplenote/"))
+        counts[user] = len([s for s in stmts if "sample_note" in s])
+    assert counts["fs_clerk"] == counts["sd_clerk"] == counts["sz_clerk"] == 2  # the count and the page
+    stmt = [s for s in count_statements(app, lambda: as_user("fs_clerk").get("/api/v1/samplenote/")) if "sample_note" in s][-1]
+    assert "qqh_unit.path LIKE" in stmt  # the subtree is a sub-select, not a list of ids
+
+
+def test_moving_a_unit_moves_its_subtree(app, as_user, notes):
+    tag, made = notes
+    admin = as_user("admin")
+    shunde, foshan, province = unit_id(admin, "440606"), unit_id(admin, "440600"), unit_id(admin, "440000")
+    r = admin.put(f"/api/v1/unit/{shunde}", json={"parent": province, "tier": "city"})
+    assert r.status_code == 200, r.text
+    try:
+        town = admin.get("/api/v1/unit/", params={"q": "(filters:!((col:code,opr:sw,value:'440606')),page_size:100)"}).json()
+        paths = [admin.get(f"/api/v1/unit/{pk}").json()["result"]["path"] for pk in town["ids"]]
+        assert len(paths) == 11 and all(p.startswith("440000/440606/") for p in paths)
+        assert visible_titles(as_user("fs_clerk"), tag) == ["440600", "440605"]  # 顺德 left 佛山
+        assert visible_titles(as_user("sd_clerk"), tag) == ["440606"]
+        # a unit cannot go under its own subtree
+        r = admin.put(f"/api/v1/unit/{province}", json={"parent": shunde})
+        assert r.status_code == 422
+    finally:
+        assert admin.put(f"/api/v1/unit/{shunde}", json={"parent": foshan, "tier": "county"}).status_code == 200
+    assert visible_titles(as_user("fs_clerk"), tag) == ["440600", "440605", "440606"]
+
+
+def test_a_unit_switches_a_module_off_for_its_subtree_without_losing_data(as_user, notes):
+    tag, made = notes
+    fs_admin, fs, sd, sz, admin = (as_user(u) for u in ("fs_admin", "fs_clerk", "sd_clerk", "sz_clerk", "admin"))
+    assert "样例记事" in fs.get("/").text
+    r = fs_admin.post("/modules/", data={})  # nothing ticked: sample off for 佛山
+    assert r.status_code == 302
+    try:
+        for client in (as_user("fs_clerk"), as_user("sd_clerk")):
+            home = client.get("/")
+            assert "样例记事" not in home.text
+            assert client.get("/samplenoteview/list/").status_code == 404
+            assert client.get("/api/v1/samplenote/").status_code == 404
+        assert as_user("sz_clerk").get("/api/v1/samplenote/").status_code == 200
+        assert visible_titles(admin, tag) == ["440300", "440600", "440605", "440606"]  # nothing deleted
+        # the province makes it mandatory: back for everyone
+        admin.post("/admin/plugins/mandatory/sample", data={"mandatory": "1"})
+        assert as_user("fs_clerk").get("/api/v1/samplenote/").status_code == 200
+        admin.post("/admin/plugins/mandatory/sample", data={"mandatory": "0"})
+        assert as_user("fs_clerk").get("/api/v1/samplenote/").status_code == 404
+    finally:
+        fs_admin.post("/modules/", data={"plugin": ["sample"]})
+    assert as_user("fs_clerk").get("/api/v1/samplenote/").status_code == 200
+
+
+def user_unit(app, username):
+    with app.app_context():
+        from core.security import QqhUser
+
+        session = app.appbuilder.session
+        user = session.query(QqhUser).filter_by(username=username).one_or_none()
+        code = user.unit.code if user else None
+        session.remove()
+        return code
+
+
+def test_unit_admin_manages_users_of_their_subtree_only(app, as_user):
+    import re
+
+    fs_admin, admin = as_user("fs_admin"), as_user("admin")
+    name = "u" + uuid.uuid4().hex[:8]
+    page = fs_admin.get("/unitusers/add")
+    assert page.status_code == 200
+
+    role_ids = dict((n, i) for i, n in re.findall(r'<option value="(\d+)">(\w+)</option>', page.text))
+    assert set(role_ids) <= {"unit_admin", "clerk", "inspector"} and "clerk" in role_ids
+    form = {"first_name": "测", "last_name": "试", "username": name, "email": f"{name}@t.local", "active": "y",
+            "roles": role_ids["clerk"], "password": PASSWORD, "conf_password": PASSWORD}
+    fs_admin.post("/unitusers/add", data={**form, "unit": unit_id(admin, "440300")})
+    assert user_unit(app, name) is None  # beside their unit: refused
+    province_role = re.search(r'<option value="(\d+)">province_admin</option>', admin.get("/users/add").text).group(1)
+    fs_admin.post("/unitusers/add", data={**form, "unit": unit_id(admin, "440606"), "roles": province_role})
+    assert user_unit(app, name) is None  # a role above their own: refused
+    r = fs_admin.post("/unitusers/add", data={**form, "unit": unit_id(admin, "440606")})
+    assert r.status_code == 302 and user_unit(app, name) == "440606"
+    listing = fs_admin.get("/unitusers/list/", params={"psize_UnitAdminUserView": 100}).text
+    assert name in listing and "sz_clerk" not in listing and "fs_clerk" in listing
+    from tests.conftest import Client
+
+    c = Client(fs_admin.base).login(name)
+    assert c.get("/api/v1/unit/").json()["count"] == 11
+    c.close()
