@@ -10,7 +10,7 @@ from flask_appbuilder import AppBuilder
 from flask_appbuilder.models.sqla.base import SQLA
 from werkzeug.exceptions import HTTPException, NotFound
 
-from core import modules
+from core import fab_patches, modules
 from core.config import build_config
 from core.plugins import Page, PluginError, PluginRegistry
 from core.scoping import ScopedInterface
@@ -25,6 +25,7 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     """Build one 亲青汇 app. ``overrides`` replace configuration keys (tests);
     ``registry`` may be passed when the caller already loaded the plugins."""
     overrides = overrides or {}
+    fab_patches.apply()
     app = Flask(
         "core",
         instance_path=overrides.get("QQH_INSTANCE_PATH") or os.environ.get("QQH_INSTANCE_PATH") or os.path.join(ROOT_DIR, "instance"),

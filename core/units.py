@@ -50,7 +50,9 @@ class Unit(Model):
     prd: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     undergraduate: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("qqh_unit.id"), index=True)
-    path: Mapped[str] = mapped_column(String(400), nullable=False, index=True)
+    path: Mapped[str] = mapped_column(
+        String(400).with_variant(String(400, collation="C"), "postgresql"), nullable=False, index=True
+    )
     depth: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
     parent = relationship("Unit", remote_side=[id], backref="children")
@@ -79,8 +81,10 @@ class Unit(Model):
 
 
 def subtree_of(path: str):
-    """SQL condition: a unit lies in the subtree rooted at ``path`` (itself included)."""
-    return Unit.path.startswith(path, autoescape=True)
+    """SQL condition: a unit lies in the subtree rooted at ``path`` (itself
+    included). A range on the indexed path column (codes and "/" only; on
+    PostgreSQL the column uses the "C" collation so the range is bytewise)."""
+    return (Unit.path >= path) & (Unit.path < path[:-1] + chr(ord(SEP) + 1))
 
 
 def subtree_ids(path: str):

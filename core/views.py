@@ -54,7 +54,7 @@ def prepare_unit(session, unit: Unit, moved: bool) -> None:
     errors = {}
     if not (unit.code or "").strip():
         errors["code"] = gettext("Enter the unit's code.")
-    elif not all(ch.isalnum() or ch in "-_" for ch in unit.code):
+    elif not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in unit.code):
         errors["code"] = gettext("A unit code may contain only letters, digits, - and _.")
     if not (unit.name or "").strip():
         errors["name"] = gettext("Enter the unit's name.")

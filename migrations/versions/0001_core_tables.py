@@ -69,7 +69,7 @@ def upgrade() -> None:
     sa.Column('prd', sa.Boolean(), nullable=False),
     sa.Column('undergraduate', sa.Boolean(), nullable=False),
     sa.Column('parent_id', sa.Integer(), nullable=True),
-    sa.Column('path', sa.String(length=400), nullable=False),
+    sa.Column('path', sa.String(length=400).with_variant(sa.String(length=400, collation='C'), 'postgresql'), nullable=False),
     sa.Column('depth', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['qqh_unit.id'], ),
     sa.PrimaryKeyConstraint('id'),

@@ -16,7 +16,7 @@ class SampleNote(UnitOwned, Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     body: Mapped[str | None] = mapped_column(Text)
-    noted_on: Mapped[datetime.date] = mapped_column(Date, nullable=False)
+    noted_on: Mapped[datetime.date] = mapped_column(Date, nullable=False, index=True)  # the list is ordered by it
 
     def validate(self):
         errors = {}
