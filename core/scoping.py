@@ -15,9 +15,11 @@ from typing import Any
 
 from flask import current_app, g, has_request_context
 from flask_appbuilder import ModelRestApi, ModelView
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.filters import FilterRelationOneToManyEqual, SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import DateTime, ForeignKey, Integer, false, inspect as sa_inspect, select
+from sqlalchemy import DateTime, ForeignKey, Integer, false, func, inspect as sa_inspect, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
@@ -198,8 +200,40 @@ def friendly_integrity_error(exc: IntegrityError) -> InvalidInput:
     return InvalidInput(gettext("The record could not be saved because it conflicts with existing data."))
 
 
+class FilterInUnitSubtree(BaseFilter):
+    """Records of a unit and every unit below it (the value is the unit's id;
+    a unit outside the user's scope matches nothing)."""
+
+    name = _l("In the subtree of")
+    arg_name = "unit_sub"
+
+    def apply(self, query, value):
+        try:
+            pk = int(value)
+        except (TypeError, ValueError):
+            return query.filter(false())
+        path = select(Unit.path).where(Unit.id == pk).scalar_subquery()
+        upper = func.substr(path, 1, func.length(path) - 1) + chr(ord("/") + 1)
+        column = getattr(self.model, self.column_name)
+        if self.model is Unit and self.column_name == "parent":
+            return query.filter(Unit.path > path, Unit.path < upper)
+        units = select(Unit.id).where(Unit.path >= path, Unit.path < upper)
+        return query.filter(column.has(Unit.id.in_(units)))
+
+
+class ScopedFilterConverter(SQLAFilterConverter):
+    conversion_table = (("is_unit_relation", [FilterInUnitSubtree, FilterRelationOneToManyEqual]),) + tuple(
+        SQLAFilterConverter.conversion_table
+    )
+
+
 class ScopedInterface(SQLAInterface):
     """SQLAInterface that limits every query and write to the user's subtree."""
+
+    filter_converter_class = ScopedFilterConverter
+
+    def is_unit_relation(self, col_name: str) -> bool:
+        return self.is_relation_many_to_one(col_name) and self.get_related_model(col_name) is Unit
 
     def apply_filters(self, query, filters):
         query = super().apply_filters(query, filters)
@@ -271,8 +305,12 @@ class ScopedModelView(ModelView):
         label = (self.label_columns or {}).get("unit", _l("Unit"))
         self.add_form_extra_fields = {"unit": unit_picker(label), **(self.add_form_extra_fields or {})}
         self.edit_form_extra_fields = {"unit": unit_picker(label), **(self.edit_form_extra_fields or {})}
+        # the search form's unit filter is a picker too ("in the subtree of" first)
+        self.search_form_extra_fields = {"unit": unit_picker(label, required=False), **(self.search_form_extra_fields or {})}
         searchable = self.search_columns or self.datamodel.get_search_columns_list()
-        self.search_columns = [c for c in searchable if c not in ("unit", "created_by", "changed_by")]
+        self.search_columns = [c for c in searchable if c not in ("created_by", "changed_by")]
+        if "unit" not in self.search_columns:
+            self.search_columns.append("unit")
         super().__init__(**kwargs)
 
     def pre_update(self, item):

@@ -265,3 +265,24 @@ def test_unit_admin_manages_users_of_their_subtree_only(app, as_user):
     c = Client(fs_admin.base).login(name)
     assert c.get("/api/v1/unit/").json()["count"] == 11
     c.close()
+
+
+def test_unit_filter_takes_the_whole_subtree_and_stays_scoped(as_user, notes):
+    tag, made = notes
+    fs, sz = as_user("fs_clerk"), as_user("sz_clerk")
+    foshan = unit_id(fs, "440600")
+    q = f"(filters:!((col:unit,opr:unit_sub,value:{foshan}),(col:title,opr:sw,value:'{tag}')),page_size:100)"
+    rows = fs.get("/api/v1/samplenote/", params={"q": q}).json()["result"]
+    assert sorted(r["title"].split("-")[1] for r in rows) == ["440600", "440605", "440606"]
+    assert sz.get("/api/v1/samplenote/", params={"q": q}).json()["count"] == 0  # not theirs
+    page = fs.get("/samplenoteview/list/", params={"_flt_0_unit": unit_id(fs, "440606"), "_flt_2_title": tag})
+    assert f"{tag}-440606" in page.text and f"{tag}-440605" not in page.text
+    # the search form offers a picker, never a list of every unit
+    assert page.text.count("<option") < 100 and "qqh-picker" in page.text
+
+
+def test_related_field_choices_are_scoped(as_user):
+    fs = as_user("fs_clerk")
+    info = fs.get("/api/v1/samplenote/_info", params={"q": "(keys:!(add_columns))"}).json()
+    unit_field = next(f for f in info["add_columns"] if f["name"] == "unit")
+    assert unit_field["count"] == 47

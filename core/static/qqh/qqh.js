@@ -1,20 +1,30 @@
 // Search-as-you-type pickers: <select class="qqh-picker" data-endpoint="...">
 // ask the server for at most 20 matches instead of listing every unit.
-$(function () {
-  $("select.qqh-picker").each(function () {
-    var el = $(this);
-    el.select2({
-      theme: "bootstrap",
-      allowClear: true,
-      placeholder: el.data("placeholder") || "",
-      minimumInputLength: 0,
+(function () {
+  function init(el) {
+    var $el = $(el);
+    if ($el.data("select2")) { return; }
+    $el.select2({
+      theme: "bootstrap", allowClear: true, width: "100%",
+      placeholder: $el.data("placeholder") || "",
       ajax: {
-        url: el.data("endpoint"),
-        dataType: "json",
-        delay: 200,
+        url: $el.data("endpoint"), dataType: "json", delay: 200,
         data: function (params) { return { q: params.term || "" }; },
         processResults: function (data) { return { results: data.results || [] }; }
       }
     });
+  }
+  window.qqhInitPicker = init;
+  // FAB's search form clones field HTML when a filter is added: initialise
+  // the pickers that appear later too.
+  if (window.MutationObserver) {
+    new MutationObserver(function (mutations) {
+      mutations.forEach(function (m) {
+        $(m.addedNodes).find("select.qqh-picker").addBack("select.qqh-picker").each(function () { init(this); });
+      });
+    }).observe(document.documentElement, { childList: true, subtree: true });
+  }
+  $(function () {
+    $("select.qqh-picker").each(function () { init(this); });
   });
-});
+})();
