@@ -5,6 +5,9 @@
    time: measured at ~30 ms of a ~38 ms REST list request on this machine
    (bench/list_page.py). We keep the validation but build each schema's
    validator once. Bad ``q`` arguments are still refused with 400.
+2. Every FAB ModelView answers 500 to an unknown action name
+   (``/action/<name>/<pk>``, ``/action_post``) and to a file that does not
+   exist (``/download/<filename>``): they answer 404 instead.
 """
 
 from __future__ import annotations
@@ -28,11 +31,43 @@ def _validate(instance, schema, *args, **kwargs):
         raise error
 
 
+def _guard_actions_and_downloads() -> None:
+    import functools
+    import os
+
+    from flask import abort, current_app, request
+    from flask_appbuilder.views import ModelView
+
+    action, action_post, download = ModelView.action, ModelView.action_post, ModelView.download
+
+    @functools.wraps(action)
+    def guarded_action(self, name, pk):
+        if name not in self.actions:
+            abort(404)
+        return action(self, name, pk)
+
+    @functools.wraps(action_post)
+    def guarded_action_post(self):
+        if request.form.get("action") not in self.actions:
+            abort(404)
+        return action_post(self)
+
+    @functools.wraps(download)
+    def guarded_download(self, filename):
+        folder = current_app.config.get("UPLOAD_FOLDER")
+        if not folder or not os.path.isfile(os.path.join(folder, os.path.basename(filename))):
+            abort(404)
+        return download(self, filename)
+
+    ModelView.action, ModelView.action_post, ModelView.download = guarded_action, guarded_action_post, guarded_download
+
+
 def apply() -> None:
     import flask_appbuilder.api as fab_api
 
     if getattr(fab_api.jsonschema, "_qqh_patched", False):
         return
+    _guard_actions_and_downloads()
     shim = types.SimpleNamespace(
         validate=_validate, ValidationError=jsonschema.ValidationError, _qqh_patched=True
     )

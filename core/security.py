@@ -7,6 +7,7 @@ from flask_appbuilder.security.sqla.models import User
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Integer
+from wtforms.validators import DataRequired
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.scoping import ScopedInterface
@@ -125,6 +126,7 @@ class UnitAdminUserView(QqhUserDBModelView):
     add_columns = ["first_name", "last_name", "username", "active", "email", "unit", "roles", "password", "conf_password"]
     edit_columns = ["first_name", "last_name", "username", "active", "email", "unit", "roles"]
     search_columns = ["username", "first_name", "last_name", "email", "active"]
+    validators_columns = {"roles": [DataRequired()]}  # FAB's needs a groups field
 
     unit_required = True
 
@@ -151,3 +153,4 @@ class UnitAdminUserView(QqhUserDBModelView):
 class QqhSecurityManager(SecurityManager):
     user_model = QqhUser
     userdbmodelview = QqhUserDBModelView
+    userstatschartview = None  # draws with Google Charts from the internet
