@@ -56,6 +56,8 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     db = SQLA(app)
     app.extensions["qqh_db"] = db
     with app.app_context():
+        _sqlite_foreign_keys(db.engine)
+    with app.app_context():
         appbuilder = AppBuilder(update_perms=False)
         appbuilder.init_app(app, db.session)
         from core import import_views, kpi_views, views as core_views  # need the app context
@@ -67,6 +69,18 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     modules.install(app)
     _install_error_handlers(app)
     return app
+
+
+def _sqlite_foreign_keys(engine) -> None:
+    """SQLite checks foreign keys only when asked: ask, so that a delete
+    refused on PostgreSQL is refused on SQLite too."""
+    if engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on(dbapi_connection, _record):
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def _register_plugins(app: Flask, appbuilder: AppBuilder, registry: PluginRegistry) -> None:

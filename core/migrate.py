@@ -108,24 +108,20 @@ def revision(app, owner: str, message: str, autogenerate: bool = True) -> None:
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(cfg)
-    heads = [r for r in script.get_revisions("heads") if owner in (r.branch_labels or set()) or owner in _branch_of(script, r)]
     kwargs = dict(message=message, autogenerate=autogenerate, version_path=version_path)
-    if heads:
+    if _branch_head(script, owner):
         kwargs["head"] = f"{owner}@head"
     else:
-        kwargs.update(head="base", branch_label=owner, depends_on=_core_head(script) if owner != CORE_BRANCH else None)
+        kwargs.update(head="base", branch_label=owner, depends_on=_branch_head(script, CORE_BRANCH) if owner != CORE_BRANCH else None)
     command.revision(cfg, **kwargs)
 
 
-def _branch_of(script, rev) -> set[str]:
-    labels = set()
-    for r in script.iterate_revisions(rev.revision, "base"):
-        labels |= set(r.branch_labels or ())
-    return labels
+def _branch_head(script, branch: str) -> str | None:
+    """Head revision of ``branch``'s own chain (dependencies not followed)."""
+    from alembic.util import CommandError
 
-
-def _core_head(script) -> str:
-    for r in script.get_revisions("heads"):
-        if CORE_BRANCH in _branch_of(script, r):
-            return r.revision
-    raise RuntimeError("core has no revision")
+    try:
+        rev = script.get_revision(f"{branch}@head")
+    except CommandError:
+        return None
+    return rev.revision if rev else None

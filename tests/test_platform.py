@@ -165,7 +165,7 @@ def test_qqh_init_demo_and_plugins_list(tmp_path):
 def test_two_apps_in_one_process_do_not_interfere(tmp_path):
     from tests.conftest import initialise, make_app
 
-    a = make_app(f"sqlite:///{tmp_path}/a.db", tmp_path / "ia")
+    a = make_app(f"sqlite:///{tmp_path}/a.db", tmp_path / "ia", QQH_PLUGINS=["sample"])
     b = make_app(f"sqlite:///{tmp_path}/b.db", tmp_path / "ib", QQH_PLUGINS=[])
     initialise(a, {"admin": ("440000", "province_admin")})
     initialise(b, {"admin": ("440000", "province_admin")})
