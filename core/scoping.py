@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from flask import current_app, g, has_request_context
+from flask import abort, current_app, flash, g, has_request_context, request
+from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder import ModelRestApi, ModelView
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterRelationOneToManyEqual, SQLAFilterConverter
@@ -313,13 +314,63 @@ class ScopedModelView(ModelView):
             self.search_columns.append("unit")
         super().__init__(**kwargs)
 
-    def pre_update(self, item):
-        # a failed edit must not leave the populated object dirty in the session
-        try:
-            check_item(self.datamodel.session, item, current_scope())
-        except InvalidInput:
-            self.datamodel.session.rollback()
-            raise
+    # A refused add or edit shows the form again, with the user's input and
+    # each message beside its field (FAB would flash and redirect, losing both).
+    def _refused(self, form, exc: InvalidInput) -> None:
+        for field, msgs in exc.messages.items():
+            if field in form:
+                form[field].errors = list(form[field].errors or []) + msgs
+            else:
+                for m in msgs:
+                    flash(m, "danger")
+
+    def _add(self):
+        if request.method != "POST":
+            return super()._add()
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        exclude_cols = self._filters.get_relation_cols()
+        form = self.add_form.refresh()
+        self._fill_form_exclude_cols(exclude_cols, form)
+        if form.validate():
+            self.process_form(form, True)
+            item = self.datamodel.obj()
+            try:
+                form.populate_obj(item)
+                self.pre_add(item)
+                self.datamodel.add(item)
+            except InvalidInput as exc:
+                self._refused(form, exc)
+            else:
+                self.post_add(item)
+                flash(self.add_row_message, "success")
+                return None
+        return self._get_add_widget(form=form, exclude_cols=exclude_cols)
+
+    def _edit(self, pk):
+        if request.method != "POST":
+            return super()._edit(pk)
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        exclude_cols = self._filters.get_relation_cols()
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item:
+            abort(404)
+        form = self.edit_form.refresh(request.form)
+        self._fill_form_exclude_cols(exclude_cols, form)
+        form._id = self.datamodel.get_pk_value(item)
+        if form.validate():
+            self.process_form(form, False)
+            try:
+                form.populate_obj(item)
+                self.pre_update(item)
+                self.datamodel.edit(item)
+            except InvalidInput as exc:
+                self.datamodel.session.rollback()
+                self._refused(form, exc)
+            else:
+                self.post_update(item)
+                flash(self.edit_row_message, "success")
+                return None
+        return self._get_edit_widget(form=form, exclude_cols=exclude_cols)
 
 
 class ScopedModelRestApi(ModelRestApi):
@@ -328,6 +379,16 @@ class ScopedModelRestApi(ModelRestApi):
 
     plugin_name: str | None = None
     allow_browser_login = True
+
+    def __init__(self):
+        super().__init__()
+        # amounts: refuse a third decimal in validate() instead of rounding it away
+        from marshmallow import fields
+
+        for schema in (self.add_model_schema, self.edit_model_schema):
+            for field in schema.fields.values():
+                if isinstance(field, fields.Decimal):
+                    field.places = None
 
     def _guard(self, fn, *args):
         try:

@@ -108,8 +108,12 @@ def test_records_cannot_be_created_or_moved_outside_the_subtree(as_user, notes):
     r = fs.put(f"/api/v1/samplenote/{made['440605']}", json={"unit": shenzhen})
     assert r.status_code == 422
     assert visible_titles(as_user("admin"), tag) == before
-    # the page refuses the same way
+    # the page refuses the same way, and shows the form again with the input kept
     r = fs.post("/samplenoteview/add", data={"title": f"{tag}-y", "noted_on": "2012-03-05", "unit": shenzhen})
+    assert visible_titles(as_user("admin"), tag) == before
+    assert r.status_code == 200 and f'value="{tag}-y"' in r.text
+    r = fs.post(f"/samplenoteview/edit/{made['440605']}", data={"title": f"{tag}-440605", "noted_on": "2099-01-01", "unit": unit_id(fs, "440605")})
+    assert r.status_code == 200 and "日期不能晚于今天" in r.text and 'value="2099-01-01"' in r.text
     assert visible_titles(as_user("admin"), tag) == before
     # and its own subtree works
     r = fs.post("/api/v1/samplenote/", json={"title": f"{tag}-z", "noted_on": "2012-03-05", "unit": unit_id(fs, "440605")})
