@@ -386,7 +386,7 @@ class ScopedModelRestApi(ModelRestApi):
         from marshmallow import fields
 
         for schema in (self.add_model_schema, self.edit_model_schema):
-            for field in schema.fields.values():
+            for field in getattr(schema, "fields", {}).values():
                 if isinstance(field, fields.Decimal):
                     field.places = None
 
