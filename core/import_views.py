@@ -1,9 +1,759 @@
-"""Import/export pages, REST endpoints and CLI commands (issue: Excel-native import and export)."""
+"""Import/export pages, REST endpoints and CLI commands (issue: Excel-native
+import and export), for every list a plugin declares with ``qqh_importables``.
+
+Pages (``/excel/``): the lists, template download, export of a list view's
+current filter, upload → check report → confirm. REST: ``GET
+/api/v1/import/``, ``GET /api/v1/import/<name>/template``, ``POST
+/api/v1/import/<name>?dry_run=1&on_duplicate=update|skip``, ``GET
+/api/v1/export/<name>?unit=CODE``. CLI: ``qqh import`` and ``qqh export``.
+
+Permissions, all on the view name ``ImportExport``: ``can_list``,
+``can_get``, ``can_download`` (template) and ``can_export`` are read
+permissions (inspectors have them), ``can_import`` is a write permission
+(clerks and unit administrators).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, ModelView, expose, has_access
+from flask_appbuilder.api import BaseApi, expose as api_expose, protect
+from flask_appbuilder.security.decorators import permission_name
+from flask_appbuilder.urltools import get_filter_args, get_order_args
+from flask_babel import gettext, lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
+
+from core import modules
+from core.importing import (
+    SKIP,
+    UPDATE,
+    XLSX_MIME,
+    Importable,
+    ImportReport,
+    Limits,
+    UploadStore,
+    check_declaration,
+    format_size,
+    in_scope,
+    run_import,
+    write_error_file,
+    write_export,
+    write_template,
+)
+from core.scoping import ScopedInterface, current_scope, current_user, scope_condition
+from core.units import Unit, subtree_of, unit_by_code
+
+PERMISSION_VIEW = "ImportExport"
+MAX_SHOWN_PROBLEMS = 500
+
+
+# -- the registry ------------------------------------------------------------------
+def importables(app=None) -> dict[str, tuple[str, Importable]]:
+    """Every declared list: name → (plugin, Importable), in load order."""
+    app = app or current_app
+    return app.extensions.get("qqh_importables", {})
+
+
+def collect_importables(app) -> dict[str, tuple[str, Importable]]:
+    registry = app.extensions["qqh_plugins"]
+    found = {}
+    for plugin, imp in registry.collect("qqh_importables", "importable list", key=lambda i: i.name):
+        check_declaration(plugin, imp)
+        found[imp.name] = (plugin, imp)
+    app.extensions["qqh_importables"] = found
+    return found
+
+
+def find_importable(name: str) -> Importable | None:
+    """The list ``name``, unless unknown or its plugin is switched off for
+    the user's unit."""
+    entry = importables().get(name)
+    if entry is None or entry[0] in modules.current_switched_off():
+        return None
+    return entry[1]
+
+
+def importable_or_404(name: str) -> Importable:
+    imp = find_importable(name)
+    if imp is None:
+        abort(404, description=gettext("Unknown list."))
+    return imp
+
+
+def visible_importables() -> list[tuple[str, Importable]]:
+    off = modules.current_switched_off()
+    return [(p, imp) for p, imp in importables().values() if p not in off]
+
+
+def list_view_for(model):
+    """The registered list page of ``model`` (its filters are the export's)."""
+    for v in current_app.appbuilder.baseviews:
+        dm = getattr(v, "datamodel", None)
+        if isinstance(v, ModelView) and isinstance(dm, ScopedInterface) and dm.obj is model:
+            return v
+    return None
+
+
+def importable_for_model(model) -> Importable | None:
+    for _plugin, imp in importables().values():
+        if imp.model is model:
+            return imp
+    return None
+
+
+def limits() -> Limits:
+    return Limits.from_config(current_app.config)
+
+
+def upload_store() -> UploadStore:
+    cfg = current_app.config
+    return UploadStore(os.path.join(cfg["QQH_INSTANCE_PATH"], "imports"), int(cfg.get("QQH_IMPORT_KEEP_SECONDS", 3600)))
+
+
+# -- export ------------------------------------------------------------------------
+class ExportRefused(ValueError):
+    pass
+
+
+def export_query(imp: Importable, scope, unit_code: str | None = None, use_request_filters: bool = False):
+    """The records to export: the user's subtree (``scope``), optionally the
+    subtree of ``unit_code``, and — from a request — the list page's search
+    filters (``_flt_*``) and ordering (``_oc_*``/``_od_*``), as the page
+    shows them. Raises :class:`ExportRefused` for a unit outside the scope."""
+    session = current_app.appbuilder.session
+    model = imp.model
+    query = session.query(model)
+    view = list_view_for(model)
+    ordered = False
+    if view is not None and use_request_filters:
+        filters = view.datamodel.get_filters(view.search_columns)
+        get_filter_args(filters)
+        joined = filters.get_joined_filters(view._base_filters)
+        order_column, order_direction = get_order_args().get(view.__class__.__name__, ("", ""))
+        if order_column not in (view.order_columns or []):
+            order_column, order_direction = view.base_order or ("", "")
+        query = view.datamodel.apply_all(query, joined, order_column, order_direction)
+        ordered = bool(order_column)
+    elif view is not None and view._base_filters:
+        query = view.datamodel.apply_filters(query, view._base_filters)
+    cond = scope_condition(model, scope)
+    if cond is not None:
+        query = query.filter(cond)
+    if unit_code:
+        unit = unit_by_code(session, unit_code.strip())
+        if unit is None or not in_scope(unit.path, scope):
+            raise ExportRefused(gettext("Unit %(code)s does not exist or is outside your units.", code=unit_code))
+        query = query.filter(model.unit_id.in_(select(Unit.id).where(subtree_of(unit.path))))
+    if not ordered:
+        query = query.order_by(*model.__mapper__.primary_key)
+    rels = [c.attr for c in imp.columns if c.kind in ("unit", "ref")]
+    return query.options(*(selectinload(getattr(model, r)) for r in rels))
+
+
+def export_file_name(imp: Importable) -> str:
+    return f"{imp.label}-{dt.date.today().isoformat()}.xlsx"
+
+
+def export_response(imp: Importable, query):
+    buf = io.BytesIO()
+    write_export(imp, query.yield_per(1000), buf)
+    buf.seek(0)
+    return send_file(buf, mimetype=XLSX_MIME, as_attachment=True, download_name=export_file_name(imp))
+
+
+def template_response(imp: Importable, scope):
+    data = write_template(current_app.appbuilder.session, imp, scope, limits())
+    suffix = gettext("import template")
+    name = f"{imp.label}-{suffix}.xlsx"
+    return send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True, download_name=name)
+
+
+def excel_links():
+    """For the list page template (qqh/import_list.html): the Excel actions
+    of the list being shown, or None when its model is not importable."""
+    endpoint = (request.endpoint or "").split(".", 1)[0]
+    view = next((v for v in current_app.appbuilder.baseviews if v.endpoint == endpoint), None)
+    model = getattr(getattr(view, "datamodel", None), "obj", None)
+    imp = importable_for_model(model) if model is not None else None
+    if imp is None or importables()[imp.name][0] in modules.current_switched_off():
+        return None
+    sm = current_app.appbuilder.sm
+    query = request.query_string.decode("utf-8", "replace")
+    export_url = url_for("ExcelView.export", name=imp.name) + (f"?{query}" if query else "")
+    return {
+        "name": imp.name,
+        "export_url": export_url if sm.has_access("can_export", PERMISSION_VIEW) else None,
+        "import_url": url_for("ExcelView.upload", name=imp.name) if sm.has_access("can_import", PERMISSION_VIEW) else None,
+        "template_url": url_for("ExcelView.template", name=imp.name) if sm.has_access("can_download", PERMISSION_VIEW) else None,
+    }
+
+
+# -- checking uploads ----------------------------------------------------------------
+def _user_id():
+    return getattr(current_user(), "id", None)
+
+
+def check_upload(imp: Importable, filename: str, data: bytes, on_duplicate: str, commit: bool = False) -> ImportReport:
+    return run_import(
+        current_app.appbuilder.session,
+        imp,
+        filename,
+        data,
+        scope=current_scope(),
+        on_duplicate=on_duplicate,
+        commit=commit,
+        user_id=_user_id(),
+        limits=limits(),
+    )
+
+
+def read_upload(file) -> bytes:
+    """At most one byte more than allowed: enough to refuse a large file."""
+    return file.stream.read(limits().max_bytes + 1)
+
+
+def _csrf_ok() -> bool:
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    from flask_wtf.csrf import ValidationError as CSRFError, validate_csrf
+
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+        return True
+    except CSRFError:
+        return False
+
+
+def _csrf_token() -> str:
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return ""
+    from flask_wtf.csrf import generate_csrf
+
+    return generate_csrf()
+
+
+def key_label(imp: Importable) -> str:
+    return "、".join(str(imp.column(k).header) for k in imp.natural_key)
+
+
+# -- pages -------------------------------------------------------------------------
+class ExcelView(BaseView):
+    """The lists, their templates and exports, and the import steps."""
+
+    route_base = "/excel"
+    class_permission_name = PERMISSION_VIEW
+    default_view = "index"
+
+    def _render(self, template, **kwargs):
+        return self.render_template(template, csrf_token_value=_csrf_token(), **kwargs)
+
+    @expose("/")
+    @has_access
+    @permission_name("list")
+    def index(self):
+        sm = self.appbuilder.sm
+        registry = current_app.extensions["qqh_plugins"]
+        rows = []
+        for plugin, imp in visible_importables():
+            view = list_view_for(imp.model)
+            rows.append(
+                dict(
+                    imp=imp,
+                    plugin=registry.installed[plugin].manifest.label,
+                    list_url=url_for(f"{view.endpoint}.list") if view is not None else None,
+                )
+            )
+        return self._render(
+            "qqh/import_index.html",
+            rows=rows,
+            can_import=sm.has_access("can_import", PERMISSION_VIEW),
+            can_export=sm.has_access("can_export", PERMISSION_VIEW),
+        )
+
+    @expose("/<name>/template")
+    @has_access
+    @permission_name("download")
+    def template(self, name):
+        return template_response(importable_or_404(name), current_scope())
+
+    @expose("/<name>/export")
+    @has_access
+    @permission_name("export")
+    def export(self, name):
+        imp = importable_or_404(name)
+        try:
+            query = export_query(imp, current_scope(), request.args.get("unit"), use_request_filters=True)
+        except ExportRefused as exc:
+            flash(str(exc), "danger")
+            return redirect(url_for("ExcelView.index"))
+        return export_response(imp, query)
+
+    @expose("/<name>/import", methods=["GET", "POST"])
+    @has_access
+    @permission_name("import")
+    def upload(self, name):
+        imp = importable_or_404(name)
+        problems = []
+        if request.method == "POST":
+            on_duplicate = request.form.get("on_duplicate", UPDATE)
+            file = request.files.get("file")
+            if not _csrf_ok():
+                problems = [gettext("The form has expired: reload the page and try again.")]
+            elif on_duplicate not in (UPDATE, SKIP):
+                problems = [gettext("Choose update or skip for duplicates.")]
+            elif file is None or not file.filename:
+                problems = [gettext("Choose a file to upload.")]
+            else:
+                filename = os.path.basename(file.filename.replace("\\", "/"))
+                data = read_upload(file)
+                report = check_upload(imp, filename, data, on_duplicate)
+                if report.rows == 0 and not report.ok:
+                    problems = [p.message for p in report.errors]
+                else:
+                    token = upload_store().save(
+                        data,
+                        dict(name=name, user_id=_user_id(), filename=filename, on_duplicate=on_duplicate,
+                             report=report.as_dict()),
+                    )
+                    return redirect(url_for("ExcelView.report", name=name, token=token))
+        lim = limits()
+        return self._render(
+            "qqh/import_upload.html",
+            imp=imp,
+            problems=problems,
+            key_label=key_label(imp),
+            max_size=format_size(lim.max_bytes),
+            max_rows=f"{lim.max_rows:,}",
+        )
+
+    def _load(self, name, token):
+        imp = importable_or_404(name)
+        found = upload_store().load(token, _user_id(), name)
+        if found is None:
+            flash(gettext("This upload has expired or does not exist: upload the file again."), "warning")
+        return imp, found
+
+    @expose("/<name>/import/<token>", methods=["GET"])
+    @has_access
+    @permission_name("import")
+    def report(self, name, token):
+        imp, found = self._load(name, token)
+        if found is None:
+            return redirect(url_for("ExcelView.upload", name=name))
+        data, meta = found
+        wanted = request.args.get("on_duplicate")
+        if wanted in (UPDATE, SKIP) and wanted != meta["on_duplicate"]:
+            report = check_upload(imp, meta["filename"], data, wanted)
+            meta.update(on_duplicate=wanted, report=report.as_dict())
+            upload_store().save_meta(token, meta)
+        report = ImportReport.from_dict(meta["report"])
+        return self._render(
+            "qqh/import_report.html",
+            imp=imp,
+            report=report,
+            token=token,
+            key_label=key_label(imp),
+            errors=report.errors[:MAX_SHOWN_PROBLEMS],
+            notes=report.notes[:MAX_SHOWN_PROBLEMS],
+            max_shown=MAX_SHOWN_PROBLEMS,
+        )
+
+    @expose("/<name>/import/<token>", methods=["POST"])
+    @has_access
+    @permission_name("import")
+    def commit(self, name, token):
+        imp, found = self._load(name, token)
+        if found is None:
+            return redirect(url_for("ExcelView.upload", name=name))
+        if not _csrf_ok():
+            flash(gettext("The form has expired: reload the page and try again."), "danger")
+            return redirect(url_for("ExcelView.report", name=name, token=token))
+        data, meta = found
+        if not meta["report"]["ok"]:
+            return redirect(url_for("ExcelView.report", name=name, token=token))
+        try:
+            report = check_upload(imp, meta["filename"], data, meta["on_duplicate"], commit=True)
+        except SQLAlchemyError as exc:
+            current_app.logger.exception("Import of %s failed", name)
+            flash(gettext("The import failed and nothing was saved: %(reason)s", reason=type(exc).__name__), "danger")
+            return redirect(url_for("ExcelView.report", name=name, token=token))
+        if not report.written:
+            meta["report"] = report.as_dict()
+            upload_store().save_meta(token, meta)
+            flash(gettext("The data changed since the check: see the new result below; nothing was saved."), "warning")
+            return redirect(url_for("ExcelView.report", name=name, token=token))
+        upload_store().drop(token)
+        flash(
+            gettext("Imported: %(new)d new, %(updated)d updated, %(skipped)d skipped.",
+                    new=report.new, updated=report.updated, skipped=report.skipped),
+            "success",
+        )
+        view = list_view_for(imp.model)
+        return redirect(url_for(f"{view.endpoint}.list") if view is not None else url_for("ExcelView.index"))
+
+    @expose("/<name>/import/<token>/errors")
+    @has_access
+    @permission_name("import")
+    def errors(self, name, token):
+        imp, found = self._load(name, token)
+        if found is None:
+            return redirect(url_for("ExcelView.upload", name=name))
+        data, meta = found
+        report = ImportReport.from_dict(meta["report"])
+        out = write_error_file(imp, meta["filename"], data, report, limits())
+        stem = os.path.splitext(meta["filename"])[0]
+        suffix = gettext("Errors in the row")
+        return send_file(io.BytesIO(out), mimetype=XLSX_MIME, as_attachment=True, download_name=f"{stem}-{suffix}.xlsx")
+
+
+# -- REST API ------------------------------------------------------------------------
+def _describe(imp: Importable) -> dict:
+    return {
+        "name": imp.name,
+        "label": str(imp.label),
+        "natural_key": list(imp.natural_key),
+        "columns": [
+            {
+                "attr": c.attr,
+                "header": str(c.header),
+                "kind": c.kind,
+                "required": c.required,
+                "choices": {k: str(v) for k, v in c.choices.items()} if c.choices else None,
+            }
+            for c in imp.columns
+        ],
+    }
+
+
+class ImportApi(BaseApi):
+    """Templates and imports of the declared lists."""
+
+    resource_name = "import"
+    class_permission_name = PERMISSION_VIEW
+    allow_browser_login = True
+    openapi_spec_tag = "Import and export"
+
+    @api_expose("/", methods=["GET"])
+    @protect()
+    @permission_name("get")
+    def lists(self):
+        """The lists that can be imported and exported, with their columns.
+        ---
+        get:
+          summary: Importable lists
+          responses:
+            200:
+              description: name, label, natural key and columns of each list
+        """
+        return self.response(200, result=[_describe(imp) for _p, imp in visible_importables()])
+
+    @api_expose("/<name>/template", methods=["GET"])
+    @protect()
+    @permission_name("download")
+    def template(self, name):
+        """The template workbook of a list (headers, drop-downs, an example
+        row, an instructions sheet).
+        ---
+        get:
+          summary: Template workbook
+          parameters:
+          - in: path
+            name: name
+            required: true
+            schema:
+              type: string
+          responses:
+            200:
+              description: the .xlsx template
+              content:
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet:
+                  schema:
+                    type: string
+                    format: binary
+            404:
+              description: no such list
+        """
+        imp = find_importable(name)
+        if imp is None:
+            return self.response(404, message=gettext("Unknown list."))
+        return template_response(imp, current_scope())
+
+    @api_expose("/<name>", methods=["POST"])
+    @protect()
+    @permission_name("import")
+    def upload(self, name):
+        """Check an .xlsx or .csv file and, with dry_run=0, import it. Every
+        row is checked first; nothing is written unless all are valid, and
+        then all are written in one transaction.
+        ---
+        post:
+          summary: Import a file (dry run by default)
+          parameters:
+          - in: path
+            name: name
+            required: true
+            schema:
+              type: string
+          - in: query
+            name: dry_run
+            description: 1 (default) only checks; 0 checks and writes
+            schema:
+              type: integer
+              enum: [0, 1]
+              default: 1
+          - in: query
+            name: on_duplicate
+            description: what to do with a row whose natural key exists already
+            schema:
+              type: string
+              enum: [update, skip]
+              default: update
+          requestBody:
+            required: true
+            content:
+              multipart/form-data:
+                schema:
+                  type: object
+                  properties:
+                    file:
+                      type: string
+                      format: binary
+          responses:
+            200:
+              description: every row is valid (and written when dry_run=0); counts and notes in result
+            400:
+              description: no file or a bad parameter
+            404:
+              description: no such list
+            422:
+              description: the file or some rows are invalid; nothing was written; errors in result
+        """
+        imp = find_importable(name)
+        if imp is None:
+            return self.response(404, message=gettext("Unknown list."))
+        dry_run = request.args.get("dry_run", "1")
+        on_duplicate = request.args.get("on_duplicate", UPDATE)
+        if dry_run not in ("0", "1") or on_duplicate not in (UPDATE, SKIP):
+            return self.response_400(message=gettext("Use dry_run=0 or 1 and on_duplicate=update or skip."))
+        file = request.files.get("file")
+        if file is None or not file.filename:
+            return self.response_400(message=gettext("Choose a file to upload."))
+        filename = os.path.basename(file.filename.replace("\\", "/"))
+        try:
+            report = check_upload(imp, filename, read_upload(file), on_duplicate, commit=dry_run == "0")
+        except SQLAlchemyError as exc:
+            current_app.logger.exception("Import of %s failed", name)
+            return self.response(
+                500, message=gettext("The import failed and nothing was saved: %(reason)s", reason=type(exc).__name__)
+            )
+        if not report.ok:
+            first = report.errors[0]
+            where = gettext("Row %(row)d", row=first.row) + "：" if first.row else ""
+            return self.response(422, message=where + first.message, result=report.as_dict())
+        return self.response(200, result=report.as_dict())
+
+
+class ExportApi(BaseApi):
+    """Exports of the declared lists, limited to the caller's units."""
+
+    resource_name = "export"
+    class_permission_name = PERMISSION_VIEW
+    allow_browser_login = True
+    openapi_spec_tag = "Import and export"
+
+    @api_expose("/<name>", methods=["GET"])
+    @protect()
+    @permission_name("export")
+    def export(self, name):
+        """The records of a list in the caller's units as .xlsx; ``unit``
+        limits it to one unit's subtree, and the list page's ``_flt_*``
+        filter arguments may be passed as they are.
+        ---
+        get:
+          summary: Export a list
+          parameters:
+          - in: path
+            name: name
+            required: true
+            schema:
+              type: string
+          - in: query
+            name: unit
+            description: code of a unit in your subtree (default your whole subtree)
+            schema:
+              type: string
+          responses:
+            200:
+              description: the .xlsx file
+              content:
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet:
+                  schema:
+                    type: string
+                    format: binary
+            404:
+              description: no such list, or a unit outside your subtree
+        """
+        imp = find_importable(name)
+        if imp is None:
+            return self.response(404, message=gettext("Unknown list."))
+        try:
+            query = export_query(imp, current_scope(), request.args.get("unit"), use_request_filters=True)
+        except ExportRefused as exc:
+            return self.response(404, message=str(exc))
+        return export_response(imp, query)
+
+
+def _too_large(exc):
+    """Flask refused a body above MAX_CONTENT_LENGTH: say so in the user's language."""
+    from flask import jsonify, render_template
+
+    message = gettext("The upload is too large: at most %(limit)s.", limit=format_size(limits().max_bytes))
+    if request.path.startswith("/api/"):
+        return jsonify(message=message), 413
+    ab = current_app.appbuilder
+    return render_template("qqh/error.html", message=message, base_template=ab.base_template, appbuilder=ab), 413
 
 
 def register(appbuilder) -> None:
     """Add the import/export pages and APIs to ``appbuilder``."""
+    app = current_app._get_current_object()
+    collect_importables(app)
+    appbuilder.add_view(
+        ExcelView,
+        "Excel import and export",
+        label=_l("Excel import and export"),
+        icon="fa-file-excel-o",
+        category="Organization",
+        category_label=_l("Organization"),
+    )
+    appbuilder.add_api(ImportApi)
+    appbuilder.add_api(ExportApi)
+    app.jinja_env.globals["qqh_excel_links"] = excel_links
+    app.register_error_handler(413, _too_large)
 
 
+# -- CLI -------------------------------------------------------------------------------
 def register_cli(cli) -> None:
     """Add ``qqh import`` / ``qqh export`` to the ``qqh`` click group."""
+    import click
+
+    from core.cli import fail, with_app
+
+    def find(resource: str) -> Importable:
+        entry = importables().get(resource)
+        if entry is None:
+            fail(gettext("No such list: %(name)s (available: %(names)s)", name=resource,
+                         names=", ".join(importables()) or "-"))
+        return entry[1]
+
+    def acting_user(username: str | None, permission: str):
+        """(scope, user id) of --as USER; the whole province without it."""
+        from core.scoping import ALL, user_scope
+
+        if not username:
+            return ALL, None
+        sm = current_app.appbuilder.sm
+        user = sm.find_user(username=username)
+        if user is None:
+            fail(gettext("No such user: %(name)s", name=username))
+        if not sm._has_view_access(user, permission, PERMISSION_VIEW):
+            fail(gettext("%(user)s may not do this (%(permission)s).", user=username, permission=permission))
+        return user_scope(user), user.id
+
+    class Bars:
+        """One click progress bar per stage (read, check, write)."""
+
+        labels = {"read": _l("Reading the file"), "check": _l("Checking the rows"), "write": _l("Saving the records")}
+
+        def __init__(self):
+            self.bar, self.stage, self.done = None, None, 0
+
+        def __call__(self, stage, done, total):
+            if stage != self.stage:
+                self.close()
+                self.stage, self.done = stage, 0
+                self.bar = click.progressbar(length=max(total, 1), label=str(self.labels[stage]), file=click.get_text_stream("stderr"))
+                self.bar.__enter__()
+            if done > self.done:
+                self.bar.update(done - self.done)
+                self.done = done
+
+        def close(self):
+            if self.bar is not None:
+                self.bar.__exit__(None, None, None)
+                self.bar = None
+
+    @cli.command("import")
+    @click.argument("resource")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Only check the file; write nothing.")
+    @click.option("--on-duplicate", type=click.Choice([UPDATE, SKIP]), default=UPDATE, show_default=True,
+                  help="What to do with a row whose natural key exists already.")
+    @click.option("--as", "as_user", default=None, metavar="USER",
+                  help="Import as this user: only their units, recorded as theirs.")
+    @with_app
+    def import_command(resource, file, dry_run, on_duplicate, as_user):
+        """Import FILE (.xlsx or .csv) into the list RESOURCE (e.g. samplenote):
+        every row is checked first, and nothing is written unless all are valid."""
+        imp = find(resource)
+        scope, user_id = acting_user(as_user, "can_import")
+        with open(file, "rb") as fh:
+            data = fh.read(limits().max_bytes + 1)
+        bars = Bars()
+        try:
+            report = run_import(current_app.appbuilder.session, imp, os.path.basename(file), data, scope=scope,
+                                on_duplicate=on_duplicate, commit=not dry_run, user_id=user_id, limits=limits(),
+                                progress=bars)
+        finally:
+            bars.close()
+        for p in report.notes[:20]:
+            click.echo(_line(p))
+        for p in report.errors[:50]:
+            click.echo(_line(p), err=True)
+        if len(report.errors) > 50:
+            click.echo(gettext("... and %(n)d more problems.", n=len(report.errors) - 50), err=True)
+        click.echo(gettext("%(rows)d rows: %(new)d new, %(updated)d updated, %(unchanged)d unchanged, "
+                           "%(skipped)d skipped, %(errors)d with errors.",
+                           rows=report.rows, new=report.new, updated=report.updated, unchanged=report.unchanged,
+                           skipped=report.skipped, errors=report.error_rows))
+        if not report.ok:
+            fail(gettext("Nothing was saved."))
+        click.echo(gettext("Records saved.") if report.written else gettext("Dry run: nothing was saved."))
+
+    @cli.command("export")
+    @click.argument("resource")
+    @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True), help="The .xlsx file to write.")
+    @click.option("--unit", "unit_code", default=None, help="Only this unit's subtree (its code).")
+    @click.option("--as", "as_user", default=None, metavar="USER", help="Export as this user: only their units.")
+    @with_app
+    def export_command(resource, out, unit_code, as_user):
+        """Export the list RESOURCE to an .xlsx file."""
+        imp = find(resource)
+        scope, _uid = acting_user(as_user, "can_export")
+        try:
+            query = export_query(imp, scope, unit_code)
+        except ExportRefused as exc:
+            fail(str(exc))
+        total = query.order_by(None).count()
+        with click.progressbar(length=max(total, 1), label=str(_l("Exporting the records")), file=click.get_text_stream("stderr")) as bar:
+            state = {"n": 0}
+
+            def progress(n):
+                bar.update(n - state["n"])
+                state["n"] = n
+
+            with open(out, "wb") as fh:
+                n = write_export(imp, query.yield_per(1000), fh, progress)
+        click.echo(gettext("Wrote %(n)d rows to %(file)s.", n=n, file=out))
+
+
+def _line(p) -> str:
+    where = gettext("Row %(row)d", row=p.row) if p.row else gettext("Whole file")
+    col = f" [{p.column}]" if p.column else ""
+    return f"{where}{col}: {p.message}"

@@ -94,12 +94,10 @@ def scope_condition(model, scope: str | None):
 def unit_in_scope(session, unit_id, scope: str | None) -> bool:
     if unit_id is None:
         return False
-    if scope is ALL:
-        return session.get(Unit, unit_id) is not None
-    if not scope:
+    unit = session.get(Unit, unit_id)  # no query when the unit is already loaded (imports load them all)
+    if unit is None:
         return False
-    path = session.execute(select(Unit.path).where(Unit.id == unit_id)).scalar_one_or_none()
-    return path is not None and path.startswith(scope)
+    return scope is ALL or (bool(scope) and unit.path.startswith(scope))
 
 
 # -- models ----------------------------------------------------------------------
@@ -297,6 +295,7 @@ class ScopedModelView(ModelView):
 
     plugin_name: str | None = None  # set by core when a plugin registers the view
     page_size = 25
+    list_template = "qqh/import_list.html"  # FAB's list page plus the Excel buttons (core/import_views.py)
 
     def __init__(self, **kwargs):
         from core.pickers import unit_picker

@@ -286,3 +286,6 @@ def register(appbuilder) -> None:
     )
     appbuilder.add_api(UnitApi)
     appbuilder.add_api(PluginsApi)
+    from flask_appbuilder.api.manager import OpenApi
+
+    appbuilder.add_api(OpenApi)  # /api/v1/_openapi (FAB adds it only with its CDN-loading Swagger UI)

@@ -47,6 +47,13 @@ def qqh_kpi_checks():
 
 
 @hookimpl
+def qqh_importables():
+    from plugins.sample.importing import NOTES
+
+    return [NOTES]
+
+
+@hookimpl
 def qqh_translations():
     return module_dir(__name__, "translations")
 

@@ -38,6 +38,8 @@ T = {
     "%(unit)s is outside your units: you may only import records of your own unit and the units below it.":
         "%(unit)s 不在您的管辖范围内：只能导入本单位及下级单位的记录。",
     "Required: this cell must not be empty.": "必填项，不能为空。",
+    "Number out of range: %(value)s": "数值超出范围：%(value)s",
+    "a value does not fit its database column": "某个值超出了数据库字段的范围",
     'Not found: "%(value)s"': "找不到“%(value)s”",
     # rows and the file
     "Example text": "示例",

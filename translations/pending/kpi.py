@@ -167,6 +167,8 @@ T = {
     "Publish the results? Afterwards the scores can no longer change.": "确定发布考核结果吗？发布后分数不能再修改。",
     "Publish and lock the results": "发布并锁定结果",
     "Ranking within each tier": "各层级内排名",
+    "Each cell: score, then value / target. — : not applicable (the module is not installed, or the unit has no target for it); it counts neither in the score nor in the maximum.":
+        "每格：得分，下方为完成值 / 目标。— 表示不适用（统计模块未安装或该单位无此项目标），既不计分也不计入满分。",
     "records counted up to %(date)s": "数据统计截至%(date)s",
     "weight %(w)s": "权重 %(w)s",
     "No unit of yours is assessed.": "您所在单位及下级单位中没有参加考核的单位。",
