@@ -163,6 +163,11 @@ def check_item(session, item, scope: str | None) -> None:
     """Everything that must hold before ``item`` is written: it belongs to a
     unit in the scope, every unit-owned record it points to is in the scope,
     and the model's own ``validate()`` passes. Raises :class:`InvalidInput`."""
+    with session.no_autoflush:  # validate() may compare with what is stored
+        _check_item(session, item, scope)
+
+
+def _check_item(session, item, scope: str | None) -> None:
     errors: dict[str, list[str]] = {}
     model = type(item)
     if getattr(model, "__qqh_unit_owned__", False):
