@@ -1,17 +1,39 @@
-"""KPI checks: what a plugin registers through ``qqh_kpi_checks``.
+"""KPI checks, targets as data, and their set-based evaluation over the unit tree.
 
-A check is set-based: ``query(plan_year, as_of)`` returns ONE SQLAlchemy
-select of rows ``(unit_id, value)`` grouped by owning unit (``rollup="sum"``)
-or of distinct ``(unit_id, member)`` pairs (``rollup="distinct"``, for counts
-of people that must not be summed from children). Core rolls the figures up
-the unit tree, so a unit's value covers its whole subtree.
+A check is what a plugin registers through ``qqh_kpi_checks``. It is
+set-based: ``query(plan_year, as_of)`` returns ONE SQLAlchemy select of rows
+``(unit_id, value)`` grouped by owning unit (``rollup="sum"``) or of distinct
+``(unit_id, member)`` pairs (``rollup="distinct"``, for counts of people that
+must not be summed from children). Core rolls the figures up the unit tree,
+so a unit's value covers its whole subtree.
+
+A target (:class:`KpiTarget`, a row admins edit) says: in plan year Y, units
+of tier T must reach threshold N on check C by date D — either counted over
+the plan year up to D (``period="year"``), or within each quarter
+(``period="quarter"``: the quarter containing the as-of date is evaluated).
+
+Evaluation (:func:`evaluate`) runs ONE statement per check, whatever the
+number of units or due dates: the check's select for each cut-off date is
+wrapped, tagged and joined to the unit paths, and the cut-offs are glued with
+UNION ALL. The roll-up along the unit paths is done in Python.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
-from typing import Any, Callable
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from flask import current_app
+from flask_appbuilder import Model
+from flask_babel import gettext, lazy_gettext as _l
+from sqlalchemy import Date, Float, Integer, String, UniqueConstraint, literal, select, union_all
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.scoping import Audited
+from core.units import Unit, subtree_of
 
 
 @dataclass(frozen=True)
@@ -33,3 +55,598 @@ class TargetSpec:
     threshold: float
     due: datetime.date
     period: str | None = None
+
+
+# -- vocabulary -------------------------------------------------------------------
+# Target tiers. A unit matches "all", its plain tier (city, county, ...), its
+# KPI tier (prd_city, nonprd_county, ...) and, for 本科高校, "undergraduate".
+TARGET_TIERS = {
+    "all": _l("Every unit"),
+    "province": _l("Province"),
+    "city": _l("Every city"),
+    "prd_city": _l("PRD city"),
+    "nonprd_city": _l("Non-PRD city"),
+    "county": _l("Every county"),
+    "prd_county": _l("PRD county"),
+    "nonprd_county": _l("Non-PRD county"),
+    "town": _l("Town"),
+    "university": _l("University"),
+    "undergraduate": _l("Undergraduate university"),
+    "direct": _l("Provincial direct unit"),
+}
+PERIODS = {
+    "year": _l("Plan year up to the due date"),
+    "quarter": _l("Every quarter"),
+}
+MET, IN_PROGRESS, OVERDUE, NOT_APPLICABLE = "met", "in_progress", "overdue", "n_a"
+STATUSES = {
+    MET: _l("Met"),
+    IN_PROGRESS: _l("In progress"),
+    OVERDUE: _l("Overdue"),
+    NOT_APPLICABLE: _l("Not applicable"),
+}
+# class names of core/static/qqh/qqh.css, and the same colours for charts
+STATUS_CSS = {MET: "met", IN_PROGRESS: "progress", OVERDUE: "overdue", NOT_APPLICABLE: "na"}
+STATUS_COLOURS = {MET: "#5cb85c", IN_PROGRESS: "#f0ad4e", OVERDUE: "#d9534f", NOT_APPLICABLE: "#aaaaaa"}
+STATUS_HELP = {
+    MET: _l("threshold reached"),
+    IN_PROGRESS: _l("not reached, not due yet"),
+    OVERDUE: _l("due and not reached"),
+    NOT_APPLICABLE: _l("the module that counts it is not installed"),
+}
+# Labels of the checks the shipped targets use, for targets whose plugin is
+# not installed (a registered check's own label wins). Also the display order.
+KNOWN_CHECKS = {
+    "pilots": (_l("Pilot organizations directly connected"), _l("organizations")),
+    "direct_contacts": (_l("Directly connected organizations"), _l("organizations")),
+    "funds": (_l("Incubation funds established"), _l("funds")),
+    "homes": (_l("Qinqing homes built"), _l("homes")),
+    "cultivated": (_l("Organizations cultivated"), _l("organizations")),
+    "trained_leaders": (_l("Organization leaders trained"), _l("people")),
+    "camps": (_l("Training camps held"), _l("camps")),
+    "visit_days": (_l("Cadre visit days"), _l("days")),
+}
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def unit_target_tiers(unit) -> set[str]:
+    """Every target tier that applies to ``unit``."""
+    tiers = {"all", unit.tier, unit.kpi_tier}
+    if unit.tier == "university" and unit.undergraduate:
+        tiers.add("undergraduate")
+    return tiers
+
+
+# -- targets as data -----------------------------------------------------------------
+class KpiTarget(Audited, Model):
+    """考核目标: in ``plan_year``, units of ``tier`` must reach ``threshold``
+    on check ``check_key`` by ``due`` (or in every quarter)."""
+
+    __tablename__ = "qqh_kpi_target"
+    __table_args__ = (UniqueConstraint("plan_year", "check_key", "tier", "due", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_year: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    check_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    tier: Mapped[str] = mapped_column(String(20), nullable=False)
+    threshold: Mapped[float] = mapped_column(Float, nullable=False)
+    due: Mapped[datetime.date] = mapped_column(Date, nullable=False)
+    period: Mapped[str] = mapped_column(String(10), nullable=False, default="year")
+
+    def validate(self) -> dict[str, str]:
+        errors = {}
+        if not isinstance(self.plan_year, int) or not 2000 <= self.plan_year <= 2100:
+            errors["plan_year"] = gettext("The plan year must be a year between 2000 and 2100.")
+        if not KEY_RE.match(self.check_key or ""):
+            errors["check_key"] = gettext(
+                "The check key is written in lower-case letters, digits and _ (for example direct_contacts)."
+            )
+        if self.tier not in TARGET_TIERS:
+            errors["tier"] = gettext("Choose a tier from the list.")
+        if self.threshold is None or self.threshold < 0:
+            errors["threshold"] = gettext("The threshold must be a number of zero or more.")
+        if self.due is None:
+            errors["due"] = gettext("Enter the due date.")
+        elif isinstance(self.plan_year, int) and self.due.year != self.plan_year:
+            errors["due"] = gettext("The due date must lie in the plan year.")
+        if (self.period or "year") not in PERIODS:
+            errors["period"] = gettext("Choose a period from the list.")
+        return errors
+
+    @property
+    def tier_label(self) -> str:
+        return str(TARGET_TIERS.get(self.tier, self.tier))
+
+    @property
+    def period_label(self) -> str:
+        return str(PERIODS.get(self.period, self.period))
+
+    @property
+    def check_label(self) -> str:
+        return check_label(self.check_key)
+
+    def __repr__(self) -> str:
+        return f"{self.plan_year} {self.check_key} {self.tier} ≥{self.threshold:g} {self.due}"
+
+
+def _d(year: int, month: int, day: int | None = None) -> datetime.date:
+    """``day`` None: the last day of the month ("by M-end")."""
+    if day is None:
+        nxt = datetime.date(year + (month == 12), month % 12 + 1, 1)
+        return nxt - datetime.timedelta(days=1)
+    return datetime.date(year, month, day)
+
+
+def default_targets(plan_year: int) -> list[TargetSpec]:
+    """The notice's targets (section 四 and the launch phase) for ``plan_year``."""
+    y = plan_year
+    end = _d(y, 12)
+    T = TargetSpec
+    return [
+        # launch phase, by 3-20: pilots directly connected
+        T("pilots", "province", 10, _d(y, 3, 20)),
+        T("pilots", "city", 5, _d(y, 3, 20)),
+        T("pilots", "undergraduate", 5, _d(y, 3, 20)),
+        T("pilots", "county", 2, _d(y, 3, 20)),
+        # direct-contact lists (上报名单)
+        T("direct_contacts", "prd_city", 30, _d(y, 3)),
+        T("direct_contacts", "prd_county", 10, _d(y, 4)),
+        T("direct_contacts", "nonprd_city", 20, _d(y, 4)),
+        T("direct_contacts", "nonprd_county", 5, _d(y, 4)),
+        # incubation funds
+        T("funds", "prd_city", 1, _d(y, 5)),
+        T("funds", "nonprd_city", 1, _d(y, 6)),
+        # 亲青家园: cities, county pilots, and every town
+        T("homes", "prd_city", 1, _d(y, 5)),
+        T("homes", "prd_county", 1, _d(y, 5)),
+        T("homes", "nonprd_city", 1, _d(y, 6)),
+        T("homes", "nonprd_county", 1, _d(y, 6)),
+        T("homes", "town", 1, end),
+        # organizations cultivated in the year
+        T("cultivated", "prd_city", 30, end),
+        T("cultivated", "prd_county", 10, end),
+        T("cultivated", "nonprd_city", 15, end),
+        T("cultivated", "nonprd_county", 5, end),
+        # leaders trained in the year
+        T("trained_leaders", "province", 1000, end),
+        T("trained_leaders", "prd_city", 300, end),
+        T("trained_leaders", "prd_county", 100, end),
+        T("trained_leaders", "nonprd_city", 200, end),
+        T("trained_leaders", "nonprd_county", 50, end),
+        # training camps: province 10 a year, each city one every quarter
+        T("camps", "province", 10, end),
+        T("camps", "city", 1, end, "quarter"),
+        # "两进三同": 5 days a quarter inside youth organizations
+        T("visit_days", "all", 5, end, "quarter"),
+    ]
+
+
+def load_default_targets(plan_year: int, session=None) -> int:
+    """Load the notice's targets for ``plan_year`` (core's table plus whatever
+    enabled plugins add through ``qqh_default_targets``) and the default
+    assessment indicators. Idempotent: rows that exist are left as they are
+    (an admin may have edited them). Returns the number of targets added."""
+    from core import assessment
+
+    session = session or current_app.appbuilder.session
+    # a plugin that ships defaults for a check owns that check's defaults:
+    # core's rows for the same check are left out (no double targets)
+    from_plugins: list[TargetSpec] = []
+    registry = current_app.extensions.get("qqh_plugins")
+    if registry is not None:
+        for _plugin, extra in registry.call("qqh_default_targets", plan_year=plan_year):
+            from_plugins.extend(extra or ())
+    owned = {s.check for s in from_plugins}
+    specs = [s for s in default_targets(plan_year) if s.check not in owned] + from_plugins
+    existing = {
+        (t.check_key, t.tier, t.due, t.period)
+        for t in session.execute(select(KpiTarget).where(KpiTarget.plan_year == plan_year)).scalars()
+    }
+    added = 0
+    for s in specs:
+        key = (s.check, s.tier, s.due, s.period or "year")
+        if key in existing:
+            continue
+        existing.add(key)
+        session.add(
+            KpiTarget(plan_year=plan_year, check_key=s.check, tier=s.tier, threshold=float(s.threshold), due=s.due, period=s.period or "year")
+        )
+        added += 1
+    session.flush()
+    assessment.load_default_indicators(plan_year, session)
+    session.commit()
+    return added
+
+
+# -- the registry of checks -------------------------------------------------------------
+def registered_checks(app=None) -> dict[str, KpiCheck]:
+    """Checks of the enabled plugins, by key (a key used twice fails loudly)."""
+    app = app or current_app
+    cached = app.extensions.get("qqh_kpi_checks")
+    if cached is None:
+        registry = app.extensions["qqh_plugins"]
+        cached = {c.key: c for _p, c in registry.collect("qqh_kpi_checks", "KPI check", key=lambda c: c.key)}
+        app.extensions["qqh_kpi_checks"] = cached
+    return cached
+
+
+def check_label(key: str, checks: dict[str, KpiCheck] | None = None) -> str:
+    if checks is None:
+        try:
+            checks = registered_checks()
+        except RuntimeError:  # no app
+            checks = {}
+    if key in checks:
+        return str(checks[key].label)
+    if key in KNOWN_CHECKS:
+        return str(KNOWN_CHECKS[key][0])
+    return key
+
+
+def check_order(key: str) -> tuple:
+    keys = list(KNOWN_CHECKS)
+    return (keys.index(key), key) if key in keys else (len(keys), key)
+
+
+# -- dates -------------------------------------------------------------------------
+def quarter_of(day: datetime.date, plan_year: int) -> tuple[int, datetime.date, datetime.date]:
+    """The quarter of ``plan_year`` that ``day`` falls in (clamped to the year):
+    (number, first day, last day)."""
+    if day.year < plan_year:
+        q = 1
+    elif day.year > plan_year:
+        q = 4
+    else:
+        q = (day.month - 1) // 3 + 1
+    start = datetime.date(plan_year, 3 * q - 2, 1)
+    return q, start, _d(plan_year, 3 * q)
+
+
+def default_as_of(plan_year: int, today: datetime.date | None = None) -> datetime.date:
+    """Today, or the plan year's last day once the year is over."""
+    today = today or datetime.date.today()
+    return min(today, datetime.date(plan_year, 12, 31))
+
+
+# -- evaluation ---------------------------------------------------------------------
+def _number(v):
+    if v is None:
+        return None
+    f = float(v)
+    return int(f) if f.is_integer() else round(f, 2)
+
+
+def unit_paths(session, root: Unit | None) -> dict[int, str]:
+    """id → path of every unit under ``root`` (None: all): one query."""
+    stmt = select(Unit.id, Unit.path)
+    if root is not None:
+        stmt = stmt.where(subtree_of(root.path))
+    return dict(session.connection().execute(stmt).all())
+
+
+def compute_values(
+    session,
+    plan_year: int,
+    cutoffs: dict[str, Iterable[datetime.date]],
+    checks: dict[str, KpiCheck],
+    root: Unit | None,
+    wanted: set[str],
+    paths: dict[int, str] | None = None,
+) -> dict[tuple[str, datetime.date, str], Any]:
+    """Values of checks at cut-off dates for the units whose codes are in
+    ``wanted``, each covering its whole subtree. ``root`` limits the records
+    read to its subtree (None: everything); ``paths`` (unit id → path of the
+    units under ``root``) is read when not given. ONE statement per check.
+
+    Returns {(check key, cut-off, unit code): number (sum) or set (distinct)}.
+    """
+    if paths is None:
+        paths = unit_paths(session, root)
+    restrict = root is not None and root.parent_id is not None
+    ancestors: dict[int, list[str]] = {}
+
+    def wanted_above(unit_id: int) -> list[str]:
+        codes = ancestors.get(unit_id)
+        if codes is None:
+            path = paths.get(unit_id)
+            codes = ancestors[unit_id] = [c for c in path.split("/") if c in wanted] if path else []
+        return codes
+
+    out: dict[tuple[str, datetime.date, str], Any] = {}
+    for key, dates in cutoffs.items():
+        check = checks[key]
+        dates = sorted(set(dates))
+        if not dates:
+            continue
+        parts = []
+        for i, cutoff in enumerate(dates):
+            sq = check.query(plan_year, cutoff).subquery()
+            unit_col, value_col = list(sq.c)[:2]
+            part = select(literal(i).label("k"), unit_col, value_col)
+            if restrict:
+                part = part.where(unit_col.in_(select(Unit.id).where(subtree_of(root.path))))
+            parts.append(part)
+        stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+        # Core (no ORM work per row), iterated (no list of every row kept alive)
+        rows = session.connection().execute(stmt)
+        if check.rollup == "distinct":
+            # members per owning unit first, then whole sets up the paths
+            own: dict[tuple[int, int], set] = defaultdict(set)
+            for k, unit_id, member in rows:
+                own[(k, unit_id)].add(member)
+            acc: dict[tuple[int, str], Any] = defaultdict(set)
+            for (k, unit_id), members in own.items():
+                for code in wanted_above(unit_id):
+                    acc[(k, code)].update(members)
+        else:
+            acc = defaultdict(int)
+            for k, unit_id, value in rows:
+                if value is not None:
+                    for code in wanted_above(unit_id):
+                        acc[(k, code)] += value
+        for (k, code), v in acc.items():
+            out[(key, dates[k], code)] = v
+    return out
+
+
+class ReportUnit:
+    """The columns of a unit that a report needs (lighter than the ORM object)."""
+
+    __slots__ = ("id", "code", "name", "level", "tier", "prd", "undergraduate", "parent_id", "path", "depth")
+
+    def __init__(self, row):
+        for attr in self.__slots__:
+            setattr(self, attr, getattr(row, attr))
+
+    kpi_tier = Unit.kpi_tier
+
+    def __repr__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+
+@dataclass
+class ReportRow:
+    unit: ReportUnit
+    target: KpiTarget
+    label: str
+    unit_of_measure: str
+    value: Any
+    status: str
+    due: datetime.date
+    quarter: int | None = None
+    missed_quarters: list[int] = field(default_factory=list)
+
+    @property
+    def threshold(self):
+        return _number(self.target.threshold)
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUSES[self.status])
+
+    @property
+    def period_text(self) -> str:
+        if not self.quarter:
+            return ""
+        text = gettext("Q%(q)s %(year)s", q=self.quarter, year=self.target.plan_year)
+        if self.missed_quarters:
+            missed = "、".join(str(k) for k in self.missed_quarters)
+            text += gettext(" (quarters missed: %(quarters)s)", quarters=missed)
+        return text
+
+    def as_dict(self) -> dict:
+        return {
+            "unit": self.unit.code,
+            "unit_name": self.unit.name,
+            "tier": self.unit.kpi_tier,
+            "check": self.target.check_key,
+            "label": self.label,
+            "unit_of_measure": self.unit_of_measure,
+            "value": self.value,
+            "target": self.threshold,
+            "due": self.due.isoformat(),
+            "period": self.target.period,
+            "quarter": self.quarter,
+            "missed_quarters": self.missed_quarters,
+            "status": self.status,
+            "status_label": self.status_label,
+        }
+
+
+@dataclass
+class Report:
+    plan_year: int
+    as_of: datetime.date
+    root: Unit
+    units: list[ReportUnit]  # root first, then the units below it that are reported
+    rows: list[ReportRow] = field(default_factory=list)
+
+    def rows_of(self, unit: Unit) -> list[ReportRow]:
+        return [r for r in self.rows if r.unit.id == unit.id]
+
+    def as_dicts(self) -> list[dict]:
+        return [r.as_dict() for r in self.rows]
+
+
+def _subtree_units(session, root: Unit) -> list[ReportUnit]:
+    """Every unit under ``root`` (itself included), shallowest first: one query."""
+    cols = [getattr(Unit, a) for a in ReportUnit.__slots__]
+    rows = session.connection().execute(select(*cols).where(subtree_of(root.path)).order_by(Unit.depth, Unit.code)).all()
+    return [ReportUnit(r) for r in rows]
+
+
+def evaluate(
+    session,
+    plan_year: int,
+    root: Unit,
+    as_of: datetime.date,
+    *,
+    depth: int | None = 1,
+    checks: dict[str, KpiCheck] | None = None,
+) -> Report:
+    """Status of every target of ``plan_year`` for ``root`` and the units
+    below it (``depth`` levels: 1 = its children; None = the whole subtree)
+    as of ``as_of``.
+
+    A year target is judged on the records dated up to min(as_of, due): met
+    once the value reaches the threshold, in progress while not yet due,
+    overdue after. A quarterly target shows the quarter containing ``as_of``
+    (value = records of that quarter up to ``as_of``, due at the quarter's
+    end); the quarters of the plan year already over are checked too, and one
+    that fell short makes the target overdue (``missed_quarters``). Asking
+    with a date inside a past quarter shows that quarter. A target whose
+    check is not registered is "not applicable".
+
+    SQL: one query for the units, one for the targets, one per check
+    (whatever the number of units, due dates or quarters).
+    """
+    checks = registered_checks() if checks is None else checks
+    subtree = _subtree_units(session, root)
+    paths = {u.id: u.path for u in subtree}
+    units = subtree if depth is None else [u for u in subtree if u.depth <= root.depth + depth]
+    targets = list(
+        session.execute(select(KpiTarget).where(KpiTarget.plan_year == plan_year)).scalars()
+    )
+    targets.sort(key=lambda t: (check_order(t.check_key), t.period, t.due, t.tier))
+
+    # per target, the windows to count: (day before the window or None for
+    # "since the plan year began", last day counted), its quarter and due date
+    prepared: dict[str, list[tuple]] = defaultdict(list)  # tier → [(order, target, windows, quarter, due)]
+    for order, t in enumerate(targets):
+        if t.period == "quarter":
+            q, q_start, q_end = quarter_of(as_of, plan_year)
+            windows = {}
+            for k in range(1, q):  # the quarters already over
+                _k, k_start, k_end = quarter_of(datetime.date(plan_year, 3 * k, 1), plan_year)
+                windows[k] = (k_start - datetime.timedelta(days=1), k_end)
+            windows[q] = (q_start - datetime.timedelta(days=1), min(as_of, q_end))
+            due = q_end
+        else:
+            q, due = None, t.due
+            windows = {None: (None, min(as_of, t.due))}
+        prepared[t.tier].append((order, t, windows, q, due))
+
+    # which targets apply to which unit, and the cut-offs each check needs
+    plan: list[tuple] = []  # (unit, target, windows, quarter, due)
+    used: set[int] = set()
+    for unit in units:
+        mine = sorted(p for tier in unit_target_tiers(unit) for p in prepared.get(tier, ()))
+        for order, t, windows, q, due in mine:
+            plan.append((unit, t, windows, q, due))
+            used.add(order)
+    cutoffs: dict[str, set[datetime.date]] = defaultdict(set)
+    for entries in prepared.values():
+        for order, t, windows, _q, _due in entries:
+            if order in used and t.check_key in checks:
+                for before, end in windows.values():
+                    cutoffs[t.check_key].add(end)
+                    if before is not None:
+                        cutoffs[t.check_key].add(before)
+
+    targeted = {unit.code for unit, *_rest in plan}
+    values = compute_values(session, plan_year, cutoffs, checks, root, targeted, paths)
+
+    def count(check: KpiCheck, code: str, before, end):
+        distinct = check.rollup == "distinct"
+        empty = set() if distinct else 0
+        v_end = values.get((check.key, end, code), empty)
+        if before is None:
+            return _number(len(v_end) if distinct else v_end)
+        if end <= before:  # asked before the plan year began
+            return 0
+        v_before = values.get((check.key, before, code), empty)
+        return _number(len(v_end - v_before) if distinct else v_end - v_before)
+
+    labels = {k: (str(c.label), str(c.unit_of_measure)) for k, c in checks.items() if k in cutoffs}
+    report = Report(plan_year, as_of, root, units)
+    for unit, t, windows, q, due in plan:
+        check = checks.get(t.check_key)
+        if check is None:
+            if t.check_key not in labels:
+                uom = str(KNOWN_CHECKS[t.check_key][1]) if t.check_key in KNOWN_CHECKS else ""
+                labels[t.check_key] = (check_label(t.check_key, checks), uom)
+            report.rows.append(ReportRow(unit, t, *labels[t.check_key], None, NOT_APPLICABLE, due, q))
+            continue
+        value = count(check, unit.code, *windows[q])
+        # a quarter that is over and fell short makes the target overdue
+        missed = [k for k, w in windows.items() if k is not None and k != q and count(check, unit.code, *w) < t.threshold]
+        if q is not None and as_of > due and value < t.threshold:
+            missed.append(q)
+        if missed:
+            status = OVERDUE
+        elif value >= t.threshold:
+            status = MET
+        elif as_of <= due:
+            status = IN_PROGRESS
+        else:
+            status = OVERDUE
+        report.rows.append(ReportRow(unit, t, *labels[t.check_key], value, status, due, q, missed))
+    return report
+
+
+def plan_years(session) -> list[int]:
+    return sorted(session.execute(select(KpiTarget.plan_year).distinct()).scalars())
+
+
+def default_plan_year(session, today: datetime.date | None = None) -> int:
+    """The latest plan year with targets that has begun; else the latest one;
+    else this year."""
+    today = today or datetime.date.today()
+    years = plan_years(session)
+    started = [y for y in years if y <= today.year]
+    if started:
+        return started[-1]
+    return years[-1] if years else today.year
+
+
+def top_unit(session) -> Unit | None:
+    return session.execute(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code).limit(1)).scalar_one_or_none()
+
+
+# -- export ---------------------------------------------------------------------------
+STATUS_FILLS = {MET: "DFF0D8", IN_PROGRESS: "FCF8E3", OVERDUE: "F2DEDE", NOT_APPLICABLE: "EEEEEE"}
+
+
+def report_headers() -> list[str]:
+    return [
+        gettext("Unit"), gettext("Code"), gettext("KPI tier"), gettext("Check"), gettext("Value"),
+        gettext("Target"), gettext("Unit of measure"), gettext("Due"), gettext("Period"), gettext("Status"),
+    ]
+
+
+def report_table(report: Report) -> list[list]:
+    rows = []
+    for r in report.rows:
+        rows.append([
+            r.unit.name, r.unit.code, str(TARGET_TIERS.get(r.unit.kpi_tier, r.unit.kpi_tier)), r.label,
+            r.value, r.threshold, r.unit_of_measure, r.due, r.period_text, r.status_label,
+        ])
+    return rows
+
+
+def report_xlsx(report: Report) -> bytes:
+    """The report as an Excel workbook (one sheet, status cells coloured)."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = str(report.plan_year)
+    ws.append([gettext("%(unit)s: KPI progress %(year)s, as of %(date)s", unit=report.root.name, year=report.plan_year, date=report.as_of.isoformat())])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append(report_headers())
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for r, values in zip(report.rows, report_table(report)):
+        ws.append(values)
+        row = ws.max_row
+        ws.cell(row=row, column=8).number_format = "yyyy-mm-dd"
+        ws.cell(row=row, column=10).fill = PatternFill("solid", fgColor=STATUS_FILLS[r.status])
+    for col, width in zip("ABCDEFGHIJ", (22, 10, 14, 26, 10, 10, 10, 12, 14, 10)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A3"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""KPI report speed at province scale, against hand-written SQL in the same run.
+
+Usage: python3 bench/kpi_bench.py [--orgs 100000] [--enrolments 500000] [--repeat 7]
+                                  [--url DATABASE_URL | --sqlite-file FILE]
+
+Builds a fresh database (SQLite in a temp folder unless --url names an empty
+PostgreSQL database) with the real 1,901-unit Guangdong tree plus 100
+universities, then:
+
+* 100,000 youth organizations (the cultivation plugin's YouthOrg, when that
+  plugin is installed): checks direct_contacts, cultivated, pilots (sums);
+* 500,000 "enrolments" as sample notes whose title is a person (300,000
+  people, a fifth of them trained in a second unit): check sample_notes
+  (a sum: enrolments) and a distinct check bench_people (people trained,
+  which cannot be summed from children: the shape of trained_leaders).
+
+Targets for 2012 apply to the province, every city, county and university.
+It then times, as the median of --repeat runs:
+
+* the KPI report of the province (its 121 children) and of the whole tree
+  (every unit with a target: the province, 21 cities, 122 counties and 100
+  universities, each over its whole subtree), with statuses —
+  ``core.kpi.evaluate``;
+* the same figures by raw SQL written by hand: (a) everything in SQL (a
+  unit→child / unit→ancestor join, GROUP BY, COUNT(DISTINCT)) and (b) the
+  fastest raw form measured for this problem, "GROUP BY owning unit in SQL,
+  roll up along the unit path in a few lines of Python";
+
+checks that both give the same figures, and prints the ratio of the report
+to the faster raw form (the bar: within 2×). The three are run in turns, so
+a busy machine slows them alike; with SQLite the CPU time of this process
+(which includes the SQL) is printed too, being steadier than wall time.
+"""
+
+import argparse
+import datetime
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+YEAR = 2012
+AS_OF = datetime.date(YEAR, 12, 31)
+START = datetime.date(YEAR, 1, 1)
+
+
+def interleaved(fns: dict, repeat: int) -> tuple[dict, dict, dict]:
+    """Median wall-clock ms and median CPU ms of this process (with SQLite
+    the SQL runs in-process, so CPU time is steady on a busy machine) of
+    each function, run in turns after one warm-up run; and their results."""
+    results = {name: fn() for name, fn in fns.items()}
+    wall = {name: [] for name in fns}
+    cpu = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            w, c = time.perf_counter(), time.process_time()
+            fn()
+            cpu[name].append((time.process_time() - c) * 1000)
+            wall[name].append((time.perf_counter() - w) * 1000)
+    med = lambda d: {name: statistics.median(v) for name, v in d.items()}
+    return med(wall), med(cpu), results
+
+
+def load(app, n_orgs, n_enrolments):
+    from sqlalchemy import select
+
+    from core.kpi import KpiTarget
+    from core.units import Unit, compute_path
+    from plugins.sample.models import SampleNote
+
+    session = app.appbuilder.session
+    rnd = random.Random(YEAR)
+    province = session.execute(select(Unit).where(Unit.code == "440000")).scalar_one()
+    for i in range(100):
+        code = f"GDU{i:03d}"
+        path, depth = compute_path(province, code)
+        session.add(Unit(code=code, name=f"高校{i:03d}", level="university", tier="university", prd=False,
+                         undergraduate=i < 40, parent=province, path=path, depth=depth))
+    session.flush()
+    units = session.execute(select(Unit.id, Unit.level)).all()
+    by_level = defaultdict(list)
+    for uid, level in units:
+        by_level[level].append(uid)
+
+    def owner():
+        r = rnd.random()
+        level = "town" if r < 0.70 else "county" if r < 0.90 else "city" if r < 0.97 else "university"
+        return rnd.choice(by_level[level])
+
+    now = datetime.datetime(YEAR, 12, 1)
+    t0 = time.perf_counter()
+    registry = app.extensions["qqh_plugins"]
+    if "cultivation" in registry.order:
+        from plugins.cultivation.models import YouthOrg
+
+        batch = []
+        for i in range(n_orgs):
+            connected = START + datetime.timedelta(days=rnd.randrange(365)) if rnd.random() < 0.6 else None
+            cultivated = START + datetime.timedelta(days=rnd.randrange(365)) if rnd.random() < 0.5 else None
+            batch.append(dict(name=f"青年社会组织{i}", category="interest", service_field="other", reg_status="unregistered",
+                              is_pilot=rnd.random() < 0.05, directly_connected_on=connected, cultivated_on=cultivated,
+                              unit_id=owner(), created_on=now, changed_on=now))
+            if len(batch) == 20_000:
+                session.execute(YouthOrg.__table__.insert(), batch)
+                batch = []
+        if batch:
+            session.execute(YouthOrg.__table__.insert(), batch)
+    people = [owner() for _ in range(300_000)]  # each person's home unit
+    batch = []
+    for i in range(n_enrolments):
+        person = rnd.randrange(len(people))
+        unit = people[person] if rnd.random() < 0.8 else owner()
+        batch.append(dict(title=f"P{person}", noted_on=START + datetime.timedelta(days=rnd.randrange(365)),
+                          unit_id=unit, created_on=now, changed_on=now))
+        if len(batch) == 20_000:
+            session.execute(SampleNote.__table__.insert(), batch)
+            batch = []
+    if batch:
+        session.execute(SampleNote.__table__.insert(), batch)
+    for check in ("sample_notes", "bench_people", "direct_contacts", "cultivated", "pilots"):
+        for tier, threshold in (("province", 1000), ("city", 100), ("county", 20), ("university", 5)):
+            session.add(KpiTarget(plan_year=YEAR, check_key=check, tier=tier, threshold=threshold, due=AS_OF, period="year"))
+    session.commit()
+    with app.extensions["qqh_db"].engine.connect() as c:  # planner statistics, as a deployment would have
+        c.exec_driver_sql("ANALYZE")
+        c.commit()
+    return time.perf_counter() - t0
+
+
+# -- the raw SQL, by hand ----------------------------------------------------------------
+# each: (check key, kind, FROM+WHERE of the records, the member column for distinct)
+RAW = {
+    "sample_notes": ("sum", "sample_note r WHERE r.noted_on >= :start AND r.noted_on <= :as_of", None),
+    "bench_people": ("distinct", "sample_note r WHERE r.noted_on >= :start AND r.noted_on <= :as_of", "r.title"),
+    "direct_contacts": ("sum", "cultivation_youth_org r WHERE r.directly_connected_on <= :as_of", None),
+    "cultivated": ("sum", "cultivation_youth_org r WHERE r.cultivated_on >= :start AND r.cultivated_on <= :as_of", None),
+    "pilots": ("sum", "cultivation_youth_org r WHERE r.is_pilot = :yes AND r.directly_connected_on <= :as_of", None),
+}
+PARAMS = {"start": START, "as_of": AS_OF, "yes": True}
+
+
+def raw_all_sql(session, keys, root_id, whole_tree):
+    """Everything in SQL, one statement per check: the records aggregated per
+    owning unit, joined to the reported units whose subtree holds that unit
+    (a unit→reported-unit map over the paths), summed or counted distinct."""
+    from sqlalchemy import text
+
+    which = "a.level IN ('province', 'city', 'county', 'university')" if whole_tree else "(a.parent_id = :root OR a.id = :root)"
+    reported = (
+        "SELECT u.id AS unit_id, a.code AS code FROM qqh_unit u JOIN qqh_unit a "
+        f"ON {which} AND substr(u.path, 1, length(a.path)) = a.path"
+    )
+    out = {}
+    for key in keys:
+        kind, source, member = RAW[key]
+        table, where = source.split(" WHERE ")
+        if kind == "sum":
+            sql = (
+                f"WITH m AS MATERIALIZED ({reported}), "
+                f"per_unit AS (SELECT r.unit_id, COUNT(*) AS n FROM {table} WHERE {where} GROUP BY r.unit_id) "
+                "SELECT m.code, SUM(per_unit.n) FROM per_unit JOIN m ON m.unit_id = per_unit.unit_id GROUP BY m.code"
+            )
+        else:
+            sql = (
+                f"WITH m AS MATERIALIZED ({reported}), "
+                f"pairs AS (SELECT DISTINCT r.unit_id, {member} AS member FROM {table} WHERE {where}) "
+                "SELECT m.code, COUNT(DISTINCT pairs.member) FROM pairs JOIN m ON m.unit_id = pairs.unit_id GROUP BY m.code"
+            )
+        for code, value in session.execute(text(sql), dict(PARAMS, root=root_id)):
+            out[(key, code)] = value
+    return out
+
+
+def raw_groupby_rollup(session, keys, root_path, wanted):
+    """GROUP BY owning unit in SQL, roll up along the unit path in Python."""
+    from sqlalchemy import text
+
+    paths = dict(session.execute(text("SELECT id, path FROM qqh_unit")).all())
+    out = {}
+    for key in keys:
+        kind, source, member = RAW[key]
+        table, where = source.split(" WHERE ")
+        if kind == "sum":
+            sql = f"SELECT r.unit_id, COUNT(*) FROM {table} WHERE {where} GROUP BY r.unit_id"
+            acc = defaultdict(int)
+            for unit_id, value in session.execute(text(sql), PARAMS):
+                for code in paths[unit_id].split("/"):
+                    if code in wanted:
+                        acc[code] += value
+        else:
+            sql = f"SELECT DISTINCT r.unit_id, {member} FROM {table} WHERE {where}"
+            acc = defaultdict(set)
+            for unit_id, value in session.execute(text(sql), PARAMS):
+                for code in paths[unit_id].split("/"):
+                    if code in wanted:
+                        acc[code].add(value)
+            acc = {c: len(v) for c, v in acc.items()}
+        for code, value in acc.items():
+            out[(key, code)] = value
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--orgs", type=int, default=100_000)
+    ap.add_argument("--enrolments", type=int, default=500_000)
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--url")
+    ap.add_argument("--sqlite-file", help="keep the SQLite database in this file and reuse it when it is loaded already")
+    args = ap.parse_args()
+
+    import logging
+
+    logging.disable(logging.WARNING)
+    from sqlalchemy import select
+
+    from core import kpi
+    from core.kpi import KpiCheck
+    from core.units import Unit
+    from plugins.sample.models import SampleNote
+    from tests.conftest import initialise, make_app
+
+    tmp = tempfile.mkdtemp()
+    reuse = bool(args.sqlite_file and os.path.exists(args.sqlite_file))
+    url = args.url or f"sqlite:///{os.path.abspath(args.sqlite_file) if args.sqlite_file else tmp + '/bench.db'}"
+    app = make_app(url, os.path.join(tmp, "instance"))
+    if not reuse:
+        initialise(app, {"admin": ("440000", "province_admin")})
+
+    def people_query(plan_year, as_of):
+        return (
+            select(SampleNote.unit_id, SampleNote.title)
+            .where(SampleNote.noted_on >= datetime.date(plan_year, 1, 1), SampleNote.noted_on <= as_of)
+            .distinct()
+        )
+
+    with app.app_context():
+        seconds = 0.0 if reuse else load(app, args.orgs, args.enrolments)
+        session = app.appbuilder.session
+        checks = dict(kpi.registered_checks())
+        checks["bench_people"] = KpiCheck("bench_people", "people trained", "people", people_query, rollup="distinct")
+        keys = [k for k in RAW if k in checks]
+        engine = app.extensions["qqh_db"].engine.dialect.name
+        n_units = session.query(Unit).count()
+        loaded = f"reused {args.sqlite_file}" if reuse else f"loaded in {seconds:.1f} s"
+        print(f"{engine}: {n_units:,} units; {args.orgs if 'cultivated' in keys else 0:,} organizations, "
+              f"{args.enrolments:,} enrolments {loaded}; checks: {', '.join(keys)}", flush=True)
+        province = session.execute(select(Unit).where(Unit.code == "440000")).scalar_one()
+        root_id, root_path = province.id, province.path
+
+        for label, depth in (("province + children", 1), ("whole tree", None)):
+            def report():
+                session.expire_all()
+                root = session.get(Unit, root_id)
+                return kpi.evaluate(session, YEAR, root, AS_OF, depth=depth, checks=checks)
+
+            rep = report()
+            wanted = {r.unit.code for r in rep.rows}
+            wall, cpu, results = interleaved(
+                {
+                    "report": report,
+                    "sql": lambda: raw_all_sql(session, keys, root_id, depth is None),
+                    "roll": lambda: raw_groupby_rollup(session, keys, root_path, wanted),
+                },
+                args.repeat,
+            )
+            figures = {(r.target.check_key, r.unit.code): r.value for r in results["report"].rows}
+            for name in ("sql", "roll"):
+                raw = results[name]
+                for (key, code), value in figures.items():
+                    assert raw.get((key, code), 0) == value, (name, key, code, raw.get((key, code)), value)
+            # CPU time of this process covers the SQL only with SQLite (in-process)
+            kinds = (("wall", wall), ("cpu", cpu)) if engine == "sqlite" else (("wall", wall),)
+            for kind, t in kinds:
+                best = min(t["sql"], t["roll"])
+                print(f"  {label:20} {len(rep.units):5} units {len(rep.rows):5} rows  {kind:4} ms | report {t['report']:8.1f} | "
+                      f"raw all-SQL {t['sql']:8.1f} | raw group-by+roll-up {t['roll']:8.1f} | "
+                      f"report / fastest raw = {t['report'] / best:.2f}×", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+// Progress dashboard charts (Apache ECharts, vendored: no network needed).
+// The figures come from the page itself (#qqh-dashboard-data), the same ones
+// as the table, so chart and table can never disagree.
+(function () {
+  "use strict";
+  var dataEl = document.getElementById("qqh-dashboard-data");
+  var progressEl = document.getElementById("qqh-chart-progress");
+  var statusEl = document.getElementById("qqh-chart-status");
+  if (!dataEl || !progressEl || !statusEl || typeof echarts === "undefined") { return; }
+  var data = JSON.parse(dataEl.textContent);
+  if (!data.columns.length) { return; }
+  var FONT = '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif';
+  var ORDER = ["met", "in_progress", "overdue", "n_a"];
+  var colours = data.colours;
+
+  var progress = echarts.init(progressEl);
+  var status = echarts.init(statusEl);
+  window.qqhCharts = { progress: progress, status: status };
+
+  function title(c) { return c.label + (c.quarterly ? "（" + data.text.quarterly + "）" : ""); }
+
+  function drawProgress(index) {
+    var col = data.columns[index];
+    var bars = col.values.map(function (v, i) {
+      var s = col.statuses[i];
+      return { value: v === null ? 0 : v, itemStyle: { color: s ? colours[s] : "#dddddd" }, status: s };
+    });
+    var many = data.units.length > 8;
+    progress.setOption({
+      textStyle: { fontFamily: FONT },
+      title: { text: title(col) + (col.uom ? " · " + col.uom : ""), left: "center", textStyle: { fontSize: 14, fontFamily: FONT } },
+      tooltip: {
+        trigger: "axis",
+        formatter: function (params) {
+          var i = params[0].dataIndex, s = col.statuses[i];
+          var lines = [data.units[i]];
+          lines.push(data.text.value + "：" + (col.values[i] === null ? "—" : col.values[i]));
+          if (col.targets[i] !== null) { lines.push(data.text.target + "：" + col.targets[i]); }
+          if (s) { lines.push(data.statusLabels[s]); }
+          return lines.join("<br>");
+        }
+      },
+      // the bars are coloured by status: the legend shows the statuses
+      legend: {
+        bottom: 0, textStyle: { fontFamily: FONT },
+        data: ORDER.map(function (s) { return { name: data.statusLabels[s], icon: "rect" }; })
+          .concat([{ name: data.text.target, icon: "rect" }]),
+        selectedMode: false
+      },
+      grid: { left: 50, right: 20, top: 40, bottom: many ? 90 : 60 },
+      xAxis: { type: "category", data: data.units, axisLabel: { interval: 0, rotate: many ? 40 : 0, fontFamily: FONT } },
+      yAxis: { type: "value", minInterval: 1 },
+      series: [
+        {
+          name: data.text.value, type: "bar", data: bars, barMaxWidth: 36, legendHoverLink: false,
+          label: {
+            show: true, position: "top", fontFamily: FONT,
+            formatter: function (p) { return col.values[p.dataIndex] === null ? "" : String(col.values[p.dataIndex]); }
+          }
+        },
+        {
+          name: data.text.target, type: "scatter", data: col.targets, symbol: "rect", symbolSize: [26, 3],
+          itemStyle: { color: "#333333" }, z: 5
+        }
+      ].concat(ORDER.map(function (s) {
+        return { name: data.statusLabels[s], type: "line", data: [], itemStyle: { color: colours[s] } };
+      }))
+    }, true);
+  }
+
+  function drawStatus() {
+    var labels = data.columns.map(title);
+    status.setOption({
+      textStyle: { fontFamily: FONT },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      legend: { bottom: 0, textStyle: { fontFamily: FONT } },
+      grid: { left: 10, right: 20, top: 10, bottom: 40, containLabel: true },
+      xAxis: { type: "value", minInterval: 1 },
+      yAxis: { type: "category", data: labels, inverse: true, axisLabel: { fontFamily: FONT, width: 130, overflow: "truncate" } },
+      series: ORDER.map(function (s) {
+        return {
+          name: data.statusLabels[s], type: "bar", stack: "all", barMaxWidth: 28, itemStyle: { color: colours[s] },
+          label: { show: true, formatter: function (p) { return p.value ? p.value : ""; } },
+          data: data.columns.map(function (c) { return c.counts[s]; })
+        };
+      })
+    });
+  }
+
+  // one button per check: which check the bar chart shows
+  var picker = document.getElementById("qqh-chart-picker");
+  data.columns.forEach(function (c, i) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "btn btn-default" + (i === 0 ? " active" : "");
+    b.textContent = title(c);
+    b.addEventListener("click", function () {
+      Array.prototype.forEach.call(picker.children, function (x) { x.classList.remove("active"); });
+      b.classList.add("active");
+      drawProgress(i);
+    });
+    picker.appendChild(b);
+  });
+  // clicking a bar drills down like the table's links
+  progress.on("click", function (p) {
+    var link = document.querySelector('tr[data-unit="' + data.codes[p.dataIndex] + '"] a.qqh-drill');
+    if (link) { window.location.href = link.href; }
+  });
+
+  drawProgress(0);
+  drawStatus();
+  window.addEventListener("resize", function () { progress.resize(); status.resize(); });
+})();

@@ -1,0 +1,351 @@
+"""KPI engine, targets and the report: hand-computed values on a small
+subtree of our own, statement counts, scoping, targets CRUD permissions."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import types
+import uuid
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import event, select
+
+from core import kpi
+from core.kpi import KpiCheck, KpiTarget
+from core.units import Unit, compute_path
+
+D = datetime.date
+YEAR = 2013  # this module's plan year: its targets are its own
+
+
+def titles_query(plan_year, as_of):
+    """Distinct (unit, title) pairs: stands in for "people trained"."""
+    from plugins.sample.models import SampleNote
+
+    return (
+        select(SampleNote.unit_id, SampleNote.title)
+        .where(SampleNote.noted_on >= D(plan_year, 1, 1), SampleNote.noted_on <= as_of)
+        .distinct()
+    )
+
+
+TITLES = KpiCheck("kt_titles", "distinct titles", "titles", titles_query, rollup="distinct")
+
+
+def make_unit(session, parent, code, level, prd=True):
+    path, depth = compute_path(parent, code)
+    u = Unit(code=code, name=f"测试{code}", level=level, tier=level, prd=prd, undergraduate=False, parent=parent, path=path, depth=depth)
+    session.add(u)
+    session.flush()
+    return u
+
+
+@pytest.fixture(scope="module")
+def tree(app):
+    """City C → counties A, B → towns A1, B1, with notes whose counts are
+    worked out by hand in the tests."""
+    from plugins.sample.models import SampleNote
+
+    tag = uuid.uuid4().hex[:5].upper()
+    with app.app_context():
+        s = app.appbuilder.session
+        province = s.execute(select(Unit).where(Unit.code == "440000")).scalar_one()
+        c = make_unit(s, province, f"KC{tag}", "city")
+        a = make_unit(s, c, f"KA{tag}", "county")
+        b = make_unit(s, c, f"KB{tag}", "county")
+        a1 = make_unit(s, a, f"KA1{tag}", "town")
+        b1 = make_unit(s, b, f"KB1{tag}", "town")
+        notes = [
+            (c, D(2013, 1, 10), "p1"),
+            (a, D(2013, 2, 1), "p1"),
+            (a, D(2013, 3, 15), "p2"),
+            (a1, D(2013, 1, 5), "p2"),
+            (a1, D(2013, 4, 2), "p3"),
+            (a1, D(2013, 5, 20), "p3"),
+            (b, D(2013, 3, 31), "p1"),
+            (b1, D(2013, 6, 30), "p4"),
+            (b1, D(2012, 12, 31), "p5"),  # the year before: never counted for 2013
+        ]
+        for unit, day, title in notes:
+            s.add(SampleNote(unit_id=unit.id, title=title, noted_on=day))
+        targets = [
+            KpiTarget(plan_year=YEAR, check_key="sample_notes", tier="prd_city", threshold=8, due=D(2013, 6, 30), period="year"),
+            KpiTarget(plan_year=YEAR, check_key="sample_notes", tier="county", threshold=3, due=D(2013, 4, 30), period="year"),
+            KpiTarget(plan_year=YEAR, check_key="kt_titles", tier="county", threshold=3, due=D(2013, 3, 31), period="year"),
+            KpiTarget(plan_year=YEAR, check_key="kt_missing", tier="county", threshold=1, due=D(2013, 12, 31), period="year"),
+            KpiTarget(plan_year=YEAR, check_key="sample_notes", tier="town", threshold=1, due=D(2013, 12, 31), period="quarter"),
+        ]
+        s.add_all(targets)
+        s.commit()
+        codes = types.SimpleNamespace(C=c.code, A=a.code, B=b.code, A1=a1.code, B1=b1.code)
+    return codes
+
+
+def checks(app):
+    with app.app_context():
+        return {**kpi.registered_checks(), "kt_titles": TITLES}
+
+
+def run(app, code, as_of, depth=None, extra=True):
+    with app.app_context():
+        s = app.appbuilder.session
+        root = s.execute(select(Unit).where(Unit.code == code)).scalar_one()
+        rep = kpi.evaluate(s, YEAR, root, as_of, depth=depth, checks=checks(app) if extra else None)
+        return {(r.unit.code, r.target.check_key, r.target.period): r for r in rep.rows}
+
+
+def test_sum_rollup_covers_the_subtree_and_skips_other_years(app, tree):
+    rows = run(app, tree.C, D(2013, 12, 31))
+    # C: 1 + A 2 + A1 3 + B 1 + B1 1 (its 2012 note is not counted) = 8, cut at its due 6-30
+    assert rows[(tree.C, "sample_notes", "year")].value == 8
+    # A's county target is due 4-30: A 2 + A1 (1-05, 4-02) = 4; B: 1 (B1's note is 6-30)
+    assert rows[(tree.A, "sample_notes", "year")].value == 4
+    assert rows[(tree.B, "sample_notes", "year")].value == 1
+
+
+def test_distinct_rollup_counts_a_member_once(app, tree):
+    with app.app_context():
+        s = app.appbuilder.session
+        root = s.execute(select(Unit).where(Unit.code == tree.C)).scalar_one()
+        values = kpi.compute_values(
+            s, YEAR, {"kt_titles": {D(2013, 12, 31)}}, {"kt_titles": TITLES}, root, {tree.C, tree.A, tree.B}
+        )
+    size = {code: len(values[("kt_titles", D(2013, 12, 31), code)]) for code in (tree.C, tree.A, tree.B)}
+    # p1 appears in C, A and B: one member for C. Summing children would give 3 + 2 + 1 = 6.
+    assert size == {tree.C: 4, tree.A: 3, tree.B: 2}
+
+
+def test_as_of_cut_off(app, tree):
+    with app.app_context():
+        s = app.appbuilder.session
+        root = s.execute(select(Unit).where(Unit.code == tree.C)).scalar_one()
+        cut = D(2013, 3, 31)
+        values = kpi.compute_values(
+            s, YEAR, {"sample_notes": {cut}, "kt_titles": {cut}}, checks(app), root, {tree.C, tree.A, tree.B}
+        )
+    assert [values.get(("sample_notes", cut, c), 0) for c in (tree.C, tree.A, tree.B)] == [5, 3, 1]
+    assert [len(values[("kt_titles", cut, c)]) for c in (tree.C, tree.A, tree.B)] == [2, 2, 1]
+
+
+def test_status_of_each_kind(app, tree):
+    late = run(app, tree.C, D(2013, 12, 31))
+    assert late[(tree.C, "sample_notes", "year")].status == kpi.MET  # 8 ≥ 8
+    assert late[(tree.A, "sample_notes", "year")].status == kpi.MET  # 4 ≥ 3
+    assert late[(tree.B, "sample_notes", "year")].status == kpi.OVERDUE  # 1 < 3, due 4-30
+    assert late[(tree.A, "kt_titles", "year")].status == kpi.OVERDUE  # 2 distinct by 3-31 < 3
+    missing = late[(tree.A, "kt_missing", "year")]
+    assert missing.status == kpi.NOT_APPLICABLE and missing.value is None
+    early = run(app, tree.C, D(2013, 3, 1))
+    assert early[(tree.C, "sample_notes", "year")].value == 3  # C 1-10, A 2-01, A1 1-05
+    assert early[(tree.B, "sample_notes", "year")].status == kpi.IN_PROGRESS
+    assert early[(tree.A, "kt_titles", "year")].status == kpi.IN_PROGRESS
+    row = early[(tree.B, "sample_notes", "year")].as_dict()
+    assert row["unit"] == tree.B and row["tier"] == "prd_county" and row["target"] == 3
+    assert row["due"] == "2013-04-30" and row["status"] == "in_progress" and row["value"] == 0
+
+
+def test_quarterly_targets_show_this_quarter_and_flag_missed_ones(app, tree):
+    may = run(app, tree.C, D(2013, 5, 25))
+    a1, b1 = may[(tree.A1, "sample_notes", "quarter")], may[(tree.B1, "sample_notes", "quarter")]
+    assert (a1.quarter, a1.value, a1.status, a1.due) == (2, 2, kpi.MET, D(2013, 6, 30))  # 4-02 and 5-20
+    # B1 had nothing in Q1 (its 2012 note does not count): overdue, Q1 named
+    assert (b1.value, b1.status, b1.missed_quarters) == (0, kpi.OVERDUE, [1])
+    august = run(app, tree.C, D(2013, 8, 15))
+    a1 = august[(tree.A1, "sample_notes", "quarter")]
+    assert (a1.quarter, a1.value, a1.status, a1.missed_quarters) == (3, 0, kpi.IN_PROGRESS, [])
+    past = run(app, tree.C, D(2013, 6, 30))  # asking inside a past quarter shows that quarter
+    assert past[(tree.B1, "sample_notes", "quarter")].value == 1
+
+
+def count_statements(app, fn):
+    with app.app_context():
+        engine = app.extensions["qqh_db"].engine
+    seen = []
+
+    def counter(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
+    return len(seen)
+
+
+def test_statements_are_bounded_by_checks_not_units(app, tree):
+    from plugins.sample.models import SampleNote
+
+    all_checks = checks(app)
+    with app.app_context():
+        s = app.appbuilder.session
+        used = {t.check_key for t in s.execute(select(KpiTarget).where(KpiTarget.plan_year == YEAR)).scalars()}
+        province = s.execute(select(Unit).where(Unit.code == "440000")).scalar_one()
+        city = make_unit(s, province, f"KS{uuid.uuid4().hex[:5].upper()}", "city")
+        county = make_unit(s, city, city.code + "X", "county")
+        s.add(SampleNote(unit_id=county.id, title="x", noted_on=D(2013, 2, 1)))
+        s.commit()
+        code, county_code = city.code, county.code
+    n_checks = len(used & set(all_checks))
+
+    def report(root_code):
+        def go():
+            with app.app_context():
+                s = app.appbuilder.session
+                root = s.execute(select(Unit).where(Unit.code == root_code)).scalar_one()
+                kpi.evaluate(s, YEAR, root, D(2013, 8, 15), depth=None, checks=all_checks)
+        return go
+
+    small = count_statements(app, report(code))
+    # 40 more towns with notes: the statement count must not move
+    with app.app_context():
+        s = app.appbuilder.session
+        county = s.execute(select(Unit).where(Unit.code == county_code)).scalar_one()
+        for i in range(40):
+            town = make_unit(s, county, f"{county_code}T{i:02d}", "town")
+            s.add(SampleNote(unit_id=town.id, title=f"t{i}", noted_on=D(2013, 2, 1)))
+        s.commit()
+    bigger = count_statements(app, report(code))
+    whole_province = count_statements(app, report("440000"))
+    assert small == bigger == whole_province
+    # the root, the units, the targets, then one statement per check
+    assert small <= 3 + n_checks
+    assert run(app, code, D(2013, 12, 31))[(county_code, "sample_notes", "year")].value == 41
+
+
+def test_report_api_values_and_scoping(app, tree, as_user, http):
+    admin = as_user("admin")
+    r = admin.get(f"/api/v1/kpi/report?year={YEAR}&unit={tree.C}&as_of=2013-12-31")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["unit"] == tree.C and body["as_of"] == "2013-12-31"
+    rows = {(x["unit"], x["check"]): x for x in body["result"]}
+    # the unit and its children only
+    assert {u for u, _c in rows} == {tree.C, tree.A, tree.B}
+    assert set(rows[(tree.C, "sample_notes")]) >= {"unit", "unit_name", "tier", "check", "label", "value", "target", "due", "status"}
+    assert rows[(tree.B, "sample_notes")]["status"] == "overdue"
+
+    fs = as_user("fs_clerk")
+    assert fs.get(f"/api/v1/kpi/report?year={YEAR}&unit=440300").status_code == 404
+    assert fs.get(f"/api/v1/kpi/report?year={YEAR}&unit={tree.C}").status_code == 404
+    own = fs.get(f"/api/v1/kpi/report?year={YEAR}")
+    assert own.status_code == 200 and own.json()["unit"] == "440600"
+    assert fs.get(f"/api/v1/kpi/report?year={YEAR}&unit=440606").status_code == 200
+    assert as_user("sz_clerk").get(f"/api/v1/kpi/report?year={YEAR}&unit=440600").status_code == 404
+    assert http.get(f"/api/v1/kpi/report?year={YEAR}").status_code == 401
+
+    for query in ("year=abc", "year=1999", "", f"year={YEAR}&as_of=2013-02-30", f"year={YEAR}&as_of=tomorrow"):
+        bad = admin.get("/api/v1/kpi/report?" + query)
+        assert bad.status_code == 400, (query, bad.text)
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in bad.json()["message"]), bad.json()
+
+    xlsx = fs.get(f"/api/v1/kpi/report/xlsx?year={YEAR}&unit=440600")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert fs.get(f"/api/v1/kpi/report/xlsx?year={YEAR}&unit=440300").status_code == 404
+
+
+def test_dashboard_is_scoped(app, tree, as_user, http):
+    assert "/login" in http.get("/").text or "登录" in http.get("/").text
+    admin = as_user("admin")
+    page = admin.get(f"/?year={YEAR}&unit={tree.C}&as_of=2013-12-31")
+    assert page.status_code == 200
+    assert f'data-unit="{tree.A}"' in page.text and "qqh-dashboard-data" in page.text
+    fs = as_user("fs_clerk")
+    assert fs.get(f"/?year={YEAR}&unit=440300").status_code == 404
+    home = fs.get(f"/?year={YEAR}")
+    assert home.status_code == 200 and 'data-unit="440606"' in home.text and 'data-unit="440300"' not in home.text
+
+
+def test_targets_crud_permissions(app, as_user):
+    new = {"plan_year": YEAR, "check_key": "kt_crud", "tier": "county", "threshold": 3, "due": "2013-05-31", "period": "year"}
+    fs = as_user("fs_clerk")
+    assert fs.get("/api/v1/kpitarget/").status_code == 200
+    assert fs.post("/api/v1/kpitarget/", json=new).status_code == 403
+    assert as_user("fs_admin").post("/api/v1/kpitarget/", json=new).status_code == 403
+    admin = as_user("admin")
+    r = admin.post("/api/v1/kpitarget/", json=new)
+    assert r.status_code == 201, r.text
+    pk = r.json()["id"]
+    assert fs.put(f"/api/v1/kpitarget/{pk}", json={**new, "threshold": 4}).status_code == 403
+    assert fs.delete(f"/api/v1/kpitarget/{pk}").status_code == 403
+    assert admin.put(f"/api/v1/kpitarget/{pk}", json={**new, "threshold": 4}).status_code == 200
+    assert fs.get(f"/api/v1/kpitarget/{pk}").json()["result"]["threshold"] == 4
+    for field, value in (("due", "2014-01-01"), ("tier", "galaxy"), ("threshold", -1), ("check_key", "Bad Key")):
+        bad = admin.post("/api/v1/kpitarget/", json={**new, field: value})
+        assert bad.status_code == 422, (field, bad.text)
+        assert field in bad.json()["message"]
+    # pages: clerks read, only province administrators add
+    assert fs.get("/kpitargetview/list/").status_code == 200
+    assert fs.get("/kpitargetview/add").status_code == 403
+    assert admin.get("/kpitargetview/add").status_code == 200
+    assert admin.delete(f"/api/v1/kpitarget/{pk}").status_code == 200
+    # the page's form: a good target is saved, a bad one is refused with a message
+    form = {"plan_year": YEAR, "check_key": "sample_notes", "tier": "nonprd_county", "threshold": "7", "due": "2013-10-31", "period": "year"}
+    assert admin.post("/kpitargetview/add", data=form).status_code == 302
+    refused = admin.post("/kpitargetview/add", data={**form, "due": "2014-10-31"}, allow_redirects=True)
+    assert refused.status_code == 200 and "完成期限必须在计划年度之内" in refused.text
+    assert fs.post("/kpitargetview/add", data={**form, "threshold": "8"}).status_code == 403
+    with app.app_context():
+        saved = app.appbuilder.session.execute(
+            select(KpiTarget).where(KpiTarget.plan_year == YEAR, KpiTarget.tier == "nonprd_county")
+        ).scalars().all()
+        assert [(t.threshold, t.due) for t in saved] == [(7, D(2013, 10, 31))]
+        app.appbuilder.session.delete(saved[0])
+        app.appbuilder.session.commit()
+    with app.app_context():
+        assert app.appbuilder.session.get(KpiTarget, pk) is None
+
+
+def test_default_targets_are_the_notice_and_load_once(app):
+    year = 2041
+    with app.app_context():
+        s = app.appbuilder.session
+        added = kpi.load_default_targets(year)
+        assert added >= 25
+        assert kpi.load_default_targets(year) == 0
+        targets = list(s.execute(select(KpiTarget).where(KpiTarget.plan_year == year)).scalars())
+
+    def applying(check, tier, kpi_tier, undergraduate=False):
+        unit = types.SimpleNamespace(tier=tier, kpi_tier=kpi_tier, undergraduate=undergraduate)
+        return {(t.threshold, t.due.strftime("%m-%d"), t.period) for t in targets if t.check_key == check and t.tier in kpi.unit_target_tiers(unit)}
+
+    end = "12-31"
+    assert applying("direct_contacts", "city", "prd_city") == {(30, "03-31", "year")}
+    assert applying("direct_contacts", "county", "prd_county") == {(10, "04-30", "year")}
+    assert applying("direct_contacts", "city", "nonprd_city") == {(20, "04-30", "year")}
+    assert applying("direct_contacts", "county", "nonprd_county") == {(5, "04-30", "year")}
+    assert applying("funds", "city", "prd_city") == {(1, "05-31", "year")}
+    assert applying("funds", "city", "nonprd_city") == {(1, "06-30", "year")}
+    assert applying("homes", "county", "prd_county") == {(1, "05-31", "year")}
+    assert applying("homes", "county", "nonprd_county") == {(1, "06-30", "year")}
+    assert applying("homes", "town", "town") == {(1, end, "year")}
+    assert applying("cultivated", "city", "prd_city") == {(30, end, "year")}
+    assert applying("cultivated", "city", "nonprd_city") == {(15, end, "year")}
+    assert applying("trained_leaders", "county", "nonprd_county") == {(50, end, "year")}
+    assert applying("trained_leaders", "province", "province") == {(1000, end, "year")}
+    assert applying("pilots", "province", "province") == {(10, "03-20", "year")}
+    assert applying("pilots", "city", "nonprd_city") == {(5, "03-20", "year")}
+    assert applying("pilots", "county", "prd_county") == {(2, "03-20", "year")}
+    assert applying("pilots", "university", "university", undergraduate=True) == {(5, "03-20", "year")}
+    assert applying("camps", "province", "province") == {(10, end, "year")}
+    assert applying("camps", "city", "prd_city") == {(1, end, "quarter")}
+    assert applying("visit_days", "town", "town") == {(5, end, "quarter")}
+
+
+def test_cli_report_and_targets_load(app, tree, tmp_path):
+    from core.cli import cli
+
+    runner = CliRunner()
+    r = runner.invoke(cli, ["kpi", "report", "--year", str(YEAR), "--unit", tree.C, "--as-of", "2013-12-31", "--format", "json"], obj={"app": app})
+    assert r.exit_code == 0, r.output
+    rows = {(x["unit"], x["check"]): x for x in json.loads(r.output)}
+    assert rows[(tree.C, "sample_notes")]["value"] == 8
+    out = tmp_path / "r.xlsx"
+    r = runner.invoke(cli, ["kpi", "report", "--year", str(YEAR), "--unit", tree.C, "--format", "xlsx", "--out", str(out)], obj={"app": app})
+    assert r.exit_code == 0 and out.read_bytes()[:2] == b"PK"
+    r = runner.invoke(cli, ["kpi", "report", "--year", str(YEAR), "--unit", tree.C, "--as-of", "2013-13-01"], obj={"app": app})
+    assert r.exit_code != 0 and "Traceback" not in r.output
+    r = runner.invoke(cli, ["targets", "load", "--year", "2042"], obj={"app": app})
+    assert r.exit_code == 0 and "added" in r.output
