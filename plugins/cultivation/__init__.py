@@ -1,0 +1,100 @@
+"""培育"亲青汇"青年社会组织 — the youth social organization registry.
+
+Owns ``YouthOrg`` (public: other plugins require ``cultivation`` and import
+``plugins.cultivation.models``) and ``Service``; pages, REST APIs, the
+organization profile page with its section hook
+(``qqh_youthorg_profile_sections``, see ``plugins/cultivation/hookspecs.py``),
+the direct-contact list import/export, the KPI checks ``direct_contacts``,
+``cultivated`` and ``pilots`` with the notice's targets, and demo data.
+Only hook implementations live here.
+"""
+
+from flask_babel import lazy_gettext as _l
+
+from core.hookspecs import hookimpl
+from core.plugins import Manifest, Page, module_dir
+
+NAME = "cultivation"
+CATEGORY = "Cultivation"
+CATEGORY_LABEL = _l("Youth organizations")
+
+
+@hookimpl
+def qqh_manifest():
+    return Manifest(
+        name=NAME,
+        version="0.1.0",
+        label=_l("Cultivating youth social organizations"),
+        requires=(),
+        core=">=0.1,<1",
+        description=_l("Registry of youth social organizations, services to them, direct-contact lists and pilots."),
+    )
+
+
+@hookimpl
+def qqh_add_hookspecs():
+    from plugins.cultivation import hookspecs
+
+    return hookspecs
+
+
+@hookimpl
+def qqh_models():
+    from plugins.cultivation.models import Service, YouthOrg
+
+    return [YouthOrg, Service]
+
+
+@hookimpl
+def qqh_views():
+    from plugins.cultivation.views import ServiceView, YouthOrgView
+
+    return [
+        Page(YouthOrgView, _l("Youth organizations"), CATEGORY, CATEGORY_LABEL, icon="fa-users", category_icon="fa-users"),
+        Page(ServiceView, _l("Services to organizations"), CATEGORY, CATEGORY_LABEL, icon="fa-handshake-o"),
+    ]
+
+
+@hookimpl
+def qqh_apis():
+    from plugins.cultivation.views import ServiceApi, YouthOrgApi
+
+    return [YouthOrgApi, ServiceApi]
+
+
+@hookimpl
+def qqh_kpi_checks():
+    from plugins.cultivation.kpi import CHECKS
+
+    return CHECKS
+
+
+@hookimpl
+def qqh_default_targets(plan_year):
+    from plugins.cultivation.kpi import default_targets
+
+    return default_targets(plan_year)
+
+
+@hookimpl
+def qqh_importables():
+    from plugins.cultivation.importing import IMPORTABLES
+
+    return IMPORTABLES
+
+
+@hookimpl
+def qqh_translations():
+    return module_dir(__name__, "translations")
+
+
+@hookimpl
+def qqh_migrations():
+    return module_dir(__name__, "migrations")
+
+
+@hookimpl
+def qqh_demo_data(session):
+    from plugins.cultivation.demo import load
+
+    return load(session)

@@ -1,0 +1,398 @@
+"""Pages and REST APIs of the cultivation plugin."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, redirect, request, url_for
+from flask_appbuilder import expose, has_access
+from flask_appbuilder.api import expose as api_expose, protect, safe
+from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.security.decorators import permission_name
+from flask_babel import gettext, lazy_gettext as _l
+from markupsafe import Markup
+from marshmallow.validate import Length
+from sqlalchemy import select
+from wtforms import BooleanField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Optional
+
+from core.pickers import PickerField
+from core.plugins import module_dir
+from core.scoping import ScopedInterface, ScopedModelRestApi, ScopedModelView, current_scope, scope_condition
+from core.units import Unit
+from core.validators import format_amount, format_date_zh
+from plugins.cultivation.models import (
+    CATEGORIES,
+    COUNSELLING_OUTCOMES,
+    LEGAL_FORMS,
+    REG_STATUSES,
+    SERVICE_FIELDS,
+    SERVICE_KINDS,
+    Service,
+    YouthOrg,
+)
+from plugins.cultivation.profile import collect_sections
+
+TEMPLATES = module_dir("plugins.cultivation", "templates")
+
+ORG_LABELS = {
+    "name": _l("Organization name"),
+    "credit_code": _l("Unified social credit code"),
+    "category": _l("Category"),
+    "category_label": _l("Category"),
+    "service_field": _l("Service field"),
+    "service_field_label": _l("Service field"),
+    "reg_status": _l("Registration status"),
+    "reg_status_label": _l("Registration status"),
+    "legal_form": _l("Legal form"),
+    "legal_form_label": _l("Legal form"),
+    "founded_on": _l("Founded on"),
+    "contact_name": _l("Contact person"),
+    "contact_phone": _l("Contact phone"),
+    "members": _l("Members"),
+    "youth_share": _l("Youth share (%)"),
+    "unit": _l("Owning unit"),
+    "directly_connected_on": _l("Directly connected on"),
+    "is_pilot": _l("Pilot"),
+    "cultivated_on": _l("Cultivated on"),
+    "note": _l("Remarks"),
+    "services": _l("Services"),
+}
+ORG_DESCRIPTIONS = {
+    "credit_code": _l("18 characters (GB 32100-2015); required once the organization is registered."),
+    "legal_form": _l("Only for registered organizations."),
+    "directly_connected_on": _l("The day your unit put it on its direct-contact list; empty if it is not on the list."),
+    "cultivated_on": _l("The day your unit counts it as cultivated; empty if not (yet)."),
+    "youth_share": _l("Share of members aged 14 to 35, in per cent."),
+}
+SERVICE_LABELS = {
+    "org": _l("Youth organization"),
+    "kind": _l("Kind of service"),
+    "kind_label": _l("Kind of service"),
+    "starts_on": _l("Start date"),
+    "ends_on": _l("End date"),
+    "outcome": _l("Outcome"),
+    "outcome_label": _l("Outcome"),
+    "contract": _l("Contract"),
+    "amount": _l("Amount (yuan)"),
+    "amount_text": _l("Amount (yuan)"),
+    "custodian": _l("Custodian"),
+    "note": _l("Remarks"),
+    "unit": _l("Owning unit"),
+    "period_text": _l("Period"),
+}
+SERVICE_DESCRIPTIONS = {
+    "outcome": _l("Registration counselling only."),
+    "contract": _l("Purchased service only: contract name or number."),
+    "amount": _l("Purchased service only: in yuan, two decimals at most."),
+    "custodian": _l("Financial custody only: who keeps the accounts."),
+    "ends_on": _l("Required for a purchased service; empty while the service goes on."),
+}
+
+
+def choice_field(label, choices: dict) -> SelectField:
+    """A drop-down of stored code → Chinese label. Emptiness is judged by the
+    model's validate(), so the message is the same as in the API and import."""
+    options = [SelectChoice("", "")] + [SelectChoice(code, text) for code, text in choices.items()]
+    return SelectField(label, choices=options, validators=[Optional()], widget=Select2Widget(), default="")
+
+
+def search_choice(label, choices: dict) -> SelectField:
+    return SelectField(label, choices=[SelectChoice(code, text) for code, text in choices.items()], widget=Select2Widget())
+
+
+def _fmt_date(value) -> str:
+    return format_date_zh(value) if value else ""
+
+
+def _org_link(org) -> Markup:
+    """An organization in a list links to its profile."""
+    if org is None:
+        return Markup("")
+    return Markup('<a href="{}">{}</a>').format(url_for("YouthOrgView.profile", pk=org.id), org.name)
+
+
+def chinese_length_messages(api, fields) -> None:
+    """Drop the schema's length checks (English messages) on ``fields``:
+    the model's validate() checks the length in Chinese, after normalising
+    ("9144 0300 7084 6113 6T" is a credit code once the spaces are gone)."""
+    for schema in (api.add_model_schema, api.edit_model_schema):
+        for name in fields:
+            field = schema.fields[name]
+            field.validators = [v for v in field.validators if not isinstance(v, Length)]
+
+
+# -- youth organizations ------------------------------------------------------------
+def scoped_orgs():
+    """Select of the youth organizations the current user may see."""
+    stmt = select(YouthOrg)
+    cond = scope_condition(YouthOrg, current_scope())
+    return stmt if cond is None else stmt.where(cond)
+
+
+def load_scoped_org(pk):
+    """The organization ``pk`` if the current user may see it, else None."""
+    session = current_app.appbuilder.session
+    return session.execute(scoped_orgs().where(YouthOrg.id == pk)).scalar_one_or_none()
+
+
+def org_picker(label) -> PickerField:
+    """Search-as-you-type youth organization field (data: YouthOrgApi.picker)."""
+    return PickerField(label, validators=[DataRequired()], endpoint="YouthOrgApi.picker", load=load_scoped_org)
+
+
+ORG_FORM_FIELDS = {
+    # a non-null boolean must not be "required": unticked means "no"
+    "is_pilot": BooleanField(ORG_LABELS["is_pilot"], validators=[Optional()], default=False),
+    "category": choice_field(ORG_LABELS["category"], CATEGORIES),
+    "service_field": choice_field(ORG_LABELS["service_field"], SERVICE_FIELDS),
+    "reg_status": choice_field(ORG_LABELS["reg_status"], REG_STATUSES),
+    "legal_form": choice_field(ORG_LABELS["legal_form"], LEGAL_FORMS),
+}
+ORG_EDIT_COLUMNS = [
+    "name", "unit", "category", "service_field", "reg_status", "legal_form", "credit_code", "founded_on",
+    "contact_name", "contact_phone", "members", "youth_share", "directly_connected_on", "is_pilot",
+    "cultivated_on", "note",
+]
+
+
+class YouthOrgView(ScopedModelView):
+    """青年社会组织: list, add, edit and the profile page (the show page)."""
+
+    datamodel = ScopedInterface(YouthOrg)
+    route_base = "/youthorg"
+    template_folder = TEMPLATES  # FAB resolves a relative folder against its own package
+    list_title = _l("Youth organizations")
+    show_title = _l("Youth organization")
+    add_title = _l("Add youth organization")
+    edit_title = _l("Edit youth organization")
+    list_columns = [
+        "name", "unit", "category_label", "reg_status_label", "credit_code",
+        "directly_connected_on", "is_pilot", "cultivated_on",
+    ]
+    add_columns = ORG_EDIT_COLUMNS
+    edit_columns = ORG_EDIT_COLUMNS
+    show_columns = [
+        "name", "unit", "category_label", "service_field_label", "reg_status_label", "legal_form_label",
+        "credit_code", "founded_on", "contact_name", "contact_phone", "members", "youth_share",
+        "directly_connected_on", "is_pilot", "cultivated_on", "note",
+    ]
+    search_columns = [
+        "name", "credit_code", "category", "service_field", "reg_status", "legal_form", "is_pilot",
+        "founded_on", "directly_connected_on", "cultivated_on", "contact_name",
+    ]
+    search_form_extra_fields = {
+        "category": search_choice(ORG_LABELS["category"], CATEGORIES),
+        "service_field": search_choice(ORG_LABELS["service_field"], SERVICE_FIELDS),
+        "reg_status": search_choice(ORG_LABELS["reg_status"], REG_STATUSES),
+        "legal_form": search_choice(ORG_LABELS["legal_form"], LEGAL_FORMS),
+    }
+    order_columns = ["name", "credit_code", "founded_on", "directly_connected_on", "cultivated_on", "members"]
+    base_order = ("name", "asc")
+    label_columns = ORG_LABELS
+    description_columns = ORG_DESCRIPTIONS
+    add_form_extra_fields = ORG_FORM_FIELDS
+    edit_form_extra_fields = ORG_FORM_FIELDS
+    formatters_columns = {
+        "founded_on": _fmt_date,
+        "directly_connected_on": _fmt_date,
+        "cultivated_on": _fmt_date,
+    }
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        # the profile is the organization's one page
+        return redirect(url_for(".profile", pk=pk))
+
+    @expose("/profile/<int:pk>", methods=["GET"])
+    @has_access
+    def profile(self, pk):
+        """The organization's profile: its record, its services, and the
+        sections other plugins add through ``qqh_youthorg_profile_sections``."""
+        session = self.datamodel.session
+        org = load_scoped_org(pk)
+        if org is None:
+            abort(404)
+        scope = current_scope()
+        services_q = select(Service).where(Service.org_id == org.id).order_by(Service.starts_on.desc(), Service.id)
+        cond = scope_condition(Service, scope)
+        if cond is not None:
+            services_q = services_q.where(cond)
+        services = session.execute(services_q).scalars().all()
+        registry = current_app.extensions["qqh_plugins"]
+        sections = collect_sections(registry, org, session, scope)
+        fields = [(ORG_LABELS[c], self._show_value(org, c)) for c in self.show_columns]
+        return self.render_template(
+            "cultivation/profile.html",
+            org=org,
+            fields=fields,
+            services=services,
+            labels=SERVICE_LABELS,
+            sections=sections,
+            title=org.name,
+            can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
+            can_add_service=self.appbuilder.sm.has_access("can_add", ServiceView.class_permission_name or "ServiceView"),
+            format_amount=format_amount,
+        )
+
+    @staticmethod
+    def _show_value(org, column) -> str:
+        value = getattr(org, column)
+        if column in ("founded_on", "directly_connected_on", "cultivated_on"):
+            return _fmt_date(value)
+        if column == "is_pilot":
+            return gettext("Yes") if value else gettext("No")
+        if column == "youth_share" and value is not None:
+            return f"{value}%"
+        return "" if value is None else str(value)
+
+
+class YouthOrgApi(ScopedModelRestApi):
+    datamodel = ScopedInterface(YouthOrg)
+    resource_name = "youthorg"
+    list_columns = [
+        "id", "name", "credit_code", "category", "category_label", "service_field", "reg_status",
+        "reg_status_label", "legal_form", "founded_on", "directly_connected_on", "is_pilot",
+        "cultivated_on", "members", "unit.id", "unit.code", "unit.name",
+    ]
+    show_columns = [
+        "id", "name", "credit_code", "category", "category_label", "service_field", "service_field_label",
+        "reg_status", "reg_status_label", "legal_form", "legal_form_label", "founded_on", "contact_name",
+        "contact_phone", "members", "youth_share", "directly_connected_on", "is_pilot", "cultivated_on",
+        "note", "unit.id", "unit.code", "unit.name",
+    ]
+    add_columns = [c for c in ORG_EDIT_COLUMNS]
+    edit_columns = add_columns
+    search_columns = [
+        "name", "credit_code", "category", "service_field", "reg_status", "legal_form", "is_pilot",
+        "founded_on", "directly_connected_on", "cultivated_on", "unit",
+    ]
+    order_columns = ["name", "credit_code", "founded_on", "directly_connected_on", "cultivated_on", "members"]
+    label_columns = ORG_LABELS
+    description_columns = ORG_DESCRIPTIONS
+    page_size = 25
+
+    def _init_model_schemas(self) -> None:
+        super()._init_model_schemas()
+        chinese_length_messages(self, ("name", "credit_code", "contact_name", "contact_phone"))
+
+    @api_expose("/picker", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def picker(self):
+        """Youth organizations in the caller's subtree whose name or credit
+        code contains ``q`` (at most 20): the data of the search-as-you-type
+        organization picker.
+        ---
+        get:
+          parameters:
+          - in: query
+            name: q
+            schema:
+              type: string
+          responses:
+            200:
+              description: matching organizations
+        """
+        q = (request.args.get("q") or "").strip()[:50]
+        session = self.datamodel.session
+        stmt = (
+            select(YouthOrg.id, YouthOrg.name, Unit.name.label("unit_name"))
+            .join(Unit, Unit.id == YouthOrg.unit_id)
+            .order_by(YouthOrg.name, YouthOrg.id)
+            .limit(20)
+        )
+        cond = scope_condition(YouthOrg, current_scope())
+        if cond is not None:
+            stmt = stmt.where(cond)
+        if q:
+            like = f"%{q.replace('%', '').replace('_', '')}%"
+            stmt = stmt.where(YouthOrg.name.like(like) | YouthOrg.credit_code.like(like.upper()))
+        rows = session.execute(stmt).all()
+        return self.response(200, results=[{"id": r.id, "text": f"{r.name}（{r.unit_name}）"} for r in rows])
+
+
+# -- services ------------------------------------------------------------------------
+SERVICE_EDIT_COLUMNS = ["org", "kind", "starts_on", "ends_on", "outcome", "contract", "amount", "custodian", "note"]
+
+
+class ServiceView(ScopedModelView):
+    """服务: services given to youth organizations. The unit follows the
+    organization, so the form has no unit field."""
+
+    datamodel = ScopedInterface(Service)
+    route_base = "/youthorgservice"
+    list_title = _l("Services to organizations")
+    show_title = _l("Service")
+    add_title = _l("Add service")
+    edit_title = _l("Edit service")
+    list_columns = ["org", "kind_label", "starts_on", "ends_on", "outcome_label", "amount", "custodian", "unit"]
+    add_columns = SERVICE_EDIT_COLUMNS
+    edit_columns = SERVICE_EDIT_COLUMNS
+    show_columns = [
+        "org", "kind_label", "starts_on", "ends_on", "outcome_label", "contract", "amount", "custodian", "note", "unit",
+    ]
+    search_columns = ["kind", "starts_on", "ends_on", "outcome", "contract", "amount", "custodian"]
+    search_form_extra_fields = {
+        "kind": search_choice(SERVICE_LABELS["kind"], SERVICE_KINDS),
+        "outcome": search_choice(SERVICE_LABELS["outcome"], COUNSELLING_OUTCOMES),
+    }
+    order_columns = ["starts_on", "ends_on", "amount"]
+    base_order = ("starts_on", "desc")
+    label_columns = SERVICE_LABELS
+    description_columns = SERVICE_DESCRIPTIONS
+    formatters_columns = {"org": _org_link, "amount": format_amount, "starts_on": _fmt_date, "ends_on": _fmt_date}
+
+    def __init__(self, **kwargs):
+        fields = {
+            "org": org_picker(SERVICE_LABELS["org"]),
+            "kind": choice_field(SERVICE_LABELS["kind"], SERVICE_KINDS),
+            "outcome": choice_field(SERVICE_LABELS["outcome"], COUNSELLING_OUTCOMES),
+        }
+        self.add_form_extra_fields = dict(fields)
+        self.edit_form_extra_fields = dict(fields)
+        super().__init__(**kwargs)
+
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        # "add a service" from a profile page: ?org=<id> chooses the organization
+        if request.method == "GET" and request.args.get("org", "").isdigit() and form.org.data is None:
+            form.org.data = load_scoped_org(int(request.args["org"]))
+        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
+
+    def post_add_redirect(self):
+        return self._back_to_profile() or super().post_add_redirect()
+
+    def post_edit_redirect(self):
+        return self._back_to_profile() or super().post_edit_redirect()
+
+    def _back_to_profile(self):
+        org = request.args.get("org", "")
+        if org.isdigit():
+            return redirect(url_for("YouthOrgView.profile", pk=int(org)))
+        return None
+
+
+class ServiceApi(ScopedModelRestApi):
+    datamodel = ScopedInterface(Service)
+    resource_name = "youthorgservice"
+    list_columns = [
+        "id", "org.id", "org.name", "kind", "kind_label", "starts_on", "ends_on", "outcome", "contract",
+        "amount", "custodian", "unit.id", "unit.code",
+    ]
+    show_columns = list_columns + ["outcome_label", "note"]
+    add_columns = SERVICE_EDIT_COLUMNS
+    edit_columns = SERVICE_EDIT_COLUMNS
+    search_columns = ["org", "kind", "starts_on", "ends_on", "outcome", "contract", "amount", "custodian", "unit"]
+    order_columns = ["starts_on", "ends_on", "amount", "kind"]
+    label_columns = SERVICE_LABELS
+    description_columns = SERVICE_DESCRIPTIONS
+    page_size = 25
+
+    def _init_model_schemas(self) -> None:
+        super()._init_model_schemas()
+        chinese_length_messages(self, ("contract", "custodian"))
+        # the schema would round 1.005 to 1.00 without a word: let validate()
+        # refuse more than two decimals instead
+        for schema in (self.add_model_schema, self.edit_model_schema):
+            schema.fields["amount"].places = None

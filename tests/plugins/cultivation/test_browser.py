@@ -1,0 +1,43 @@
+"""In a real browser: the organization picker searches as you type, within
+the user's subtree, and a service entered through it lands on the profile."""
+
+import pytest
+
+from tests.browser import login
+from tests.conftest import PASSWORD
+from tests.plugins.cultivation.conftest import unique
+
+pytestmark = pytest.mark.browser
+
+
+def test_org_picker_and_service_form(browser, live, as_user, org_payload):  # noqa: F811
+    tag = unique("浏览器")
+    mine = as_user("fs_clerk").post("/api/v1/youthorg/", json=org_payload(name=tag + "青年读书会", unit="440606"))
+    assert mine.status_code == 201, mine.text
+    theirs = as_user("sz_clerk").post("/api/v1/youthorg/", json=org_payload(name=tag + "深圳青年读书会", unit="440300"))
+    assert theirs.status_code == 201, theirs.text
+    pk = mine.json()["id"]
+    page = browser.new_page()
+    try:
+        login(page, live.url, "fs_clerk", PASSWORD)
+        page.goto(live.url + "/youthorgservice/add")
+        assert page.locator("select#org option").count() <= 1  # no list of every organization
+        page.click("#org + .select2 .select2-selection")
+        page.locator(".select2-search__field").press_sequentially(tag, delay=30)
+        page.wait_for_function("document.querySelectorAll('.select2-results__option').length === 1", timeout=10000)
+        option = page.locator(".select2-results__option")
+        assert option.inner_text() == f"{tag}青年读书会（顺德区）"  # Shenzhen's namesake is not offered
+        option.click()
+        page.locator("select#kind").evaluate("el => { el.value = 'purchase'; }")
+        page.locator("input[name=starts_on]").evaluate("el => { el.value = '2012-04-01'; }")
+        page.locator("input[name=ends_on]").evaluate("el => { el.value = '2012-12-31'; }")
+        page.fill("#contract", "青年读书会购买服务")
+        page.fill("#amount", "35000")
+        page.click("form button[type=submit], form input[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator(".alert-success").count() == 1, page.inner_text("body")[:1000]
+        page.goto(f"{live.url}/youthorg/profile/{pk}")
+        body = page.inner_text("body")
+        assert "青年读书会购买服务" in body and "35,000.00" in body and "购买服务" in body
+    finally:
+        page.close()
