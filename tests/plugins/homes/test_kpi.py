@@ -1,0 +1,171 @@
+"""KPI checks on a small known data set, with hand-computed answers.
+
+The data live in two throw-away units (a city and a county below it), so the
+records of other tests in the shared database do not matter."""
+
+import datetime
+import uuid
+
+import pytest
+from sqlalchemy import delete, event
+
+from core.kpi import compute_values, default_targets, load_default_targets
+from core.units import Unit, compute_path, unit_by_code
+from plugins.cultivation.models import YouthOrg
+from plugins.homes.kpi import CHECKS
+from plugins.homes.models import Home, IncubationFund, Residency
+
+D = datetime.date
+CHECK = {c.key: c for c in CHECKS}
+
+# bases: (key, unit, opened)
+HOMES = [
+    ("H1", "city", D(2012, 3, 10)),
+    ("H2", "city", None),  # being built: never counted
+    ("H3", "city", D(2011, 1, 1)),
+    ("H4", "county", D(2012, 6, 1)),
+    ("H5", "county", D(2011, 12, 1)),
+]
+# funds: (unit, established)
+FUNDS = [("city", D(2012, 5, 20)), ("county", D(2012, 7, 1)), ("county", D(2011, 5, 1))]
+# residencies: (organization, base, entered, ended)
+RESIDENCIES = [
+    ("A", "H1", D(2012, 4, 1), None),
+    ("A", "H4", D(2012, 6, 15), None),  # A lives in a city base and a county base
+    ("B", "H3", D(2011, 6, 1), D(2011, 12, 31)),  # gone before 2012
+    ("C", "H3", D(2011, 9, 1), D(2012, 2, 1)),  # still there in 2012
+    ("D", "H5", D(2012, 8, 1), None),
+    ("E", "H4", D(2012, 7, 1), D(2012, 9, 30)),
+]
+# hand-computed: {check: {(plan year, as_of): (city's own records, county's)}}
+EXPECTED = {
+    "homes": {
+        (2012, D(2011, 12, 31)): (1, 1),
+        (2012, D(2012, 3, 31)): (2, 1),
+        (2012, D(2012, 12, 31)): (2, 2),
+    },
+    "funds": {
+        (2012, D(2012, 5, 19)): (0, 1),
+        (2012, D(2012, 5, 31)): (1, 1),
+        (2012, D(2012, 12, 31)): (1, 2),
+    },
+    "incubated_orgs": {
+        (2012, D(2012, 3, 31)): ({"C"}, set()),
+        (2012, D(2012, 6, 30)): ({"A", "C"}, {"A"}),
+        (2012, D(2012, 12, 31)): ({"A", "C"}, {"A", "D", "E"}),
+        (2013, D(2013, 6, 30)): ({"A"}, {"A", "D"}),
+    },
+}
+# the city's value covers its subtree; an organization counts once
+ROLLED_UP = {
+    (2012, D(2012, 12, 31)): {"homes": 4, "funds": 3, "incubated_orgs": 4},
+    (2012, D(2012, 6, 30)): {"homes": 4, "funds": 2, "incubated_orgs": 2},
+    (2013, D(2013, 6, 30)): {"homes": 4, "funds": 3, "incubated_orgs": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def dataset(app):
+    tag = uuid.uuid4().hex[:6].upper()
+    with app.app_context():
+        s = app.appbuilder.session
+        province = unit_by_code(s, "440000")
+        city = Unit(code=f"HC{tag}", name=f"家园测试市{tag}", level="city", tier="city", prd=True)
+        city.path, city.depth = compute_path(province, city.code)
+        city.parent = province
+        county = Unit(code=f"HK{tag}", name=f"家园测试县{tag}", level="county", tier="county", prd=True)
+        county.path, county.depth = compute_path(city, county.code)
+        county.parent = city
+        s.add_all([city, county])
+        s.flush()
+        units = {"city": city, "county": county}
+        orgs = {}
+        for key in "ABCDE":
+            orgs[key] = YouthOrg(name=f"KPI{tag}-{key}", unit=county if key == "D" else city, category="interest",
+                                 service_field="other", reg_status="unregistered")
+        s.add_all(orgs.values())
+        homes = {}
+        for key, where, opened in HOMES:
+            homes[key] = Home(name=f"KPI{tag}-{key}", unit=units[where], kind="youth_centre", address="测试地址",
+                              opened_on=opened)
+        s.add_all(homes.values())
+        for i, (where, established) in enumerate(FUNDS):
+            s.add(IncubationFund(name=f"KPI{tag}-F{i}", unit=units[where], established_on=established,
+                                 from_youth_foundation=100000))
+        s.flush()
+        for org, home, entered, ended in RESIDENCIES:
+            status = "incubating" if ended is None else "graduated"
+            r = Residency(org=orgs[org], home=homes[home], entered_on=entered, ended_on=ended, status=status)
+            s.add(r)
+            s.flush()
+            assert r.validate() == {}, (org, home, r.validate())  # the data set obeys the rules
+        s.commit()
+        ids = {
+            "city": city.id, "county": county.id, "codes": (city.code, county.code),
+            "orgs": {k: o.id for k, o in orgs.items()},
+        }
+    yield ids
+    with app.app_context():
+        s = app.appbuilder.session
+        unit_ids = [ids["city"], ids["county"]]
+        s.execute(delete(Residency).where(Residency.unit_id.in_(unit_ids)))
+        s.execute(delete(Home).where(Home.unit_id.in_(unit_ids)))
+        s.execute(delete(IncubationFund).where(IncubationFund.unit_id.in_(unit_ids)))
+        s.execute(delete(YouthOrg).where(YouthOrg.unit_id.in_(unit_ids)))
+        s.execute(delete(Unit).where(Unit.id == ids["county"]))
+        s.execute(delete(Unit).where(Unit.id == ids["city"]))
+        s.commit()
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_each_check_is_one_select_with_the_right_rows(app, dataset, key):
+    check = CHECK[key]
+    names = {v: k for k, v in dataset["orgs"].items()}
+    with app.app_context():
+        s = app.appbuilder.session
+        for (year, as_of), (city_value, county_value) in EXPECTED[key].items():
+            statements = []
+            listen = lambda *a: statements.append(a[2])  # noqa: E731
+            engine = s.get_bind()
+            event.listen(engine, "before_cursor_execute", listen)
+            try:
+                rows = s.execute(check.query(year, as_of)).all()
+            finally:
+                event.remove(engine, "before_cursor_execute", listen)
+            assert len(statements) == 1
+            if check.rollup == "distinct":
+                got = {u: {names[o] for uu, o in rows if uu == u} for u in (dataset["city"], dataset["county"])}
+                assert got[dataset["city"]] == city_value, (key, as_of)
+                assert got[dataset["county"]] == county_value, (key, as_of)
+            else:
+                got = dict(rows)
+                assert got.get(dataset["city"], 0) == city_value, (key, as_of)
+                assert got.get(dataset["county"], 0) == county_value, (key, as_of)
+
+
+def test_core_rolls_the_values_up_the_tree(app, dataset):
+    city_code, county_code = dataset["codes"]
+    with app.app_context():
+        s = app.appbuilder.session
+        city = s.get(Unit, dataset["city"])
+        for (year, as_of), expected in ROLLED_UP.items():
+            values = compute_values(s, year, {k: [as_of] for k in CHECK}, CHECK, city, {city_code, county_code})
+            for key, n in expected.items():
+                v = values.get((key, as_of, city_code), set() if CHECK[key].rollup == "distinct" else 0)
+                assert (len(v) if isinstance(v, set) else v) == n, (key, year, as_of)
+
+
+def test_checks_are_registered_and_the_notice_targets_exist(app):
+    registry = app.extensions["qqh_plugins"]
+    keys = {c.key for _, c in registry.collect("qqh_kpi_checks", "KPI check", key=lambda c: c.key)}
+    assert {"homes", "funds", "incubated_orgs"} <= keys
+    assert CHECK["incubated_orgs"].rollup == "distinct"
+    # core ships the notice's targets for homes and funds; this plugin adds none
+    targets = {(t.check, t.tier): t for t in default_targets(2012)}
+    assert targets[("homes", "prd_city")].due == D(2012, 5, 31) and targets[("funds", "nonprd_city")].due == D(2012, 6, 30)
+    assert not [n for n, _ in registry.call("qqh_default_targets", plan_year=2012) if n == "homes"]
+    with app.app_context():
+        load_default_targets(2012)  # idempotent, and the checks' labels are this plugin's
+        from core.kpi import check_label
+
+        assert check_label("homes") == "建成“亲青家园”" and check_label("funds") == "成立的孵化基金"

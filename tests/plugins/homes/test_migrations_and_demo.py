@@ -1,0 +1,145 @@
+"""The plugin's Alembic branch down and up alone, and its demo data, in a
+database of their own (both engines)."""
+
+import os
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import func, select
+
+from core import migrate
+from core.demo import load_demo
+from plugins.cultivation.models import YouthOrg
+from plugins.homes.models import (
+    ChecklistEntry, ChecklistItem, Grant, Home, IncubationFund, Pairing, Residency, Sector,
+)
+from tests.conftest import initialise, make_app, new_database
+
+OWN = {"homes_home", "homes_checklist_item", "homes_checklist_entry", "homes_residency", "homes_sector",
+       "homes_pairing", "homes_incubation_fund", "homes_grant"}
+
+
+@pytest.fixture(scope="module")
+def fresh(engine_name, tmp_path_factory):
+    url, drop = new_database(engine_name, tmp_path_factory)
+    instance = tmp_path_factory.mktemp("inst")
+    app = make_app(url, instance)
+    initialise(app, {"admin": ("440000", "province_admin")})
+    yield app, url, instance
+    with app.app_context():
+        app.extensions["qqh_db"].session.remove()
+        app.extensions["qqh_db"].engine.dispose()
+    drop()
+
+
+def tables(url):
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def qqh(url, instance, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_")}
+    env.update(QQH_DATABASE_URL=url, QQH_INSTANCE_PATH=str(instance))
+    return subprocess.run([sys.executable, "-c", "from core.cli import main; main()", *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_the_migration_ships_the_default_checklist(fresh):
+    app, _url, _ = fresh
+    from plugins.homes.checklist import DEFAULT_ITEMS
+
+    with app.app_context():
+        s = app.appbuilder.session
+        items = s.execute(select(ChecklistItem).order_by(ChecklistItem.position)).scalars().all()
+        assert [(i.code, i.section, i.title) for i in items] == [(c, sec, t) for c, sec, t, _d in DEFAULT_ITEMS]
+        assert all(i.active and i.validate() == {} for i in items)
+        s.rollback()
+
+
+def test_demo_data_is_plausible_valid_and_idempotent(fresh):
+    app, _url, _ = fresh
+    with app.app_context():
+        first = load_demo(app)
+        assert first["homes"] > 500 and first["cultivation"] > 0
+        assert load_demo(app)["homes"] == 0  # idempotent
+        s = app.appbuilder.session
+        homes = s.execute(select(Home)).scalars().all()
+        gz = next(h for h in homes if h.name == "广州市青年社会组织孵化基地")
+        assert gz.unit.code == "440100" and str(gz.opened_on) == "2012-03-15" and "青年文化宫7楼" in gz.address
+        open_residents = s.execute(select(func.count(Residency.id)).where(
+            Residency.home_id == gz.id, Residency.ended_on.is_(None))).scalar_one()
+        assert open_residents == 35
+        cities = {h.unit.path.split("/")[1] for h in homes if h.unit.depth >= 1}
+        assert len(cities) >= 19  # bases across the real cities (a couple are still missing: overdue)
+        assert {h.kind for h in homes} >= {"youth_centre", "youth_zone", "volunteer_station", "community",
+                                           "housing_estate", "partner_base", "campus_centre", "campus_room"}
+        assert any(h.name == "南海桂城创益中心" for h in homes)
+        province = s.execute(select(IncubationFund).where(IncubationFund.name == "广东省青年社会组织培育发展基金")).scalar_one()
+        assert province.unit.code == "440000" and province.committed == Decimal("5000000.00")
+        funds = s.execute(select(IncubationFund)).scalars().all()
+        assert len(funds) >= 15 and all(f.balance >= 0 for f in funds)
+        assert s.execute(select(func.count(Grant.id)).where(Grant.fund_id == province.id)).scalar_one() > 5
+        assert s.execute(select(func.count(Pairing.id))).scalar_one() > 5
+        assert s.execute(select(func.count(Sector.id))).scalar_one() > 5
+        assert s.execute(select(func.count(ChecklistEntry.id))).scalar_one() > 100
+        # every demo record passes the same rules as input
+        for model in (Home, ChecklistEntry, Residency, Sector, Pairing, IncubationFund, Grant):
+            for record in s.execute(select(model)).scalars():
+                assert record.validate() == {}, (model.__name__, record, record.validate())
+        for r in s.execute(select(Residency)).scalars():
+            assert r.unit_id == r.home.unit_id and r.org.unit.path.startswith(r.home.unit.path)
+        for g in s.execute(select(Grant)).scalars():
+            assert g.unit_id == g.fund.unit_id and g.org.unit.path.startswith(g.fund.unit.path)
+        s.rollback()
+
+
+def test_branch_goes_down_and_up_alone(fresh):
+    app, url, instance = fresh
+    before = tables(url)
+    assert OWN <= before
+    r = qqh(url, instance, "db", "downgrade", "homes@base")
+    assert r.returncode == 0, r.stderr
+    after = tables(url)
+    assert not (after & OWN)
+    assert before - after == OWN  # nobody else's tables
+    assert {"qqh_unit", "ab_user", "cultivation_youth_org", "cultivation_service"} <= after
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as c:  # cultivation's data survive
+            assert c.execute(select(func.count()).select_from(YouthOrg.__table__)).scalar_one() > 0
+    finally:
+        engine.dispose()
+    r = qqh(url, instance, "db", "upgrade")
+    assert r.returncode == 0, r.stderr
+    assert OWN <= tables(url)
+    with app.app_context():
+        assert migrate.drift(app) == []  # models and migration agree
+
+
+def test_works_with_only_the_plugin_it_requires(engine_name, tmp_path_factory):
+    from core.plugins import PluginError
+    from tests.conftest import PASSWORD
+
+    with pytest.raises(PluginError, match="requires plugin 'cultivation'"):
+        make_app("sqlite://", tmp_path_factory.mktemp("inst"), QQH_PLUGINS=["homes"])
+    url, drop = new_database(engine_name, tmp_path_factory)
+    app = make_app(url, tmp_path_factory.mktemp("inst"), QQH_PLUGINS=["cultivation", "homes"])
+    try:
+        initialise(app, {"fs_clerk": ("440600", "clerk")})
+        assert set(app.extensions["qqh_plugins"].order) == {"cultivation", "homes"}
+        c = app.test_client()
+        assert c.post("/login/", data={"username": "fs_clerk", "password": PASSWORD}).status_code == 302
+        for path in ("/qinqinghome/list/", "/qinqinghome/add", "/incubationfund/list/", "/incubationgrant/add",
+                     "/homechecklistitem/list/", "/api/v1/qinqinghome/", "/api/v1/incubationgrant/"):
+            assert c.get(path).status_code == 200, path
+    finally:
+        with app.app_context():
+            app.extensions["qqh_db"].session.remove()
+            app.extensions["qqh_db"].engine.dispose()
+        drop()
