@@ -1,0 +1,707 @@
+"""Models of the training plugin ("亲青汇训练营").
+
+* ``Camp`` — one session (期次) of a training camp, organized by a unit.
+* ``Enrolment`` — an organization leader (骨干) enrolled in a camp: the
+  roster line as given (name, gender, phone, ID number, organization, role),
+  whether the person attended, and the ``Trainee`` it belongs to.
+* ``Trainee`` — the person behind enrolments, the same across camps: matched
+  by resident ID number, else by name and phone. "Leaders trained" counts
+  trainees, not enrolments; a trainee is enrolled at most once per camp.
+* ``Lecturer`` — the lecturer pool (社会工作师资库), shared across units.
+
+Scoping: a camp and its enrolments belong to the organizing unit (an
+enrolment follows its camp). A trainee belongs to no unit: a person may be
+trained by several units; nobody but a province administrator sees the
+trainee list, and everyone else sees people only through the enrolments of
+their own camps. Lecturers belong to the unit that keeps them, are readable
+by every user and editable only in the owner's subtree (see views.py).
+
+Personal data (ID numbers, phones of trainees) is shown in full to province
+administrators only; everyone else sees it masked (``shown_resident_id``,
+``shown_phone``) in lists, detail pages, the API and exports.
+
+``validate()`` holds every rule, so pages, REST API and import refuse the same
+input with the same Chinese message and write nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from flask import current_app, has_app_context, has_request_context
+from flask_appbuilder import Model
+from flask_babel import gettext, lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    text,
+)
+from sqlalchemy import event, inspect as sa_inspect
+from sqlalchemy.orm import (
+    Mapped,
+    column_property,
+    mapped_column,
+    object_session,
+    relationship,
+    scoped_session,
+    validates,
+)
+
+from core.scoping import Audited, UnitOwned, current_scope, current_user
+from core.validators import ValidationError, mask_phone, mask_resident_id, phone, resident_id
+from plugins.cultivation.models import YouthOrg
+
+__all__ = [
+    "Camp",
+    "Enrolment",
+    "Trainee",
+    "Lecturer",
+    "CampLecturer",
+    "camp_lecturer",
+    "STATUSES",
+    "GENDERS",
+    "sees_personal_data",
+    "shown_phone",
+    "shown_resident_id",
+]
+
+PLANNED, OPEN, FINISHED, CANCELLED = "planned", "open", "finished", "cancelled"
+STATUSES = {
+    PLANNED: _l("Planned"),  # 筹备中
+    OPEN: _l("Open for enrolment"),  # 报名中
+    FINISHED: _l("Finished"),  # 已结束
+    CANCELLED: _l("Cancelled"),  # 已取消
+}
+# which status may follow which (a camp entered after the fact may be
+# created in any status; a finished camp stays finished)
+TRANSITIONS = {
+    PLANNED: {OPEN, FINISHED, CANCELLED},
+    OPEN: {PLANNED, FINISHED, CANCELLED},
+    FINISHED: set(),
+    CANCELLED: {PLANNED},
+}
+MALE, FEMALE = "male", "female"
+GENDERS = {MALE: _l("Male trainee"), FEMALE: _l("Female trainee")}
+MAX_CAPACITY = 10000
+
+
+def _label(choices: dict, code) -> str:
+    return str(choices[code]) if code in choices else (code or "")
+
+
+def _session_of(item):
+    """The session ``item`` is in, else the app's (for a record not added
+    yet); always a plain Session, never the scoped-session proxy."""
+    session = object_session(item)
+    if session is None and has_app_context():
+        session = current_app.appbuilder.session
+    if isinstance(session, scoped_session):
+        session = session()
+    return session
+
+
+def _add(errors: dict, field: str, message) -> None:
+    errors.setdefault(field, []).append(str(message))
+
+
+def _today() -> datetime.date:
+    return datetime.date.today()
+
+
+def _clean(value) -> str | None:
+    return (value or "").strip() or None
+
+
+# -- personal data --------------------------------------------------------------------
+def sees_personal_data() -> bool:
+    """Whether the current user sees trainees' ID numbers and phones in full:
+    province administrators only. Outside a request (CLI, demo loader, code
+    called directly) there is no user to protect the data from."""
+    if not has_request_context():
+        return True
+    user = current_user()
+    if user is None:
+        return False
+    return current_app.config["AUTH_ROLE_ADMIN"] in {r.name for r in getattr(user, "roles", [])}
+
+
+def shown_resident_id(value) -> str:
+    if not value:
+        return ""
+    return value if sees_personal_data() else mask_resident_id(value)
+
+
+def shown_phone(value) -> str:
+    if not value:
+        return ""
+    return value if sees_personal_data() else mask_phone(value)
+
+
+def stored_value(item, attr):
+    """The value of ``attr`` as it was loaded from the database in this
+    transaction (None for a new record). Kept at load time because the
+    session may flush pending changes before a check reads them back, and
+    a flush also resets the attribute history."""
+    state = sa_inspect(item)
+    if state.transient or state.pending:
+        return None
+    return item.__dict__.get("_qqh_loaded", {}).get(attr)
+
+
+def remember_loaded(model, *attrs) -> None:
+    """Keep the loaded values of ``attrs`` of every ``model`` instance (see
+    :func:`stored_value`); refreshed whenever the instance is reloaded."""
+
+    def keep(target, *_args):
+        seen = target.__dict__.setdefault("_qqh_loaded", {})
+        for a in attrs:
+            if a in target.__dict__:
+                seen[a] = target.__dict__[a]
+
+    event.listen(model, "load", keep)
+    event.listen(model, "refresh", keep)
+
+
+def unmask(item, attr, masker) -> bool:
+    """A masked value sent back unchanged (an edit form or API client that
+    only saw the masked value) keeps the stored value. True when it did."""
+    value = getattr(item, attr)
+    if not value or "*" not in value:
+        return False
+    stored = stored_value(item, attr)
+    if stored and masker(stored) == value.strip():
+        setattr(item, attr, stored)
+        return True
+    return False
+
+
+# -- the lecturer pool ------------------------------------------------------------------
+class CampLecturer(Model):
+    """Who taught at which camp (a lecturer of any unit may teach at any
+    camp). A mapped class rather than a bare table so that the plugin's
+    model list, and so its migration branch, covers it."""
+
+    __tablename__ = "training_camp_lecturer"
+
+    camp_id: Mapped[int] = mapped_column(ForeignKey("training_camp.id"), primary_key=True)
+    lecturer_id: Mapped[int] = mapped_column(ForeignKey("training_lecturer.id"), primary_key=True, index=True)
+
+
+camp_lecturer = CampLecturer.__table__
+
+
+class Camp(UnitOwned, Model):
+    """训练营: one session (期次) of a "亲青汇训练营", organized by ``unit``.
+
+    Partners are written as names separated by 、 or commas: media (媒体),
+    social organizations (社会组织) and training institutions (培训机构), as
+    the notice asks the League to work with them.
+    """
+
+    __tablename__ = "training_camp"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "title", "session_no", name="uq_training_camp_unit_title_session"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_no: Mapped[int] = mapped_column(Integer, nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    starts_on: Mapped[datetime.date] = mapped_column(Date, nullable=False, index=True)
+    ends_on: Mapped[datetime.date] = mapped_column(Date, nullable=False, index=True)
+    place: Mapped[str] = mapped_column(String(200), nullable=False)
+    media_partners: Mapped[str | None] = mapped_column(String(500))
+    org_partners: Mapped[str | None] = mapped_column(String(500))
+    institution_partners: Mapped[str | None] = mapped_column(String(500))
+    capacity: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default=PLANNED)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    # written from the camp's side only (Lecturer.camps is read-only): a camp
+    # being entered is never attached to a lecturer before it is checked
+    lecturers = relationship("Lecturer", secondary=camp_lecturer, order_by="Lecturer.name")
+
+    def __repr__(self) -> str:
+        if self.session_no is None:
+            return self.title or ""
+        return gettext("%(title)s (session %(n)s)", title=self.title or "", n=self.session_no)
+
+    @property
+    def status_label(self) -> str:
+        return _label(STATUSES, self.status)
+
+    @property
+    def dates_text(self) -> str:
+        from core.validators import format_date_zh
+
+        if self.starts_on is None:
+            return ""
+        if self.ends_on is None or self.ends_on == self.starts_on:
+            return format_date_zh(self.starts_on)
+        return f"{format_date_zh(self.starts_on)}—{format_date_zh(self.ends_on)}"
+
+    @property
+    def lecturer_names(self) -> str:
+        return "、".join(lec.name for lec in self.lecturers)
+
+    @property
+    def enrolled_count(self) -> int:
+        return self.n_enrolled or 0
+
+    @property
+    def attended_count(self) -> int:
+        return self.n_attended or 0
+
+    @property
+    def places_left(self) -> int:
+        return max((self.capacity or 0) - self.enrolled_count, 0)
+
+    def validate(self) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        self.title = (self.title or "").strip()
+        if not self.title:
+            _add(errors, "title", gettext("Enter the camp's title."))
+        if self.session_no is None or self.session_no < 1:
+            _add(errors, "session_no", gettext("The session number is a whole number of 1 or more."))
+        if self.starts_on is None:
+            _add(errors, "starts_on", gettext("Enter the camp's first day."))
+        if self.ends_on is None:
+            _add(errors, "ends_on", gettext("Enter the camp's last day."))
+        elif self.starts_on is not None and self.ends_on < self.starts_on:
+            _add(errors, "ends_on", gettext("The last day cannot be before the first day."))
+        self.place = (self.place or "").strip()
+        if not self.place:
+            _add(errors, "place", gettext("Enter where the camp takes place."))
+        for field in ("media_partners", "org_partners", "institution_partners", "note"):
+            setattr(self, field, _clean(getattr(self, field)))
+        if self.capacity is None or not 0 < self.capacity <= MAX_CAPACITY:
+            _add(errors, "capacity", gettext("The number of places must be a whole number from 1 to 10000."))
+        if self.status is None:
+            self.status = PLANNED
+        if self.status not in STATUSES:
+            _add(errors, "status", gettext("Choose the camp's status."))
+        elif self.status == FINISHED and self.ends_on is not None and self.ends_on > _today():
+            _add(errors, "status", gettext("A camp can be marked finished only once its last day has come."))
+        session = _session_of(self)
+        if session is not None and not errors:
+            self._check_against_stored(session, errors)
+        return errors
+
+    def _check_against_stored(self, session, errors: dict) -> None:
+        unit_id = self.unit.id if self.unit is not None else self.unit_id
+        with session.no_autoflush:
+            q = select(Camp.id).where(
+                Camp.unit_id == unit_id, Camp.title == self.title, Camp.session_no == self.session_no
+            )
+            if self.id is not None:
+                q = q.where(Camp.id != self.id)
+            if unit_id is not None and session.execute(q.limit(1)).first():
+                _add(errors, "session_no", gettext("This unit already has this session of the camp."))
+            if self.id is None:
+                return
+            old = stored_value(self, "status")
+            if old is not None and old != self.status and self.status not in TRANSITIONS.get(old, set()):
+                _add(errors, "status", gettext(
+                    "A camp cannot go from %(old)s to %(new)s.", old=_label(STATUSES, old), new=_label(STATUSES, self.status)))
+            enrolled, attended = session.execute(
+                select(func.count(Enrolment.id), func.count(Enrolment.id).filter(Enrolment.attended.is_(True)))
+                .where(Enrolment.camp_id == self.id)
+            ).one()
+            if self.capacity is not None and self.capacity < enrolled:
+                _add(errors, "capacity", gettext(
+                    "%(n)d people are enrolled already: the number of places cannot be smaller.", n=enrolled))
+            if self.status == CANCELLED and attended:
+                _add(errors, "status", gettext(
+                    "%(n)d people have attended this camp: it cannot be cancelled.", n=attended))
+            if attended and self.starts_on is not None and self.starts_on > _today():
+                _add(errors, "starts_on", gettext(
+                    "People have attended this camp already: its first day cannot be in the future."))
+
+
+class Lecturer(UnitOwned, Model):
+    """社会工作师资库: a lecturer (usually of a university) kept by ``unit``
+    and shared with every unit, linked to the camps they taught."""
+
+    __tablename__ = "training_lecturer"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "name", "institution", name="uq_training_lecturer_unit_name_institution"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), nullable=False)
+    institution: Mapped[str] = mapped_column(String(200), nullable=False)
+    title: Mapped[str | None] = mapped_column(String(50))  # 职称
+    expertise: Mapped[str] = mapped_column(String(500), nullable=False)
+    phone: Mapped[str | None] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    camps = relationship(Camp, secondary=camp_lecturer, viewonly=True, order_by=Camp.starts_on)
+
+    def __repr__(self) -> str:
+        if not self.institution:
+            return self.name or ""
+        return f"{self.name}（{self.institution}）"
+
+    @property
+    def camps_taught(self) -> str:
+        """The camps taught that the viewer may see (their own subtree's)."""
+        scope = current_scope()
+        camps = [c for c in self.camps if scope is None or (scope and c.unit.path.startswith(scope))]
+        return "、".join(f"{c!r}" for c in camps)
+
+    @property
+    def camps_count(self) -> int:
+        return self.n_camps or 0
+
+    def validate(self) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        self.name = (self.name or "").strip()
+        if not self.name:
+            _add(errors, "name", gettext("Enter the lecturer's name."))
+        self.institution = (self.institution or "").strip()
+        if not self.institution:
+            _add(errors, "institution", gettext("Enter the lecturer's university or institution."))
+        self.expertise = (self.expertise or "").strip()
+        if not self.expertise:
+            _add(errors, "expertise", gettext("Enter the lecturer's fields of expertise."))
+        self.title = _clean(self.title)
+        self.note = _clean(self.note)
+        if _clean(self.phone):
+            try:
+                self.phone = phone(self.phone)
+            except ValidationError as exc:
+                _add(errors, "phone", exc)
+        else:
+            self.phone = None
+        self.email = _clean(self.email)
+        if self.email is not None:
+            local, _, domain = self.email.partition("@")
+            if not local or "." not in domain or " " in self.email or domain.startswith(".") or domain.endswith("."):
+                _add(errors, "email", gettext('"%(value)s" is not an e-mail address.', value=self.email))
+        session = _session_of(self)
+        unit_id = self.unit.id if self.unit is not None else self.unit_id
+        if session is not None and not errors and unit_id is not None:
+            with session.no_autoflush:
+                q = select(Lecturer.id).where(
+                    Lecturer.unit_id == unit_id, Lecturer.name == self.name, Lecturer.institution == self.institution
+                )
+                if self.id is not None:
+                    q = q.where(Lecturer.id != self.id)
+                if session.execute(q.limit(1)).first():
+                    _add(errors, "name", gettext("This unit's pool already has this lecturer of this institution."))
+        return errors
+
+
+# -- people ---------------------------------------------------------------------------------
+class Trainee(Audited, Model):
+    """学员: a person trained, the same across camps and units. Created and
+    matched by enrolments (see :func:`resolve_trainee`); not unit-owned."""
+
+    __tablename__ = "training_trainee"
+    __table_args__ = (
+        UniqueConstraint("resident_id", name="uq_training_trainee_resident_id"),  # NULLs may repeat
+        Index("ix_training_trainee_name_phone", "name", "phone"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), nullable=False)
+    gender: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str] = mapped_column(String(30), nullable=False)
+    resident_id: Mapped[str | None] = mapped_column(String(18))
+
+    def __repr__(self) -> str:
+        return self.name or ""
+
+    @property
+    def gender_label(self) -> str:
+        return _label(GENDERS, self.gender)
+
+    @property
+    def camps_attended(self) -> int:
+        return self.n_attended or 0
+
+    def validate(self) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        self.name = (self.name or "").strip()
+        if not self.name:
+            _add(errors, "name", gettext("Enter the trainee's name."))
+        _check_person(self, errors)
+        session = _session_of(self)
+        if session is not None and not errors and self.resident_id:
+            with session.no_autoflush:
+                q = select(Trainee.id).where(Trainee.resident_id == self.resident_id)
+                if self.id is not None:
+                    q = q.where(Trainee.id != self.id)
+                if session.execute(q.limit(1)).first():
+                    _add(errors, "resident_id", gettext("Another trainee already has this ID number."))
+        return errors
+
+
+def _gender_of_id(number: str) -> str:
+    return MALE if int(number[16]) % 2 else FEMALE
+
+
+def _check_person(item, errors: dict) -> None:
+    """Phone, ID number and gender of a trainee or an enrolment: normalised,
+    masked values sent back unchanged kept, the gender taken from the ID
+    number when it is missing and checked against it when given."""
+    unmask(item, "phone", mask_phone)
+    unmask(item, "resident_id", mask_resident_id)
+    if not _clean(item.phone):
+        _add(errors, "phone", gettext("Enter the trainee's phone number."))
+        item.phone = None
+    elif "*" in item.phone:
+        _add(errors, "phone", gettext("This phone number is masked: write the full number."))
+    else:
+        try:
+            item.phone = phone(item.phone)
+        except ValidationError as exc:
+            _add(errors, "phone", exc)
+    item.resident_id = _clean(item.resident_id)
+    if item.resident_id is not None:
+        if "*" in item.resident_id:
+            _add(errors, "resident_id", gettext("This ID number is masked: write the full number or leave it empty."))
+        else:
+            try:
+                item.resident_id = resident_id(item.resident_id)
+            except ValidationError as exc:
+                _add(errors, "resident_id", exc)
+    item.gender = item.gender or None
+    if item.gender is not None and item.gender not in GENDERS:
+        _add(errors, "gender", gettext("Choose the trainee's gender."))
+    elif item.resident_id and "resident_id" not in errors:
+        from_id = _gender_of_id(item.resident_id)
+        if item.gender is None:
+            item.gender = from_id
+        elif item.gender != from_id:
+            _add(errors, "gender", gettext("The gender does not match the ID number (its 17th digit)."))
+
+
+class Enrolment(UnitOwned, Model):
+    """报名: a leader (骨干) of a youth organization enrolled in a camp.
+
+    Enrolled and attended are separate facts: a no-show stays enrolled but is
+    not trained. The person's data is kept as given on the roster; ``trainee``
+    is the person it belongs to, found (or created) on every write. The
+    unit is always the camp's (a roster belongs to the organizing unit).
+    """
+
+    __tablename__ = "training_enrolment"
+    __table_args__ = (
+        UniqueConstraint("camp_id", "trainee_id", name="uq_training_enrolment_camp_trainee"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camp_id: Mapped[int] = mapped_column(ForeignKey("training_camp.id"), nullable=False, index=True)
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("training_trainee.id"), nullable=False, index=True)
+    youth_org_id: Mapped[int] = mapped_column(ForeignKey("cultivation_youth_org.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(50), nullable=False)
+    gender: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str] = mapped_column(String(30), nullable=False)
+    resident_id: Mapped[str | None] = mapped_column(String(18))
+    role: Mapped[str | None] = mapped_column(String(50))  # 职务 in the organization
+    enrolled_on: Mapped[datetime.date | None] = mapped_column(Date)
+    attended: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    # no back-references: an enrolment being entered is not attached to its
+    # camp or organization before it is checked and written
+    # joined: every roster line shows its camp and organization
+    camp = relationship(Camp, lazy="joined")
+    trainee = relationship(Trainee)
+    youth_org = relationship(YouthOrg, lazy="joined")
+
+    def __repr__(self) -> str:
+        return self.name or ""
+
+    @validates("camp")
+    def _follow_camp(self, key, camp):
+        if camp is not None and camp.unit is not None:
+            self.unit = camp.unit
+        elif camp is not None:
+            self.unit_id = camp.unit_id
+        return camp
+
+    @property
+    def gender_label(self) -> str:
+        return _label(GENDERS, self.gender)
+
+    @property
+    def phone_shown(self) -> str:
+        return shown_phone(self.phone)
+
+    @property
+    def resident_id_shown(self) -> str:
+        return shown_resident_id(self.resident_id)
+
+    @property
+    def attended_label(self) -> str:
+        return gettext("Attended") if self.attended else gettext("Enrolled, not attended")
+
+    def validate(self) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        camp = self.camp
+        if camp is None and self.camp_id is not None:
+            session = _session_of(self)
+            camp = session.get(Camp, self.camp_id) if session is not None else None
+        if camp is None:
+            _add(errors, "camp", gettext("Choose the camp."))
+        elif self.unit_id is not None and camp.unit_id is not None and self.unit_id != camp.unit_id:
+            self.unit = camp.unit  # the roster belongs to the camp's unit
+        if self.youth_org is None and self.youth_org_id is None:
+            _add(errors, "youth_org", gettext("Choose the youth organization the leader belongs to."))
+        self.name = (self.name or "").strip()
+        if not self.name:
+            _add(errors, "name", gettext("Enter the trainee's name."))
+        _check_person(self, errors)
+        if self.resident_id is None and self.gender is None and "gender" not in errors:
+            _add(errors, "gender", gettext("Choose the trainee's gender (or give the ID number)."))
+        self.role = _clean(self.role)
+        self.note = _clean(self.note)
+        if self.enrolled_on is not None and self.enrolled_on > _today():
+            _add(errors, "enrolled_on", gettext("The enrolment date cannot be in the future."))
+        if self.attended is None:
+            self.attended = False
+        if camp is not None and self.attended:
+            if camp.status == CANCELLED:
+                _add(errors, "attended", gettext("The camp was cancelled: nobody attended it."))
+            elif camp.starts_on is not None and camp.starts_on > _today():
+                _add(errors, "attended", gettext("Attendance can be recorded once the camp has begun."))
+        session = _session_of(self)
+        if not errors and session is not None:
+            with session.no_autoflush:
+                self._check_roster(session, camp, errors)
+        return errors
+
+    def _check_roster(self, session, camp, errors: dict) -> None:
+        """The person, the duplicate and the capacity checks (need the database)."""
+        new_in_camp = self.id is None or stored_value(self, "camp_id") != camp.id
+        if new_in_camp and camp.status == CANCELLED:
+            _add(errors, "camp", gettext("The camp was cancelled: it takes no more enrolments."))
+            return
+        self.trainee = resolve_trainee(session, self)
+        pending = _pending(session)
+        mine = {k: v for k, v in pending.items() if k != id(self)}
+        twins = select(Enrolment.id).where(Enrolment.camp_id == camp.id)
+        if self.id is not None:
+            twins = twins.where(Enrolment.id != self.id)
+        same_person = self.trainee.id is not None and session.execute(
+            twins.where(Enrolment.trainee_id == self.trainee.id).limit(1)
+        ).first()
+        if same_person or any(c == camp.id and t is self.trainee for c, t in mine.values()):
+            _add(errors, "name", gettext(
+                "%(name)s is enrolled in this camp already (the same ID number, or the same name and phone).",
+                name=self.name))
+            return
+        if new_in_camp:
+            lock_camp(session, camp.id)
+            taken = session.execute(
+                select(func.count(Enrolment.id)).where(Enrolment.camp_id == camp.id)
+            ).scalar_one()
+            taken += sum(1 for c, _t in mine.values() if c == camp.id)
+            capacity = session.execute(select(Camp.capacity).where(Camp.id == camp.id)).scalar_one()
+            if taken >= capacity:
+                _add(errors, "camp", gettext(
+                    "The camp is full: all %(n)d places are taken.", n=capacity))
+                return
+        pending[id(self)] = (camp.id, self.trainee)
+
+
+def _pending(session) -> dict:
+    """Enrolments checked in this transaction but not written yet (an import
+    checks every row before it writes any): {id(enrolment): (camp id, trainee)}.
+    Forgotten when the transaction ends."""
+    tx = session.get_transaction()
+    box = session.info.get("training_pending")
+    if box is None or box[0] is not tx:
+        box = (tx, {})
+        session.info["training_pending"] = box
+    return box[1]
+
+
+def lock_camp(session, camp_id: int) -> None:
+    """Serialise enrolments into one camp until the transaction ends, so that
+    two requests cannot both take the last place: the camp's row is locked
+    (SELECT … FOR UPDATE) on PostgreSQL; SQLite has one writer at a time, and
+    a no-op UPDATE makes this transaction that writer before it counts."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(select(Camp.id).where(Camp.id == camp_id).with_for_update())
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE training_camp SET capacity = capacity WHERE id = :id"), {"id": camp_id})
+
+
+def resolve_trainee(session, person) -> Trainee:
+    """The trainee an enrolment (``person``: name, gender, phone, resident_id)
+    belongs to: the one with the same ID number; else the one with the same
+    name and phone (which learns the ID number if it had none); else a new
+    trainee, added to the session. Trainees created earlier in the same
+    transaction (rows of one import) are found too."""
+    rid, name, ph = person.resident_id, person.name, person.phone
+    fresh = [t for t in session.new if isinstance(t, Trainee)]
+    if rid:
+        found = next((t for t in fresh if t.resident_id == rid), None) or session.execute(
+            select(Trainee).where(Trainee.resident_id == rid)
+        ).scalar_one_or_none()
+        if found is not None:
+            return found
+        found = next((t for t in fresh if t.name == name and t.phone == ph and not t.resident_id), None) or (
+            session.execute(
+                select(Trainee)
+                .where(Trainee.name == name, Trainee.phone == ph, Trainee.resident_id.is_(None))
+                .order_by(Trainee.id)
+                .limit(1)
+            ).scalar_one_or_none()
+        )
+        if found is not None:
+            found.resident_id = rid
+            found.gender = found.gender or person.gender
+            return found
+    else:
+        found = next((t for t in fresh if t.name == name and t.phone == ph), None) or session.execute(
+            select(Trainee).where(Trainee.name == name, Trainee.phone == ph).order_by(Trainee.id).limit(1)
+        ).scalar_one_or_none()
+        if found is not None:
+            return found
+    trainee = Trainee(name=name, gender=person.gender, phone=ph, resident_id=rid)
+    session.add(trainee)
+    return trainee
+
+
+# figures shown with every camp, computed in the same SELECT (no query per
+# row); read through the plain properties above (FAB's forms and schemas
+# only understand table columns and properties)
+Camp.n_enrolled = column_property(
+    select(func.count(Enrolment.id)).where(Enrolment.camp_id == Camp.id).correlate_except(Enrolment).scalar_subquery()
+)
+Camp.n_attended = column_property(
+    select(func.count(Enrolment.id))
+    .where(Enrolment.camp_id == Camp.id, Enrolment.attended.is_(True))
+    .correlate_except(Enrolment)
+    .scalar_subquery()
+)
+Lecturer.n_camps = column_property(
+    select(func.count(CampLecturer.camp_id))
+    .where(CampLecturer.lecturer_id == Lecturer.id)
+    .correlate_except(CampLecturer)
+    .scalar_subquery()
+)
+Trainee.n_attended = column_property(
+    select(func.count(Enrolment.id))
+    .where(Enrolment.trainee_id == Trainee.id, Enrolment.attended.is_(True))
+    .correlate_except(Enrolment)
+    .scalar_subquery()
+)
+
+remember_loaded(Camp, "status")
+remember_loaded(Enrolment, "camp_id", "phone", "resident_id")
+remember_loaded(Trainee, "phone", "resident_id")
+remember_loaded(Lecturer, "unit_id")

@@ -1,0 +1,115 @@
+"""The plugin's Alembic branch up and down, and its demo data, in a database
+of their own (both engines)."""
+
+import datetime
+import os
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import func, select
+
+from core import migrate
+from core.demo import load_demo
+from core.validators import phone, resident_id
+from plugins.training.models import Camp, CampLecturer, Enrolment, Lecturer, Trainee
+from tests.conftest import initialise, make_app, new_database
+
+OWN = {"training_camp", "training_enrolment", "training_trainee", "training_lecturer", "training_camp_lecturer"}
+
+
+@pytest.fixture(scope="module")
+def fresh(engine_name, tmp_path_factory):
+    url, drop = new_database(engine_name, tmp_path_factory)
+    instance = tmp_path_factory.mktemp("inst")
+    app = make_app(url, instance)
+    initialise(app, {"admin": ("440000", "province_admin")})
+    yield app, url, instance
+    with app.app_context():
+        app.extensions["qqh_db"].session.remove()
+        app.extensions["qqh_db"].engine.dispose()
+    drop()
+
+
+def tables(url):
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def qqh(url, instance, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_")}
+    env.update(QQH_DATABASE_URL=url, QQH_INSTANCE_PATH=str(instance))
+    return subprocess.run([sys.executable, "-c", "from core.cli import main; main()", *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_the_branch_depends_on_core_and_cultivation(fresh):
+    from alembic.script import ScriptDirectory
+
+    app, _url, _instance = fresh
+    with app.app_context():
+        script = ScriptDirectory.from_config(migrate.alembic_config(app))
+        rev = script.get_revision("training_0001")
+    assert rev.revision == "training_0001" and rev.branch_labels == {"training"}
+    assert set(rev.dependencies) == {"0001_core", "cultivation_0001"}
+    with app.app_context():
+        assert migrate.owned_tables(app)["training"] == OWN
+
+
+def test_demo_data_is_plentiful_valid_and_idempotent(fresh):
+    app, _url, _instance = fresh
+    with app.app_context():
+        first = load_demo(app)["training"]
+        assert first > 2000
+        assert load_demo(app)["training"] == 0  # idempotent
+        s = app.appbuilder.session
+        camps = s.execute(select(Camp)).scalars().all()
+        opening = [c for c in camps if c.unit.code == "440000" and c.session_no == 1]
+        assert len(opening) == 1
+        c1 = opening[0]
+        assert (c1.starts_on, c1.ends_on) == (datetime.date(2012, 3, 23), datetime.date(2012, 3, 25))
+        assert "南海" in c1.place and "佛山" in c1.place
+        assert sum(1 for c in camps if c.unit.code == "440000") == 10
+        prd = {"440100", "440300", "440400", "440600", "441300", "441900", "442000", "440700", "441200"}
+        per_city = {code: sum(1 for c in camps if c.unit.code == code) for code in prd}
+        assert all(n >= 4 for n in per_city.values()), per_city
+        for c in camps:
+            assert c.enrolled_count <= c.capacity and c.validate() == {}, (repr(c), c.validate())
+        n_enrol = s.execute(select(func.count(Enrolment.id))).scalar_one()
+        n_attended = s.execute(select(func.count(Enrolment.id)).where(Enrolment.attended.is_(True))).scalar_one()
+        n_people = s.execute(select(func.count(Trainee.id))).scalar_one()
+        assert 300 <= n_people < n_enrol  # people come back to other camps
+        assert 0.80 <= n_attended / n_enrol <= 0.90
+        assert s.execute(select(func.count(Lecturer.id))).scalar_one() >= 10
+        assert s.execute(select(func.count()).select_from(CampLecturer)).scalar_one() >= len(camps)
+        # every person passes the same checks as input, and is one trainee per camp
+        for t in s.execute(select(Trainee).limit(300)).scalars():
+            assert phone(t.phone) == t.phone
+            assert t.resident_id is None or resident_id(t.resident_id) == t.resident_id
+        for e in s.execute(select(Enrolment).order_by(Enrolment.id).limit(200)).scalars():
+            assert e.validate() == {}, (e.name, e.validate())
+            assert e.unit_id == e.camp.unit_id
+        s.rollback()
+        pairs = s.execute(select(func.count()).select_from(
+            select(Enrolment.camp_id, Enrolment.trainee_id).distinct().subquery())).scalar_one()
+        assert pairs == n_enrol
+
+
+def test_branch_goes_down_and_up_alone(fresh):
+    app, url, instance = fresh
+    before = tables(url)
+    assert OWN <= before
+    r = qqh(url, instance, "db", "downgrade", "training@base")
+    assert r.returncode == 0, r.stderr
+    after = tables(url)
+    assert before - after == OWN  # its own tables, nobody else's
+    assert {"qqh_unit", "ab_user", "cultivation_youth_org"} <= after
+    r = qqh(url, instance, "db", "upgrade")
+    assert r.returncode == 0, r.stderr
+    assert OWN <= tables(url)
+    with app.app_context():
+        assert migrate.drift(app) == []  # models and migration agree
