@@ -13,6 +13,8 @@ import requests
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
+from tests.browser import browser  # noqa: E402,F401 (one Chromium for the whole session)
+
 PG_URL = os.environ.get("QQH_TEST_PG_URL")
 ENGINES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.browser import browser, login  # noqa: F401 (fixture)
+from tests.browser import login
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
