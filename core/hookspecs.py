@@ -71,7 +71,9 @@ def qqh_kpi_checks():
 @hookspec
 def qqh_default_targets(plan_year):
     """Return the notice's default targets for ``plan_year`` that concern this
-    plugin, as a list of :class:`core.kpi.TargetSpec`."""
+    plugin, as a list of :class:`core.kpi.TargetSpec`. Core ships the notice's
+    whole target table; when a plugin returns targets for a check, they replace
+    core's defaults for that check (nothing is loaded twice)."""
 
 
 @hookspec
