@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """List-page speed with the real 1,901-unit tree and N unit-owned records.
 
-Usage: python3 bench/list_page.py [--rows 100000] [--repeat 50] [--url DATABASE_URL]
+Usage: python3 bench/list_page.py [--rows 100000] [--repeat 50] [--url DATABASE_URL] [--no-django]
 
 Builds a fresh database (SQLite in a temp folder unless --url names an empty
 PostgreSQL database), loads the Guangdong tree and N sample notes spread over
@@ -10,6 +10,13 @@ the HTML list page (25 rows) and the REST list, as the province admin and as
 a city clerk (佛山). Prints the median and 90th percentile in ms and the page
 size. The bar (ARCHITECTURE.md): Django admin rendered the same 25 rows in
 ~11 ms; stock FAB took ~55 ms because its search form listed every unit.
+
+When Django is installed (`pip install django`; only this script uses it), the
+same units and rows are copied into a Django admin (bench/djangoside: same
+columns, order, search and date filter, scoped to the clerk's subtree by the
+same indexed path range) on the same engine (its own SQLite file, or its own
+database on the same PostgreSQL server) and timed the same way, in the same
+run, so that both sides see the same machine load.
 """
 
 import argparse
@@ -29,12 +36,13 @@ def main():
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=50)
     ap.add_argument("--url")
+    ap.add_argument("--no-django", action="store_true", help="skip the Django admin side")
     args = ap.parse_args()
 
     import logging
 
     logging.disable(logging.WARNING)
-    from sqlalchemy import select
+    from sqlalchemy import select, text
 
     from tests.conftest import PASSWORD, initialise, make_app
 
@@ -61,22 +69,123 @@ def main():
         if batch:
             session.execute(SampleNote.__table__.insert(), batch)
         session.commit()
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("ANALYZE"))  # as autovacuum would soon after a bulk load
+            session.commit()
         print(f"loaded {args.rows:,} notes in {time.perf_counter() - t0:.1f} s ({app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]})")
+
+    django_client = None
+    if not args.no_django:
+        try:
+            import django  # noqa: F401
+        except ImportError:
+            print("Django is not installed: pip install django to time Django admin on the same rows")
+        else:
+            django_client = django_side(app, tmp, url)
 
     for user in ("admin", "fs_clerk"):
         client = app.test_client()
         client.post("/login/", data={"username": user, "password": PASSWORD})
-        for label, path in (("HTML list page", "/samplenoteview/list/"), ("REST list", "/api/v1/samplenote/?q=(page_size:25)")):
-            r = client.get(path)
+        pages = [("HTML list page", client, "/samplenoteview/list/"), ("REST list", client, "/api/v1/samplenote/?q=(page_size:25)")]
+        if django_client:
+            pages.append(("Django admin", django_client(user), "/admin/djangoside/note/"))
+        for label, c, path in pages:
+            r = c.get(path)
             assert r.status_code == 200, (path, r.status_code)
-            size = len(r.data)
+            size = len(r.data if hasattr(r, "data") else r.content)
             times = []
             for _ in range(args.repeat):
                 t = time.perf_counter()
-                client.get(path)
+                c.get(path)
                 times.append((time.perf_counter() - t) * 1000)
             times.sort()
             print(f"{user:9} {label:15} median {statistics.median(times):6.1f} ms   p90 {times[int(len(times) * 0.9)]:6.1f} ms   {size / 1024:6.1f} KB")
+
+
+def django_database(url, tmp):
+    """Django's database on the same engine as ours: its own SQLite file, or a
+    database beside ours on the same PostgreSQL server (made afresh)."""
+    import sqlalchemy as sa
+
+    if not url.startswith("postgresql"):
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(tmp, "django.db")}
+    ours = sa.engine.make_url(url)
+    name = f"{ours.database}_django"
+    server = sa.create_engine(ours.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    return {"ENGINE": "django.db.backends.postgresql", "NAME": name, "USER": ours.username or "",
+            "PASSWORD": ours.password or "", "HOST": ours.host or "", "PORT": str(ours.port or "")}
+
+
+def django_side(app, tmp, url):
+    """Copy the units and notes into a Django admin on the same engine; return user -> logged-in test client."""
+    import django
+    from django.conf import settings
+
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="bench-" + "x" * 50,
+        ALLOWED_HOSTS=["testserver"],
+        DATABASES={"default": django_database(url, tmp)},
+        INSTALLED_APPS=["django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
+                        "django.contrib.sessions", "django.contrib.messages", "bench.djangoside"],
+        MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware", "django.middleware.locale.LocaleMiddleware",
+                    "django.middleware.common.CommonMiddleware", "django.middleware.csrf.CsrfViewMiddleware",
+                    "django.contrib.auth.middleware.AuthenticationMiddleware",
+                    "django.contrib.messages.middleware.MessageMiddleware"],
+        ROOT_URLCONF="bench.djangoside.urls",
+        TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True,
+                    "OPTIONS": {"context_processors": ["django.template.context_processors.request",
+                                                       "django.contrib.auth.context_processors.auth",
+                                                       "django.contrib.messages.context_processors.messages"]}}],
+        LANGUAGE_CODE="zh-hans",
+        USE_I18N=True,
+        USE_TZ=False,
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+    )
+    django.setup()
+    from django.contrib.auth.models import Permission, User
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from bench.djangoside.models import Member, Note, Unit as DUnit
+
+    call_command("migrate", "auth", verbosity=0)  # djangoside has no migrations: its tables refer to auth_user
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    with app.app_context():
+        from sqlalchemy import select
+
+        from core.units import Unit
+        from plugins.sample.models import SampleNote
+
+        session = app.appbuilder.session
+        units = session.execute(select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.path, Unit.parent_id).order_by(Unit.depth)).all()
+        DUnit.objects.bulk_create([DUnit(id=u.id, code=u.code, name=u.name, level=u.level, path=u.path, parent_id=u.parent_id) for u in units])
+        rows = session.execute(select(SampleNote.id, SampleNote.title, SampleNote.noted_on, SampleNote.unit_id,
+                                      SampleNote.created_on, SampleNote.changed_on)).all()
+        Note.objects.bulk_create([Note(id=n.id, title=n.title, noted_on=n.noted_on, unit_id=n.unit_id, created_on=n.created_on,
+                                       changed_on=n.changed_on) for n in rows], batch_size=5000)
+        paths = {u.code: u for u in units}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    admin = User.objects.create_superuser("admin", password="bench")
+    Member.objects.create(user=admin, unit_id=paths["440000"].id)
+    clerk = User.objects.create_user("fs_clerk", password="bench", is_staff=True)
+    clerk.user_permissions.add(*Permission.objects.filter(content_type__app_label="djangoside", codename__endswith="_note"))
+    Member.objects.create(user=clerk, unit_id=paths["440600"].id)
+
+    def client(user):
+        c = Client()
+        assert c.login(username=user, password="bench")
+        return c
+
+    return client
 
 
 if __name__ == "__main__":

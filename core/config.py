@@ -99,6 +99,11 @@ def build_config(instance_path: str) -> dict:
         "FAB_UPDATE_PERMS": False,  # permissions are synced by `qqh init`
         "FAB_API_SWAGGER_UI": False,  # its page loads scripts from a CDN
         "FAB_ADD_SECURITY_API": False,
+        # the four roles are built in (core/security.py): FAB's pages of raw permission records
+        # (names such as can_list on UnitView) would only confuse a province admin
+        "FAB_ADD_SECURITY_PERMISSION_VIEW": False,
+        "FAB_ADD_SECURITY_VIEW_MENU_VIEW": False,
+        "FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW": False,
         "FAB_PASSWORD_COMPLEXITY_ENABLED": False,
         "FAB_API_MAX_PAGE_SIZE": 500,
         "WTF_CSRF_ENABLED": True,

@@ -1,4 +1,4 @@
-"""Two small corrections to Flask-AppBuilder 5.3.0, applied once at start-up.
+"""Small corrections to Flask-AppBuilder 5.3.0 and its Flask-Babel, applied once at start-up.
 
 1. FAB's ``@rison`` decorator calls ``jsonschema.validate(instance, schema)``
    on every REST request, which re-checks the (constant) schema itself each
@@ -8,6 +8,11 @@
 2. Every FAB ModelView answers 500 to an unknown action name
    (``/action/<name>/<pk>``, ``/action_post``) and to a file that does not
    exist (``/download/<filename>``): they answer 404 instead.
+3. Flask-Babel 4 finds its per-request state through three ``g`` proxies per
+   lookup, three lookups per translated string: ~23 µs a string, and a list
+   page translates ~370 of them (~8 ms). The same state, found through the
+   application context directly, costs ~4 µs. Behaviour is unchanged: no
+   application context still means "no translations".
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import types
 
 import jsonschema
+from flask.globals import _cv_app
 
 _validators: dict[int, jsonschema.protocols.Validator] = {}
 
@@ -62,12 +68,27 @@ def _guard_actions_and_downloads() -> None:
     ModelView.action, ModelView.action_post, ModelView.download = guarded_action, guarded_action_post, guarded_download
 
 
+def _babel_context():
+    """flask_babel._get_current_context without the ``g`` proxy (same result)."""
+    app_ctx = _cv_app.get(None)
+    if app_ctx is None:
+        return None
+    g = app_ctx.g
+    try:
+        return g._flask_babel
+    except AttributeError:
+        g._flask_babel = types.SimpleNamespace()
+        return g._flask_babel
+
+
 def apply() -> None:
     import flask_appbuilder.api as fab_api
+    import flask_babel
 
     if getattr(fab_api.jsonschema, "_qqh_patched", False):
         return
     _guard_actions_and_downloads()
+    flask_babel._get_current_context = _babel_context
     shim = types.SimpleNamespace(
         validate=_validate, ValidationError=jsonschema.ValidationError, _qqh_patched=True
     )

@@ -35,3 +35,12 @@ def login(page, base, username, password):
     page.fill("input[name=password]", password)
     page.click("input[type=submit], button[type=submit]")
     page.wait_for_load_state()
+
+
+def wait_for_options(page, count: int, timeout: int = 10000) -> None:
+    """Wait until a select2 picker shows ``count`` answers (not its "Searching…" line)."""
+    page.wait_for_function(
+        "!document.querySelector('.select2-results__option.loading-results')"
+        f" && document.querySelectorAll('.select2-results__option').length === {count}",
+        timeout=timeout,
+    )

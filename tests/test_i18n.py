@@ -1,7 +1,9 @@
 """Chinese first: every catalog complete, Chinese by default, no header leaks."""
 
 import gettext
+import html
 import os
+import re
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -36,6 +38,19 @@ def test_every_string_has_a_chinese_translation(domain, source, tdir):
     assert not stale, f"{domain}: .mo is older than .po for {stale} (run bin/catalogs)"
 
 
+def test_catalogs_never_translate_one_string_two_ways():
+    """Flask-Babel merges every domain into one catalog: a plugin translating
+    core's msgid differently would change core's pages (last one wins)."""
+    seen = {}
+    for domain, _source, tdir in catalogs():
+        for m in read_po(open(os.path.join(tdir, "zh", "LC_MESSAGES", f"{domain}.po"), "rb")):
+            if m.id and m.string:
+                msgid = m.id if isinstance(m.id, str) else m.id[0]
+                seen.setdefault(msgid, {}).setdefault(m.string if isinstance(m.string, str) else m.string[0], domain)
+    clashes = {msgid: ways for msgid, ways in seen.items() if len(ways) > 1}
+    assert not clashes, f"one msgid, two translations (use a more specific msgid in the plugin): {clashes}"
+
+
 def test_pages_are_chinese_by_default_and_english_on_request(http, as_user):
     r = http.get("/login/")
     assert "登录" in r.text and "用户名" in r.text
@@ -55,3 +70,58 @@ def test_api_info_never_leaks_the_catalog_header(as_user):
         assert "Project-Id-Version" not in r.text and "Content-Type: text/plain" not in r.text
     labels = {f["name"]: f["label"] for f in admin.get("/api/v1/samplenote/_info").json()["add_columns"]}
     assert labels["title"] == "标题"
+
+
+ENGLISH_WORD = re.compile(r"[A-Za-z]*[a-z][A-Za-z]*")  # an English word has a lower-case letter
+DATA_TOKEN = re.compile(r"^[a-z0-9_.@-]+$")  # user names, e-mail addresses: data, not interface
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+LANGUAGE_NAMES = {"- English"}  # the language switch names English in English
+NOT_CRAWLED = ("/api/", "/static/", "/qqh-static/", "/appbuilder/", "/logout", "/lang/", "/back",
+               "/roles/add")  # FAB's role form lists permission identifiers (can_list on UnitView): not words
+
+
+def untranslated(page: str) -> set[str]:
+    """Visible English on a page: text, tooltips, placeholders, confirm messages."""
+    texts = re.findall(r'\b(?:title|placeholder|alt)="([^"]*)"', page)
+    texts += re.findall(r"execute_single_delete\('[^']*','([^']*)'", page)
+    body = re.sub(r"<script.*?</script>|<style.*?</style>|<code>.*?</code>|<title>.*?</title>", "", page, flags=re.S)
+    texts += html.unescape(re.sub(r"<[^>]+>", "\n", body)).splitlines()
+    found = set()
+    for text in texts:
+        text = text.strip()
+        if not text or text in LANGUAGE_NAMES or DATA_TOKEN.match(text) or CHINESE.search(text):
+            continue
+        if any(len(w) > 1 for w in ENGLISH_WORD.findall(text)):
+            found.add(text)
+    return found
+
+
+def test_no_page_shows_english_in_chinese(app, as_user):
+    """Crawls every page without arguments, plus a record's show and edit pages,
+    as a province admin and a unit admin: FAB's strings included, no English
+    (nor Python's None/True/False) reaches a Chinese user."""
+    admin = as_user("admin")
+    unit = admin.get("/api/v1/unit/", params={"q": "(filters:!((col:code,opr:eq,value:'440600')))"}).json()["ids"][0]
+    r = admin.post("/api/v1/samplenote/", json={"title": "界面语言检查", "noted_on": "2012-03-05", "unit": unit})
+    assert r.status_code == 201, r.text
+    note = r.json()["id"]
+    paths = sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and not rule.arguments and not rule.rule.startswith(NOT_CRAWLED)
+    ) + [f"/samplenoteview/show/{note}", f"/samplenoteview/edit/{note}"]
+    english, crawled = {}, 0
+    try:
+        for username in ("admin", "fs_admin"):
+            client = admin if username == "admin" else as_user(username)
+            for path in paths:
+                r = client.get(path)
+                if r.status_code != 200 or "text/html" not in r.headers.get("Content-Type", ""):
+                    continue
+                crawled += 1
+                for text in untranslated(r.text):
+                    english.setdefault(text, path)
+    finally:
+        admin.delete(f"/api/v1/samplenote/{note}")
+    assert crawled > 50
+    assert not english, f"English on Chinese pages (text: first page): {english}"

@@ -189,3 +189,24 @@ def test_plugins_api_and_admin_page(as_user):
     assert page.status_code == 200 and "样例记事" in page.text and "加载顺序" in page.text
     clerk = as_user("fs_clerk")
     assert clerk.get("/admin/plugins/").status_code in (302, 403)
+
+
+def test_list_rows_link_to_their_record_whatever_the_route(app, as_user):
+    """Core's list widget builds each row's show/edit/delete link once per page
+    (core/templates/appbuilder/general/widgets/list.html): it must work for
+    FAB's default /show/<pk> and for views exposing /show/<int:pk>."""
+    import re
+
+    admin = as_user("admin")
+    unit = admin.get("/api/v1/unit/", params={"q": "(filters:!((col:code,opr:eq,value:'440600')))"}).json()["ids"][0]
+    note = admin.post("/api/v1/samplenote/", json={"title": "链接检查", "noted_on": "2012-03-05", "unit": unit}).json()["id"]
+    try:
+        page = admin.get("/samplenoteview/list/", params={"_flt_0_title": "链接检查"}).text
+        for link in (f"/samplenoteview/show/{note}", f"/samplenoteview/edit/{note}", f"btn-delete-/samplenoteview/delete/{note}"):
+            assert link in page
+        with app.app_context():
+            clerk = app.appbuilder.sm.find_user(username="fs_clerk").id
+        page = as_user("fs_admin").get("/unitusers/list/", params={"psize_UnitAdminUserView": 100}).text
+        assert re.search(rf'href="/unitusers/show/{clerk}"', page) and re.search(rf'href="/unitusers/edit/{clerk}"', page)
+    finally:
+        admin.delete(f"/api/v1/samplenote/{note}")

@@ -208,11 +208,11 @@ def test_moving_a_unit_moves_its_subtree(app, as_user, notes):
     assert visible_titles(as_user("fs_clerk"), tag) == ["440600", "440605", "440606"]
 
 
-def test_a_unit_switches_a_module_off_for_its_subtree_without_losing_data(as_user, notes):
+def test_a_unit_switches_a_module_off_for_its_subtree_without_losing_data(app, as_user, notes):
     tag, made = notes
     fs_admin, fs, sd, sz, admin = (as_user(u) for u in ("fs_admin", "fs_clerk", "sd_clerk", "sz_clerk", "admin"))
     assert "样例记事" in fs.get("/").text
-    r = fs_admin.post("/modules/", data={})  # nothing ticked: sample off for 佛山
+    r = fs_admin.post("/modules/", data={})  # nothing ticked: every module off for 佛山
     assert r.status_code == 302
     try:
         for client in (as_user("fs_clerk"), as_user("sd_clerk")):
@@ -221,6 +221,7 @@ def test_a_unit_switches_a_module_off_for_its_subtree_without_losing_data(as_use
             assert client.get("/samplenoteview/list/").status_code == 404
             assert client.get("/api/v1/samplenote/").status_code == 404
         assert as_user("sz_clerk").get("/api/v1/samplenote/").status_code == 200
+        assert "样例记事" in as_user("sz_clerk").get("/").text  # same role, another unit: its own menu
         assert visible_titles(admin, tag) == ["440300", "440600", "440605", "440606"]  # nothing deleted
         # the province makes it mandatory: back for everyone
         admin.post("/admin/plugins/mandatory/sample", data={"mandatory": "1"})
@@ -228,7 +229,8 @@ def test_a_unit_switches_a_module_off_for_its_subtree_without_losing_data(as_use
         admin.post("/admin/plugins/mandatory/sample", data={"mandatory": "0"})
         assert as_user("fs_clerk").get("/api/v1/samplenote/").status_code == 404
     finally:
-        fs_admin.post("/modules/", data={"plugin": ["sample"]})
+        # every module back on: other tests of this session use 佛山's pages too
+        fs_admin.post("/modules/", data={"plugin": list(app.extensions["qqh_plugins"].order)})
     assert as_user("fs_clerk").get("/api/v1/samplenote/").status_code == 200
 
 
@@ -251,13 +253,14 @@ def test_unit_admin_manages_users_of_their_subtree_only(app, as_user):
     page = fs_admin.get("/unitusers/add")
     assert page.status_code == 200
 
+    # roles read as users know them (省级管理员 …), never above the unit admin's own
     role_ids = dict((n, i) for i, n in re.findall(r'<option value="(\d+)">(\w+)</option>', page.text))
-    assert set(role_ids) <= {"unit_admin", "clerk", "inspector"} and "clerk" in role_ids
+    assert set(role_ids) == {"单位管理员", "填报员", "督查员"}
     form = {"first_name": "测", "last_name": "试", "username": name, "email": f"{name}@t.local", "active": "y",
-            "roles": role_ids["clerk"], "password": PASSWORD, "conf_password": PASSWORD}
+            "roles": role_ids["填报员"], "password": PASSWORD, "conf_password": PASSWORD}
     fs_admin.post("/unitusers/add", data={**form, "unit": unit_id(admin, "440300")})
     assert user_unit(app, name) is None  # beside their unit: refused
-    province_role = re.search(r'<option value="(\d+)">province_admin</option>', admin.get("/users/add").text).group(1)
+    province_role = re.search(r'<option value="(\d+)">省级管理员</option>', admin.get("/users/add").text).group(1)
     fs_admin.post("/unitusers/add", data={**form, "unit": unit_id(admin, "440606"), "roles": province_role})
     assert user_unit(app, name) is None  # a role above their own: refused
     r = fs_admin.post("/unitusers/add", data={**form, "unit": unit_id(admin, "440606")})
@@ -290,3 +293,29 @@ def test_related_field_choices_are_scoped(as_user):
     info = fs.get("/api/v1/samplenote/_info", params={"q": "(keys:!(add_columns))"}).json()
     unit_field = next(f for f in info["add_columns"] if f["name"] == "unit")
     assert unit_field["count"] == 47
+
+
+def test_menu_is_kept_only_for_built_in_roles(app):
+    """The navbar menu is rendered once per language, roles and modules switched
+    off (core/menu.py) — but only for built-in roles: a role stored in the
+    database may change at any time, so its menu is rendered afresh."""
+    from types import SimpleNamespace
+
+    from flask import g
+
+    from core import menu
+
+    def user(*roles):
+        return SimpleNamespace(roles=[SimpleNamespace(name=r) for r in roles], groups=[], unit=None, is_authenticated=True)
+
+    with app.test_request_context("/", headers={"Accept-Language": "zh"}):
+        g._qqh_user = user("clerk", "inspector")
+        assert menu._key()[1:] == (("clerk", "inspector"), frozenset())
+        g._qqh_user = user("clerk", "区县自定义角色")
+        assert menu._key() is None
+        app.extensions.pop("qqh_menu_cache", None)
+        menu.navbar_menu()
+        assert not app.extensions.get("qqh_menu_cache")
+        g._qqh_user, g._qqh_off = user("clerk"), {"sample"}
+        menu.navbar_menu()
+        assert list(app.extensions["qqh_menu_cache"]) == [menu._key()] and "sample" in menu._key()[2]

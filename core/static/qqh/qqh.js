@@ -1,11 +1,18 @@
 // Search-as-you-type pickers: <select class="qqh-picker" data-endpoint="...">
 // ask the server for at most 20 matches instead of listing every unit.
 (function () {
+  // select2's messages in the page's language (qqh/base.html writes them)
+  var messages = {};
+  try { messages = JSON.parse(document.getElementById("qqh-picker-messages").textContent); } catch (e) { messages = {}; }
+  var language = {};
+  Object.keys(messages).forEach(function (key) {
+    language[key] = function () { return messages[key]; };
+  });
   function init(el) {
     var $el = $(el);
     if ($el.data("select2")) { return; }
     $el.select2({
-      theme: "bootstrap", allowClear: true, width: "100%",
+      theme: "bootstrap", allowClear: true, width: "100%", language: language,
       placeholder: $el.data("placeholder") || "",
       ajax: {
         url: $el.data("endpoint"), dataType: "json", delay: 200,

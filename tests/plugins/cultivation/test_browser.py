@@ -3,7 +3,7 @@ the user's subtree, and a service entered through it lands on the profile."""
 
 import pytest
 
-from tests.browser import login
+from tests.browser import login, wait_for_options
 from tests.conftest import PASSWORD
 from tests.plugins.cultivation.conftest import unique
 
@@ -24,7 +24,7 @@ def test_org_picker_and_service_form(browser, live, as_user, org_payload):  # no
         assert page.locator("select#org option").count() <= 1  # no list of every organization
         page.click("#org + .select2 .select2-selection")
         page.locator(".select2-search__field").press_sequentially(tag, delay=30)
-        page.wait_for_function("document.querySelectorAll('.select2-results__option').length === 1", timeout=10000)
+        wait_for_options(page, 1)
         option = page.locator(".select2-results__option")
         assert option.inner_text() == f"{tag}青年读书会（顺德区）"  # Shenzhen's namesake is not offered
         option.click()

@@ -1,0 +1,52 @@
+"""The navbar's menu, rendered once per language, set of roles and modules switched off.
+
+The menu depends only on those three: which items the user's roles may see
+(``menu_access``) and which plugins the user's unit switched off
+(``menu_cond``). Rendering it checked a permission and translated a label per
+item on every page (~7 ms of a 27 ms list page). The four roles of 亲青汇 are
+built-in (configuration, fixed for the life of the process), so for users
+holding only built-in roles the rendered menu is kept in memory; users with a
+role stored in the database (whose permissions an admin may change at any
+time) get it rendered afresh on every page.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+from flask_babel import get_locale
+from markupsafe import Markup
+
+from core.modules import current_switched_off
+
+MAX_ENTRIES = 512  # distinct (language, roles, modules off) combinations kept
+
+
+def _key():
+    from core.scoping import current_user
+
+    user = current_user()
+    if user is None:
+        return None
+    builtin = current_app.appbuilder.sm.builtin_roles
+    roles = [role.name for role in user.roles] + [role.name for group in user.groups for role in group.roles]
+    if not roles or any(name not in builtin for name in roles):
+        return None
+    return str(get_locale()), tuple(sorted(set(roles))), frozenset(current_switched_off())
+
+
+def navbar_menu() -> Markup:
+    """The menu's HTML for the current user (a Jinja global used by appbuilder/navbar_menu.html)."""
+    key = _key()
+    cache = current_app.extensions.setdefault("qqh_menu_cache", {})
+    html = cache.get(key) if key is not None else None
+    if html is None:
+        html = Markup(render_template("qqh/navbar_menu.html", menu=current_app.appbuilder.menu))
+        if key is not None:
+            if len(cache) >= MAX_ENTRIES:
+                cache.clear()
+            cache[key] = html
+    return html
+
+
+def install(app) -> None:
+    app.jinja_env.globals["qqh_navbar_menu"] = navbar_menu
