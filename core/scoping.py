@@ -19,10 +19,14 @@ from flask_appbuilder import ModelRestApi, ModelView
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterRelationOneToManyEqual, SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import DateTime, ForeignKey, Integer, false, func, inspect as sa_inspect, select
+from flask_babel import LazyString, gettext, lazy_gettext as _l
+from marshmallow import fields
+from marshmallow.validate import Length, Range
+from marshmallow_sqlalchemy.fields import Related
+from sqlalchemy import DateTime, ForeignKey, Integer, event, false, func, inspect as sa_inspect, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, object_session, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.units import Unit, subtree_of
 
@@ -111,7 +115,14 @@ def _now():
 
 
 class Audited:
-    """Created/changed by and on (user ids are empty for CLI work)."""
+    """Created/changed by and on (user ids are empty for CLI work).
+
+    ``__qqh_remember__ = ("status",)`` keeps the values of those attributes
+    as loaded from the database, for rules about what an edit may change:
+    read them with :func:`stored_value`.
+    """
+
+    __qqh_remember__: tuple[str, ...] = ()
 
     @declared_attr
     def created_on(cls) -> Mapped[datetime.datetime]:
@@ -145,9 +156,16 @@ class UnitOwned(Audited):
 
     A model may define ``validate(self) -> dict[field, message]`` for checks of
     its own; they run on every add and edit, from pages, API and import alike.
+
+    ``__qqh_unit_from__ = "org"`` declares a record that lives with another:
+    its unit is always the unit of the record its many-to-one relationship
+    ``org`` points to. The unit is set when ``org`` is assigned (an empty
+    unit means the organization's), :func:`check_item` refuses any other unit,
+    and when the organization moves to another unit its records move along.
     """
 
     __qqh_unit_owned__ = True
+    __qqh_unit_from__: str | None = None
 
     @declared_attr
     def unit_id(cls) -> Mapped[int]:
@@ -157,6 +175,88 @@ class UnitOwned(Audited):
     def unit(cls):
         # joined: every list shows the unit, and 25 rows must not cost 25 queries
         return relationship(Unit, lazy="joined")
+
+
+# -- values as stored ---------------------------------------------------------------
+def _remember(item, _context, attrs=None) -> None:
+    # on load and on refresh (``attrs``: the attributes refreshed, None for all)
+    names = type(item).__qqh_remember__
+    if names:
+        kept = item.__dict__.setdefault("_qqh_stored", {})
+        for name in names:
+            if name in item.__dict__ and (attrs is None or name in attrs):
+                kept[name] = item.__dict__[name]
+
+
+event.listen(Audited, "load", _remember, propagate=True)
+event.listen(Audited, "refresh", _remember, propagate=True)
+
+
+def stored_value(item, attr: str):
+    """The value of ``attr`` as stored before this edit (None for a new
+    record); ``attr`` must be named in the model's ``__qqh_remember__``.
+
+    Kept when the record is loaded, because the attribute history is no
+    witness: a query during the edit (the API resolving a related id) may
+    autoflush the new value into the transaction and so empty the history."""
+    if attr not in type(item).__qqh_remember__:
+        raise ValueError(f"{type(item).__name__}.__qqh_remember__ does not name {attr!r}")
+    state = sa_inspect(item)
+    if state.transient or state.pending:
+        return None
+    kept = item.__dict__.get("_qqh_stored", {})
+    if attr in kept:
+        return kept[attr]
+    history = state.attrs[attr].history  # written by this session, never loaded
+    return (history.deleted or history.unchanged or [None])[0]
+
+
+# -- a record whose unit follows another record ---------------------------------------------
+_FOLLOWERS: dict[type, list[tuple[type, str]]] = {}  # model → [(model whose unit follows it, relationship)]
+
+
+def _unit_of(record) -> Unit | None:
+    if record.unit is not None or record.unit_id is None:
+        return record.unit
+    session = object_session(record)  # a new record given only the unit's id
+    return session.get(Unit, record.unit_id) if session is not None else None
+
+
+def _take_unit_of(item, parent, *_event_args) -> None:
+    unit = _unit_of(parent) if parent is not None else None
+    if unit is not None:
+        item.unit = unit
+
+
+@event.listens_for(UnitOwned, "mapper_configured", propagate=True)
+def _declare_unit_from(mapper, model) -> None:
+    relation = model.__qqh_unit_from__
+    if relation:
+        _FOLLOWERS.setdefault(mapper.relationships[relation].mapper.class_, []).append((model, relation))
+        event.listen(getattr(model, relation), "set", _take_unit_of)
+
+
+@event.listens_for(Session, "before_flush")
+def _units_follow(session, _context, _instances) -> None:
+    """Whatever wrote the records (a page, the API, an import, a script): a
+    record takes its parent's unit, and the records of a parent that moved
+    to another unit move along (one UPDATE per kind of record)."""
+    for item in list(session.new) + list(session.dirty):
+        relation = getattr(type(item), "__qqh_unit_from__", None)
+        parent = item.__dict__.get(relation) if relation else None
+        if parent is not None and parent.unit is not None and item.unit is not parent.unit:
+            item.unit = parent.unit
+    for item in list(session.dirty):
+        moved = sa_inspect(item).attrs.unit.history.added if type(item) in _FOLLOWERS else None
+        unit = moved[0] if moved else None
+        if unit is None or unit.id is None:
+            continue
+        for model, relation in _FOLLOWERS[type(item)]:
+            # the records in the session get the new unit_id from the UPDATE, and their unit with it
+            session.execute(update(model).where(getattr(model, relation) == item).values(unit_id=unit.id))
+            for follower in session.identity_map.values():
+                if isinstance(follower, model) and follower.__dict__.get("unit_id") == unit.id:
+                    set_committed_value(follower, "unit", unit)
 
 
 def check_item(session, item, scope: str | None) -> None:
@@ -171,6 +271,7 @@ def _check_item(session, item, scope: str | None) -> None:
     errors: dict[str, list[str]] = {}
     model = type(item)
     if getattr(model, "__qqh_unit_owned__", False):
+        _check_unit_from(session, item, errors)
         unit_id = item.unit.id if item.unit is not None else item.unit_id
         if unit_id is None:
             errors.setdefault("unit", []).append(gettext("Choose the unit this record belongs to."))
@@ -191,6 +292,22 @@ def _check_item(session, item, scope: str | None) -> None:
             errors.setdefault(field, []).extend(msgs if isinstance(msgs, list) else [msgs])
     if errors:
         raise InvalidInput(errors)
+
+
+def _check_unit_from(session, item, errors: dict) -> None:
+    """A record declared ``__qqh_unit_from__`` has its parent's unit: an empty
+    unit becomes the parent's, another unit is refused."""
+    relation = type(item).__qqh_unit_from__
+    parent = getattr(item, relation) if relation else None
+    unit = _unit_of(parent) if parent is not None else None
+    if unit is None:
+        return
+    if item.unit is None:
+        item.unit = unit
+    elif item.unit.id != unit.id:
+        errors.setdefault("unit", []).append(
+            gettext("This record belongs to the unit of %(record)s (%(unit)s).", record=parent, unit=unit.name)
+        )
 
 
 def friendly_integrity_error(exc: IntegrityError) -> InvalidInput:
@@ -243,6 +360,23 @@ class ScopedInterface(SQLAInterface):
         query = super().apply_filters(query, filters)
         cond = scope_condition(self.obj, current_scope())
         return query if cond is None else query.filter(cond)
+
+    def query_count(self, query, filters=None, select_columns=None):
+        """FAB joins the tables of the list's dotted columns (``unit.code``) into
+        the COUNT too. An inner join along a NOT NULL foreign key neither adds
+        nor drops a row, so the count goes without it (REST list of 100,000
+        records on SQLite: COUNT 10 ms → 1 ms); joins that can drop rows stay."""
+        needed = [c for c in select_columns or () if "." in c and not self._join_keeps_rows(c.split(".", 1)[0])]
+        return super().query_count(query, filters, needed or None)
+
+    def _join_keeps_rows(self, relation: str) -> bool:
+        prop = getattr(getattr(self.obj, relation, None), "property", None)
+        columns = getattr(prop, "local_columns", ())
+        return (
+            self.is_relation_many_to_one(relation)
+            and bool(columns)
+            and all(not c.nullable and c.foreign_keys for c in columns)
+        )
 
     def _get_base_query(self, query, filters=None, order_column="", order_direction=""):
         cond = scope_condition(self.obj, current_scope())
@@ -377,22 +511,84 @@ class ScopedModelView(ModelView):
         return self._get_edit_widget(form=form, exclude_cols=exclude_cols)
 
 
+# marshmallow's own messages are English: what a REST schema says instead
+DATE_MESSAGE = _l("Not a valid date: write it as 2012-03-31.")
+NUMBER_MESSAGE = _l("Not a valid number.")
+WHOLE_NUMBER_MESSAGE = _l("Not a valid whole number.")
+TYPE_MESSAGES = (  # (field type, {marshmallow's message key: ours}); the first match counts
+    (fields.Date, {"invalid": DATE_MESSAGE}),
+    (fields.DateTime, {"invalid": _l("Not a valid date and time: write it as 2012-03-31T14:05:00.")}),
+    (fields.Integer, {"invalid": WHOLE_NUMBER_MESSAGE, "too_large": WHOLE_NUMBER_MESSAGE}),
+    (fields.Number, {"invalid": NUMBER_MESSAGE, "special": NUMBER_MESSAGE, "too_large": NUMBER_MESSAGE}),
+    (fields.Boolean, {"invalid": _l("Write true or false.")}),
+    (fields.String, {"invalid": _l("Not valid text."), "invalid_utf8": _l("Not valid text.")}),
+    (Related, {"invalid": _l("Choose a record from the list (by its id).")}),
+    (fields.List, {"invalid": _l("Write a list.")}),
+)
+TOO_LONG = _l("At most {max} characters.")
+INTEGER_RANGE = (  # what an INTEGER column holds
+    Range(max=2**31 - 1, error=_l("The number is too large.")),
+    Range(min=-(2**31), error=_l("The number is too small.")),
+)
+
+
+class RelatedById(Related):
+    """A related record given by its id, a whole number: anything else is
+    refused before it reaches the database (PostgreSQL would fail on it)."""
+
+    def _deserialize(self, value, *args, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, *args, **kwargs)
+
+
+def _in_users_language(field, label) -> None:
+    """Make a schema field answer in the user's language: a required field
+    missing (or null) is named by its ``label``, type errors say what to
+    write, an over-long text says the limit. Numbers are taken as sent or
+    refused, never rounded (1.5 is no whole number; 1.005 is no amount,
+    which the model's validate() says), nor too large for their column."""
+    messages = {**field.error_messages, "validator_failed": _l("Not a valid value.")}
+    messages["required"] = messages["null"] = _l("%(field)s is required.", field=label)
+    messages.update(next((m for kind, m in TYPE_MESSAGES if isinstance(field, kind)), {}))
+    # in a list, as validate()'s: marshmallow would pass a lazy message on bare
+    field.error_messages = {key: [m] if isinstance(m, LazyString) else m for key, m in messages.items()}
+    for validator in field.validators:
+        if isinstance(validator, Length) and validator.min is None and validator.equal is None:
+            validator.error = TOO_LONG
+    if isinstance(field, fields.Integer):
+        field.strict = True
+        field.validators.extend(INTEGER_RANGE)
+    if isinstance(field, fields.Decimal):
+        field.places = None
+    if type(field) is Related and [key.columns[0].type.python_type for key in field.related_keys] == [int]:
+        field.__class__ = RelatedById
+    if isinstance(field, fields.List):
+        _in_users_language(field.inner, label)
+
+
 class ScopedModelRestApi(ModelRestApi):
     """Base REST API class for unit-owned data: answers bad input with 422 and
-    a message in the user's language, and records outside the scope with 404."""
+    a message in the user's language, and records outside the scope with 404.
+
+    The schema checks what a JSON value can tell (present, of its type, not
+    too long) and the model's ``validate()`` the rest."""
 
     plugin_name: str | None = None
     allow_browser_login = True
 
-    def __init__(self):
-        super().__init__()
-        # amounts: refuse a third decimal in validate() instead of rounding it away
-        from marshmallow import fields
-
+    def _init_model_schemas(self) -> None:
+        super()._init_model_schemas()
         for schema in (self.add_model_schema, self.edit_model_schema):
-            for field in getattr(schema, "fields", {}).values():
-                if isinstance(field, fields.Decimal):
-                    field.places = None
+            if not hasattr(schema, "fields"):
+                continue  # an API without add or edit
+            schema.error_messages = {
+                **schema.error_messages,
+                "unknown": _l("Unknown field."),
+                "type": _l("Send the record as a JSON object."),
+            }
+            for name, field in schema.fields.items():
+                _in_users_language(field, self.label_columns.get(name, name))
 
     def _guard(self, fn, *args):
         try:

@@ -25,7 +25,7 @@ from flask import current_app, has_app_context
 from flask_appbuilder import Model
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from core.scoping import UnitOwned
 from core.validators import ValidationError, credit_code, format_amount, format_date_zh, parse_amount, phone
@@ -230,8 +230,6 @@ class YouthOrg(UnitOwned, Model):
         if self.is_pilot is None:
             self.is_pilot = False
         self._check_duplicates(errors)
-        if not errors:
-            self._carry_services_along()
         return errors
 
     def _check_duplicates(self, errors: dict) -> None:
@@ -253,18 +251,6 @@ class YouthOrg(UnitOwned, Model):
                 if session.execute(q.limit(1)).first():
                     _add(errors, "name", gettext("This unit already has an organization with this name."))
 
-    def _carry_services_along(self) -> None:
-        # a service lives with its organization's unit (denormalised for scoping)
-        session = _session_of(self)
-        if self.id is None or session is None:
-            return
-        with session.no_autoflush:
-            for service in self.services:
-                if self.unit is not None:
-                    service.unit = self.unit
-                else:
-                    service.unit_id = self.unit_id
-
 
 class Service(UnitOwned, Model):
     """A service a League unit gives a youth organization (服务).
@@ -272,12 +258,12 @@ class Service(UnitOwned, Model):
     One model with a ``kind``, rather than one model per kind: the kinds share
     the organization, the period and the note; an organization's profile, the
     REST API and the import list are one list; ``validate()`` says which
-    fields each kind needs. Its unit is always its organization's unit (set
-    when the organization is chosen), so a service is seen exactly by those
-    who see the organization.
+    fields each kind needs. Its unit is always its organization's unit, so a
+    service is seen exactly by those who see the organization.
     """
 
     __tablename__ = "cultivation_service"
+    __qqh_unit_from__ = "org"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("cultivation_youth_org.id"), nullable=False, index=True)
@@ -294,21 +280,6 @@ class Service(UnitOwned, Model):
 
     def __repr__(self) -> str:
         return f"{self.kind_label} {self.starts_on or ''}".strip()
-
-    @validates("org")
-    def _follow_org(self, key, org):
-        if org is not None and org.unit is not None:
-            self.unit = org.unit
-        elif org is not None:
-            self.unit_id = org.unit_id
-        return org
-
-    @validates("unit")
-    def _unit_defaults_to_org(self, key, unit):
-        # an empty unit (e.g. an empty import cell) means "the organization's"
-        if unit is None and self.org is not None:
-            return self.org.unit
-        return unit
 
     @property
     def kind_label(self) -> str:
@@ -333,8 +304,6 @@ class Service(UnitOwned, Model):
         errors: dict[str, list[str]] = {}
         if self.org is None and self.org_id is None:
             _add(errors, "org", gettext("Choose the youth organization."))
-        elif self.org is not None and self.unit_id is not None and self.org.unit_id is not None and self.unit_id != self.org.unit_id:
-            _add(errors, "unit", gettext("A service belongs to its organization's unit."))
         if self.kind not in SERVICE_KINDS:
             _add(errors, "kind", gettext("Choose the kind of service."))
         if self.starts_on is None:

@@ -78,7 +78,7 @@ SERVICE_LABELS = {
     "custodian": _l("Custodian"),
     "note": _l("Remarks"),
     "unit": _l("Owning unit"),
-    "period_text": _l("Period"),
+    "period_text": _l("Service period"),
 }
 SERVICE_DESCRIPTIONS = {
     "outcome": _l("Registration counselling only."),
@@ -192,13 +192,8 @@ class YouthOrgView(ScopedModelView):
     description_columns = ORG_DESCRIPTIONS
     add_form_extra_fields = ORG_FORM_FIELDS
     edit_form_extra_fields = ORG_FORM_FIELDS
-    formatters_columns = {
-        "founded_on": _fmt_date,
-        "directly_connected_on": _fmt_date,
-        "cultivated_on": _fmt_date,
-    }
 
-    @expose("/show/<pk>", methods=["GET"])
+    @expose("/show/<int:pk>", methods=["GET"])
     @has_access
     def show(self, pk):
         # the profile is the organization's one page
@@ -342,7 +337,7 @@ class ServiceView(ScopedModelView):
     base_order = ("starts_on", "desc")
     label_columns = SERVICE_LABELS
     description_columns = SERVICE_DESCRIPTIONS
-    formatters_columns = {"org": _org_link, "amount": format_amount, "starts_on": _fmt_date, "ends_on": _fmt_date}
+    formatters_columns = {"org": _org_link}
 
     def __init__(self, **kwargs):
         fields = {
@@ -392,7 +387,3 @@ class ServiceApi(ScopedModelRestApi):
     def _init_model_schemas(self) -> None:
         super()._init_model_schemas()
         chinese_length_messages(self, ("contract", "custodian"))
-        # the schema would round 1.005 to 1.00 without a word: let validate()
-        # refuse more than two decimals instead
-        for schema in (self.add_model_schema, self.edit_model_schema):
-            schema.fields["amount"].places = None

@@ -13,8 +13,8 @@
   ``Grant`` — a grant from a fund to a youth organization.
 
 A record that hangs off another takes that record's unit (an entry or a
-residency its base's, a pairing its sector's, a grant its fund's), so it is
-seen by exactly those who see its parent.
+residency its base's, a pairing its sector's, a grant its fund's: core's
+``__qqh_unit_from__``), so it is seen by exactly those who see its parent.
 
 ``validate()`` holds every rule, so pages, REST API and import refuse the
 same input with the same Chinese message and write nothing. Money rules
@@ -40,7 +40,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
     func,
     select,
     text,
@@ -53,10 +52,9 @@ from sqlalchemy.orm import (
     object_session,
     relationship,
     scoped_session,
-    validates,
 )
 
-from core.scoping import Audited, UnitOwned
+from core.scoping import Audited, UnitOwned, stored_value
 from core.validators import ValidationError, format_amount, format_date_zh, parse_amount, phone
 from plugins.cultivation.models import YouthOrg
 
@@ -205,39 +203,6 @@ def _id_of(item, rel: str, fk: str):
     return target.id if (state.persistent or state.detached) else None
 
 
-def _old_value(item, attr: str):
-    """The stored value of ``attr`` before this edit (None for a new record).
-
-    Read from what was loaded (see :func:`remember_loaded`), not from the
-    attribute history: a query that autoflushes before ``validate()`` runs
-    (core's scope check does) has already written the edit in the
-    transaction, which empties the history."""
-    state = sa_inspect(item)
-    if state.transient or state.pending:
-        return None
-    loaded = item.__dict__.get("_homes_loaded", {})
-    if attr in loaded:
-        return loaded[attr]
-    history = state.attrs[attr].history
-    if history.deleted:
-        return history.deleted[0]
-    return getattr(item, attr)
-
-
-def remember_loaded(model, *attrs: str) -> None:
-    """Keep the values of ``attrs`` as loaded from the database (for the
-    rules about what an edit may change)."""
-
-    def keep(target, names=None):
-        loaded = target.__dict__.setdefault("_homes_loaded", {})
-        for a in attrs:
-            if (names is None or a in names) and a in target.__dict__:
-                loaded[a] = target.__dict__[a]
-
-    event.listen(model, "load", lambda target, context: keep(target))
-    event.listen(model, "refresh", lambda target, context, names: keep(target, names))
-
-
 def _amount(errors: dict, item, field: str, *, required: bool = False, positive: bool = False):
     """Normalise an amount in 元 (Decimal, two places) and check it."""
     value = getattr(item, field)
@@ -265,22 +230,6 @@ def _not_future(errors: dict, item, field: str, message) -> None:
     day = getattr(item, field)
     if day is not None and day > _today():
         _add(errors, field, message)
-
-
-def checked_without_autoflush(validate):
-    """Run ``validate`` with autoflush off: its queries must not write the
-    record (or anything else) before it has been judged."""
-
-    def wrapper(self):
-        session = _session_of(self)
-        if session is None:
-            return validate(self)
-        with session.no_autoflush:
-            return validate(self)
-
-    wrapper.__name__ = validate.__name__
-    wrapper.__doc__ = validate.__doc__
-    return wrapper
 
 
 def _duplicate(session, model, item, **where) -> bool:
@@ -373,7 +322,6 @@ class Home(UnitOwned, Model):
             return ""
         return f"{self.met_items or 0}/{total}（{self.compliance}%）"
 
-    @checked_without_autoflush
     def validate(self) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
         self.name = (self.name or "").strip()
@@ -435,20 +383,7 @@ class Home(UnitOwned, Model):
             elif first is not None and first < self.opened_on:
                 _add(errors, "opened_on", gettext(
                     "Organizations entered this base on %(day)s, before this opening date.", day=format_date_zh(first)))
-        if not errors:
-            self._carry_unit_along(session)
         return errors
-
-    def _carry_unit_along(self, session) -> None:
-        # entries and residencies live with their base's unit (for scoping)
-        if self.id is None or session is None:
-            return
-        with session.no_autoflush:
-            for child in list(self.checklist_entries) + list(self.residencies):
-                if self.unit is not None:
-                    child.unit = self.unit
-                else:
-                    child.unit_id = self.unit_id
 
 
 # == the standard-building checklist ====================================================
@@ -473,7 +408,6 @@ class ChecklistItem(Audited, Model):
     def section_label(self) -> str:
         return _label(CHECKLIST_SECTIONS, self.section)
 
-    @checked_without_autoflush
     def validate(self) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
         self.code = (self.code or "").strip().upper()
@@ -501,6 +435,8 @@ class ChecklistEntry(UnitOwned, Model):
 
     __tablename__ = "homes_checklist_entry"
     __table_args__ = (UniqueConstraint("home_id", "item_id", name="uq_homes_checklist_entry_home_item"),)
+    __qqh_unit_from__ = "home"
+    __qqh_remember__ = ("item_id",)  # an item no longer in use may stay, but not be chosen anew
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     home_id: Mapped[int] = mapped_column(ForeignKey("homes_home.id"), nullable=False, index=True)
@@ -515,33 +451,15 @@ class ChecklistEntry(UnitOwned, Model):
     def __repr__(self) -> str:
         return f"{self.home or ''} {self.item or ''}".strip()
 
-    @validates("home")
-    def _follow_home(self, key, home):
-        if home is not None and home.unit is not None:
-            self.unit = home.unit
-        elif home is not None:
-            self.unit_id = home.unit_id
-        return home
-
-    @validates("unit")
-    def _unit_defaults_to_home(self, key, unit):
-        if unit is None and self.home is not None:
-            return self.home.unit
-        return unit
-
-    @checked_without_autoflush
     def validate(self) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
         home_id = _id_of(self, "home", "home_id")
         item_id = _id_of(self, "item", "item_id")
         if home_id is None:
             _add(errors, "home", gettext("Choose the base."))
-        elif self.home is not None and self.unit_id is not None and self.home.unit_id is not None \
-                and self.unit_id != self.home.unit_id:
-            _add(errors, "unit", gettext("A record of a base belongs to the base's unit."))
         if item_id is None:
             _add(errors, "item", gettext("Choose the checklist item."))
-        elif self.item is not None and not self.item.active and _old_value(self, "item_id") != item_id:
+        elif self.item is not None and not self.item.active and stored_value(self, "item_id") != item_id:
             _add(errors, "item", gettext("This checklist item is no longer in use."))
         if self.met_on is None:
             _add(errors, "met_on", gettext("Enter the date the base met the item."))
@@ -588,6 +506,8 @@ class Residency(UnitOwned, Model):
             postgresql_where=text("ended_on IS NULL"),
         ),
     )
+    __qqh_unit_from__ = "home"
+    __qqh_remember__ = ("status",)  # an ended residency is not reopened
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("cultivation_youth_org.id"), nullable=False, index=True)
@@ -603,20 +523,6 @@ class Residency(UnitOwned, Model):
     def __repr__(self) -> str:
         return f"{self.org or ''} @ {self.home or ''}"
 
-    @validates("home")
-    def _follow_home(self, key, home):
-        if home is not None and home.unit is not None:
-            self.unit = home.unit
-        elif home is not None:
-            self.unit_id = home.unit_id
-        return home
-
-    @validates("unit")
-    def _unit_defaults_to_home(self, key, unit):
-        if unit is None and self.home is not None:
-            return self.home.unit
-        return unit
-
     @property
     def status_label(self) -> str:
         return _label(RESIDENCY_STATUSES, self.status)
@@ -625,7 +531,6 @@ class Residency(UnitOwned, Model):
     def is_open(self) -> bool:
         return self.ended_on is None
 
-    @checked_without_autoflush
     def validate(self) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
         org_id = _id_of(self, "org", "org_id")
@@ -634,11 +539,8 @@ class Residency(UnitOwned, Model):
             _add(errors, "org", gettext("Choose the youth organization."))
         if home_id is None:
             _add(errors, "home", gettext("Choose the base."))
-        elif self.home is not None and self.unit_id is not None and self.home.unit_id is not None \
-                and self.unit_id != self.home.unit_id:
-            _add(errors, "unit", gettext("A record of a base belongs to the base's unit."))
         self.status = self.status or ENTERED
-        old = _old_value(self, "status")
+        old = stored_value(self, "status")
         if self.status not in RESIDENCY_STATUSES:
             _add(errors, "status", gettext("Choose the status of the residency."))
         elif old in RESIDENCY_NEXT and self.status not in RESIDENCY_NEXT[old]:
@@ -682,8 +584,6 @@ class Residency(UnitOwned, Model):
         return errors
 
 
-remember_loaded(Residency, "status")
-remember_loaded(ChecklistEntry, "item_id")
 
 
 # == 小组基地一对一 ============================================================================
@@ -708,7 +608,6 @@ class Sector(UnitOwned, Model):
     def kind_label(self) -> str:
         return _label(SECTOR_KINDS, self.kind)
 
-    @checked_without_autoflush
     def validate(self) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
         self.name = (self.name or "").strip()
@@ -721,13 +620,6 @@ class Sector(UnitOwned, Model):
         session = _session_of(self)
         if self.name and _duplicate(session, Sector, self, unit_id=_id_of(self, "unit", "unit_id"), name=self.name):
             _add(errors, "name", gettext("This unit already has a sector or group with this name."))
-        if not errors and self.id is not None and session is not None:
-            with session.no_autoflush:
-                for p in self.pairings:  # pairings live with their sector's unit
-                    if self.unit is not None:
-                        p.unit = self.unit
-                    else:
-                        p.unit_id = self.unit_id
         return errors
 
 
@@ -737,6 +629,7 @@ class Pairing(UnitOwned, Model):
     pairing at a time, and a base one open pairing per youth federation."""
 
     __tablename__ = "homes_pairing"
+    __qqh_unit_from__ = "sector"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sector_id: Mapped[int] = mapped_column(ForeignKey("homes_sector.id"), nullable=False, index=True)
@@ -751,30 +644,12 @@ class Pairing(UnitOwned, Model):
     def __repr__(self) -> str:
         return f"{self.sector or ''} — {self.home or ''}"
 
-    @validates("sector")
-    def _follow_sector(self, key, sector):
-        if sector is not None and sector.unit is not None:
-            self.unit = sector.unit
-        elif sector is not None:
-            self.unit_id = sector.unit_id
-        return sector
-
-    @validates("unit")
-    def _unit_defaults_to_sector(self, key, unit):
-        if unit is None and self.sector is not None:
-            return self.sector.unit
-        return unit
-
-    @checked_without_autoflush
     def validate(self) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
         sector_id = _id_of(self, "sector", "sector_id")
         home_id = _id_of(self, "home", "home_id")
         if sector_id is None:
             _add(errors, "sector", gettext("Choose the sector or group."))
-        elif self.sector is not None and self.unit_id is not None and self.sector.unit_id is not None \
-                and self.unit_id != self.sector.unit_id:
-            _add(errors, "unit", gettext("A pairing belongs to its sector's unit."))
         if home_id is None:
             _add(errors, "home", gettext("Choose the base."))
         if self.started_on is None:
@@ -923,7 +798,6 @@ class IncubationFund(UnitOwned, Model):
                 parts.append(f"{name} {format_amount(amount)}")
         return "；".join(parts)
 
-    @checked_without_autoflush
     def validate(self) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
         self.name = (self.name or "").strip()
@@ -968,6 +842,8 @@ class Grant(UnitOwned, Model):
     Awaiting approval or approved, its amount counts against the fund."""
 
     __tablename__ = "homes_grant"
+    __qqh_unit_from__ = "fund"
+    __qqh_remember__ = ("status",)  # an approval decision is final
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     fund_id: Mapped[int] = mapped_column(ForeignKey("homes_incubation_fund.id"), nullable=False, index=True)
@@ -986,20 +862,6 @@ class Grant(UnitOwned, Model):
     def __repr__(self) -> str:
         return f"{self.org or ''} {format_amount(self.amount) if self.amount is not None else ''}".strip()
 
-    @validates("fund")
-    def _follow_fund(self, key, fund):
-        if fund is not None and fund.unit is not None:
-            self.unit = fund.unit
-        elif fund is not None:
-            self.unit_id = fund.unit_id
-        return fund
-
-    @validates("unit")
-    def _unit_defaults_to_fund(self, key, unit):
-        if unit is None and self.fund is not None:
-            return self.fund.unit
-        return unit
-
     @property
     def status_label(self) -> str:
         return _label(GRANT_STATUSES, self.status)
@@ -1008,16 +870,12 @@ class Grant(UnitOwned, Model):
     def amount_text(self) -> str:
         return format_amount(self.amount) if self.amount is not None else ""
 
-    @checked_without_autoflush
     def validate(self) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
         session = _session_of(self)
         fund_id = _fund_id(self)
         if fund_id is None:
             _add(errors, "fund", gettext("Choose the incubation fund."))
-        elif self.fund is not None and self.unit_id is not None and self.fund.unit_id is not None \
-                and self.unit_id != self.fund.unit_id:
-            _add(errors, "unit", gettext("A grant belongs to its fund's unit."))
         if _id_of(self, "org", "org_id") is None:
             _add(errors, "org", gettext("Choose the youth organization."))
         self.purpose = (self.purpose or "").strip()
@@ -1025,7 +883,7 @@ class Grant(UnitOwned, Model):
             _add(errors, "purpose", gettext("Enter the purpose of the grant."))
         _amount(errors, self, "amount", required=True, positive=True)
         self.status = self.status or PENDING
-        old = _old_value(self, "status")
+        old = stored_value(self, "status")
         if self.status not in GRANT_STATUSES:
             _add(errors, "status", gettext("Choose the approval status."))
         elif old in GRANT_NEXT and self.status not in GRANT_NEXT[old]:
@@ -1080,8 +938,6 @@ class Grant(UnitOwned, Model):
         _unwritten_grants(session)[id(self)] = self
         return errors
 
-
-remember_loaded(Grant, "status")
 
 # what a fund has granted (approved or awaiting approval), in the fund's SELECT
 IncubationFund.granted = column_property(

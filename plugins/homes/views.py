@@ -274,55 +274,6 @@ def picker_results(api, model, label_of, q_columns):
     return api.response(200, results=[{"id": r.id, "text": label_of(r)} for r in rows])
 
 
-# marshmallow's own messages are English; the schema only reads types, and
-# the model's validate() says in Chinese what is missing or wrong
-SCHEMA_MESSAGES = {
-    "required": _l("This field is required."),
-    "null": _l("This field is required."),
-    "invalid_date": _l("Not a valid date: write it as 2012-03-31."),
-    "invalid_number": _l("Not a valid number."),
-    "invalid_boolean": _l("Write true or false."),
-    "invalid_related": _l("Choose a record from the list (by its id)."),
-    "invalid_string": _l("Not valid text."),
-}
-
-
-class SchemaMixin:
-    """REST schemas that leave the judging to validate(): no field is
-    required by the schema (validate() names what is missing, in Chinese),
-    type errors are answered in Chinese, and amounts keep their decimals
-    (the schema would round 1.005 to 1.00 without a word; validate()
-    refuses more than two)."""
-
-    amount_fields: tuple[str, ...] = ()
-
-    def _init_model_schemas(self) -> None:
-        from marshmallow import fields as mf
-        from marshmallow_sqlalchemy.fields import Related
-
-        super()._init_model_schemas()
-        for schema in (self.add_model_schema, self.edit_model_schema):
-            for name, field in schema.fields.items():
-                field.required = False
-                field.allow_none = True
-                messages = dict(field.error_messages)
-                messages["required"] = SCHEMA_MESSAGES["required"]
-                messages["null"] = SCHEMA_MESSAGES["null"]
-                if isinstance(field, (mf.Date, mf.DateTime)):
-                    messages["invalid"] = messages["format"] = SCHEMA_MESSAGES["invalid_date"]
-                elif isinstance(field, mf.Number):
-                    messages["invalid"] = messages["special"] = messages["too_large"] = SCHEMA_MESSAGES["invalid_number"]
-                elif isinstance(field, mf.Boolean):
-                    messages["invalid"] = SCHEMA_MESSAGES["invalid_boolean"]
-                elif isinstance(field, Related):
-                    messages["invalid"] = SCHEMA_MESSAGES["invalid_related"]
-                elif isinstance(field, mf.String):
-                    messages["invalid"] = messages["invalid_utf8"] = SCHEMA_MESSAGES["invalid_string"]
-                field.error_messages = messages
-                if name in self.amount_fields:
-                    field.places = None
-
-
 MANAGE = "manage"  # the permission to edit province-wide data (province administrators)
 
 
@@ -384,7 +335,6 @@ class QinqingHomeView(ScopedModelView):
     description_columns = HOME_DESCRIPTIONS
     add_form_extra_fields = HOME_FORM_FIELDS
     edit_form_extra_fields = HOME_FORM_FIELDS
-    formatters_columns = {"opened_on": _fmt_date, "signage_on": _fmt_date, "area": _fmt_amount}
 
     @expose("/show/<int:pk>", methods=["GET"])
     @has_access
@@ -454,10 +404,9 @@ class QinqingHomeView(ScopedModelView):
         return "" if value is None else str(value)
 
 
-class QinqingHomeApi(SchemaMixin, ScopedModelRestApi):
+class QinqingHomeApi(ScopedModelRestApi):
     datamodel = ScopedInterface(Home)
     resource_name = "qinqinghome"
-    amount_fields = ("area",)
     list_columns = [
         "id", "name", "kind", "kind_label", "address", "area", "opened_on", "signage_on", *HOME_SERVICES,
         "services_text", "met_count", "item_count", "compliance", "unit.id", "unit.code", "unit.name",
@@ -540,7 +489,7 @@ class ChecklistItemView(ProvinceDataView):
         refuse_deleting_used_item(item)
 
 
-class ChecklistItemApi(SchemaMixin, ScopedModelRestApi):
+class ChecklistItemApi(ScopedModelRestApi):
     datamodel = ScopedInterface(ChecklistItem)
     resource_name = "homechecklistitem"
     class_permission_name = "HomeChecklist"
@@ -579,7 +528,6 @@ class ChecklistEntryView(PrefillMixin, ScopedModelView):
     order_columns = ["met_on"]
     base_order = ("met_on", "desc")
     label_columns = ENTRY_LABELS
-    formatters_columns = {"met_on": _fmt_date}
     add_form_query_rel_fields = ACTIVE_ITEMS
     edit_form_query_rel_fields = ACTIVE_ITEMS
     prefill = {"home": Home, "item": ChecklistItem}
@@ -593,7 +541,7 @@ class ChecklistEntryView(PrefillMixin, ScopedModelView):
         super().__init__(**kwargs)
 
 
-class ChecklistEntryApi(SchemaMixin, ScopedModelRestApi):
+class ChecklistEntryApi(ScopedModelRestApi):
     datamodel = ScopedInterface(ChecklistEntry)
     resource_name = "homechecklistentry"
     list_columns = ["id", "home.id", "home.name", "item.id", "item.code", "item.title", "met_on", "evidence",
@@ -629,7 +577,6 @@ class ResidencyView(PrefillMixin, ScopedModelView):
     base_order = ("entered_on", "desc")
     label_columns = RESIDENCY_LABELS
     description_columns = RESIDENCY_DESCRIPTIONS
-    formatters_columns = {"entered_on": _fmt_date, "ended_on": _fmt_date}
     prefill = {"home": Home, "org": YouthOrg}
     back_to = ("home", "QinqingHomeView.show")
 
@@ -649,7 +596,7 @@ class ResidencyView(PrefillMixin, ScopedModelView):
         super().__init__(**kwargs)
 
 
-class ResidencyApi(SchemaMixin, ScopedModelRestApi):
+class ResidencyApi(ScopedModelRestApi):
     datamodel = ScopedInterface(Residency)
     resource_name = "homeresidency"
     list_columns = ["id", "org.id", "org.name", "home.id", "home.name", "status", "status_label", "entered_on",
@@ -689,7 +636,7 @@ class SectorView(ScopedModelView):
     edit_form_extra_fields = add_form_extra_fields
 
 
-class SectorApi(SchemaMixin, ScopedModelRestApi):
+class SectorApi(ScopedModelRestApi):
     datamodel = ScopedInterface(Sector)
     resource_name = "homesector"
     list_columns = ["id", "name", "kind", "kind_label", "convenor", "unit.id", "unit.code", "unit.name"]
@@ -742,7 +689,6 @@ class PairingView(PrefillMixin, ScopedModelView):
     order_columns = ["started_on", "ended_on"]
     base_order = ("started_on", "desc")
     label_columns = PAIRING_LABELS
-    formatters_columns = {"started_on": _fmt_date, "ended_on": _fmt_date}
     prefill = {"home": Home, "sector": Sector}
     back_to = ("home", "QinqingHomeView.show")
 
@@ -760,7 +706,7 @@ class PairingView(PrefillMixin, ScopedModelView):
         super().__init__(**kwargs)
 
 
-class PairingApi(SchemaMixin, ScopedModelRestApi):
+class PairingApi(ScopedModelRestApi):
     datamodel = ScopedInterface(Pairing)
     resource_name = "homepairing"
     list_columns = ["id", "sector.id", "sector.name", "home.id", "home.name", "started_on", "ended_on", "unit.id",
@@ -808,7 +754,6 @@ class IncubationFundView(ScopedModelView):
     base_order = ("established_on", "asc")
     label_columns = FUND_LABELS
     description_columns = FUND_DESCRIPTIONS
-    formatters_columns = {"established_on": _fmt_date, **{a: _fmt_amount for a in FUND_SOURCES}}
     add_form_extra_fields = FUND_FORM_FIELDS
     edit_form_extra_fields = FUND_FORM_FIELDS
 
@@ -849,10 +794,9 @@ class IncubationFundView(ScopedModelView):
         )
 
 
-class IncubationFundApi(SchemaMixin, ScopedModelRestApi):
+class IncubationFundApi(ScopedModelRestApi):
     datamodel = ScopedInterface(IncubationFund)
     resource_name = "incubationfund"
-    amount_fields = tuple(FUND_SOURCES)
     list_columns = ["id", "name", "established_on", *FUND_SOURCES, "other_source", "committed", "granted_total", "balance",
                     "unit.id", "unit.code", "unit.name"]
     show_columns = list_columns + ["purpose", "sources_text"]
@@ -910,7 +854,6 @@ class GrantView(PrefillMixin, ScopedModelView):
     base_order = ("applied_on", "desc")
     label_columns = GRANT_LABELS
     description_columns = GRANT_DESCRIPTIONS
-    formatters_columns = {"applied_on": _fmt_date, "approved_on": _fmt_date, "amount": _fmt_amount}
     prefill = {"fund": IncubationFund, "org": YouthOrg}
     back_to = ("fund", "IncubationFundView.show")
 
@@ -930,10 +873,9 @@ class GrantView(PrefillMixin, ScopedModelView):
         super().__init__(**kwargs)
 
 
-class GrantApi(SchemaMixin, ScopedModelRestApi):
+class GrantApi(ScopedModelRestApi):
     datamodel = ScopedInterface(Grant)
     resource_name = "incubationgrant"
-    amount_fields = ("amount",)
     list_columns = ["id", "fund.id", "fund.name", "org.id", "org.name", "purpose", "applied_on", "amount", "status",
                     "status_label", "approved_on", "approved_by", "unit.id", "unit.code"]
     show_columns = list_columns + ["note"]

@@ -44,7 +44,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy import event, inspect as sa_inspect
 from sqlalchemy.orm import (
     Mapped,
     column_property,
@@ -52,10 +51,9 @@ from sqlalchemy.orm import (
     object_session,
     relationship,
     scoped_session,
-    validates,
 )
 
-from core.scoping import Audited, UnitOwned, current_scope, current_user
+from core.scoping import Audited, UnitOwned, current_scope, current_user, stored_value
 from core.validators import ValidationError, mask_phone, mask_resident_id, phone, resident_id
 from plugins.cultivation.models import YouthOrg
 
@@ -145,31 +143,6 @@ def shown_phone(value) -> str:
     return value if sees_personal_data() else mask_phone(value)
 
 
-def stored_value(item, attr):
-    """The value of ``attr`` as it was loaded from the database in this
-    transaction (None for a new record). Kept at load time because the
-    session may flush pending changes before a check reads them back, and
-    a flush also resets the attribute history."""
-    state = sa_inspect(item)
-    if state.transient or state.pending:
-        return None
-    return item.__dict__.get("_qqh_loaded", {}).get(attr)
-
-
-def remember_loaded(model, *attrs) -> None:
-    """Keep the loaded values of ``attrs`` of every ``model`` instance (see
-    :func:`stored_value`); refreshed whenever the instance is reloaded."""
-
-    def keep(target, *_args):
-        seen = target.__dict__.setdefault("_qqh_loaded", {})
-        for a in attrs:
-            if a in target.__dict__:
-                seen[a] = target.__dict__[a]
-
-    event.listen(model, "load", keep)
-    event.listen(model, "refresh", keep)
-
-
 def unmask(item, attr, masker) -> bool:
     """A masked value sent back unchanged (an edit form or API client that
     only saw the masked value) keeps the stored value. True when it did."""
@@ -210,6 +183,7 @@ class Camp(UnitOwned, Model):
     __table_args__ = (
         UniqueConstraint("unit_id", "title", "session_no", name="uq_training_camp_unit_title_session"),
     )
+    __qqh_remember__ = ("status",)  # a finished camp stays finished
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_no: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -333,6 +307,7 @@ class Lecturer(UnitOwned, Model):
     __table_args__ = (
         UniqueConstraint("unit_id", "name", "institution", name="uq_training_lecturer_unit_name_institution"),
     )
+    __qqh_remember__ = ("unit_id",)  # only the keeping unit's subtree may change the record
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -410,6 +385,7 @@ class Trainee(Audited, Model):
         UniqueConstraint("resident_id", name="uq_training_trainee_resident_id"),  # NULLs may repeat
         Index("ix_training_trainee_name_phone", "name", "phone"),
     )
+    __qqh_remember__ = ("phone", "resident_id")  # masked values sent back keep the stored ones
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -498,6 +474,8 @@ class Enrolment(UnitOwned, Model):
     __table_args__ = (
         UniqueConstraint("camp_id", "trainee_id", name="uq_training_enrolment_camp_trainee"),
     )
+    __qqh_unit_from__ = "camp"  # a roster belongs to the organizing unit
+    __qqh_remember__ = ("camp_id", "phone", "resident_id")  # masked values sent back keep the stored ones
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     camp_id: Mapped[int] = mapped_column(ForeignKey("training_camp.id"), nullable=False, index=True)
@@ -521,14 +499,6 @@ class Enrolment(UnitOwned, Model):
 
     def __repr__(self) -> str:
         return self.name or ""
-
-    @validates("camp")
-    def _follow_camp(self, key, camp):
-        if camp is not None and camp.unit is not None:
-            self.unit = camp.unit
-        elif camp is not None:
-            self.unit_id = camp.unit_id
-        return camp
 
     @property
     def gender_label(self) -> str:
@@ -554,8 +524,6 @@ class Enrolment(UnitOwned, Model):
             camp = session.get(Camp, self.camp_id) if session is not None else None
         if camp is None:
             _add(errors, "camp", gettext("Choose the camp."))
-        elif self.unit_id is not None and camp.unit_id is not None and self.unit_id != camp.unit_id:
-            self.unit = camp.unit  # the roster belongs to the camp's unit
         if self.youth_org is None and self.youth_org_id is None:
             _add(errors, "youth_org", gettext("Choose the youth organization the leader belongs to."))
         self.name = (self.name or "").strip()
@@ -700,8 +668,3 @@ Trainee.n_attended = column_property(
     .correlate_except(Enrolment)
     .scalar_subquery()
 )
-
-remember_loaded(Camp, "status")
-remember_loaded(Enrolment, "camp_id", "phone", "resident_id")
-remember_loaded(Trainee, "phone", "resident_id")
-remember_loaded(Lecturer, "unit_id")

@@ -41,6 +41,7 @@ from core.scoping import (
     ScopedModelView,
     current_scope,
     scope_condition,
+    stored_value,
     unit_in_scope,
 )
 from core.units import Unit
@@ -56,7 +57,6 @@ from plugins.training.models import (
     Trainee,
     sees_personal_data,
     shown_phone,
-    stored_value,
     shown_resident_id,
 )
 from plugins.training.signin import XLSX_MIME, file_name, signin_sheet
@@ -141,14 +141,6 @@ TRAINEE_LABELS = {
     "resident_id": _l("Resident ID number"),
     "camps_attended": _l("Camps attended"),
 }
-
-
-def _fmt_date(value) -> str:
-    return format_date_zh(value) if value else ""
-
-
-def _yes_no(value) -> str:
-    return gettext("Yes") if value else gettext("No")
 
 
 def choice_field(label, choices: dict) -> SelectField:
@@ -276,18 +268,14 @@ class TraineeInterface(ScopedInterface):
 
 # -- REST APIs: common ---------------------------------------------------------------------
 class TrainingApi(ScopedModelRestApi):
-    """Every add/edit field is optional in the schema: the model's validate()
-    says what is missing, in the user's language, like the pages and import."""
-
     loose_length = ()  # text fields whose length validate() checks after normalising
 
     def _init_model_schemas(self) -> None:
         super()._init_model_schemas()
         for schema in (self.add_model_schema, self.edit_model_schema):
-            for name, field in getattr(schema, "fields", {}).items():
-                field.required = False
-                if name in self.loose_length:
-                    field.validators = [v for v in field.validators if not isinstance(v, Length)]
+            for name in self.loose_length:
+                field = schema.fields[name]
+                field.validators = [v for v in field.validators if not isinstance(v, Length)]
 
 
 # -- camps ----------------------------------------------------------------------------------
@@ -328,7 +316,6 @@ class CampView(ScopedModelView):
     description_columns = CAMP_DESCRIPTIONS
     add_form_extra_fields = {"status": choice_field(CAMP_LABELS["status"], STATUSES)}
     edit_form_extra_fields = {"status": choice_field(CAMP_LABELS["status"], STATUSES)}
-    formatters_columns = {"starts_on": _fmt_date, "ends_on": _fmt_date}
 
     def __init__(self, **kwargs):
         self.related_views = [EnrolmentView]
@@ -398,7 +385,7 @@ class CampApi(TrainingApi):
         rows = self.datamodel.session.execute(stmt).all()
         results = [
             {"id": r.id, "text": gettext("%(title)s (session %(n)s)", title=r.title, n=r.session_no)
-             + f" {_fmt_date(r.starts_on)}（{r.unit_name}）"}
+             + f" {format_date_zh(r.starts_on)}（{r.unit_name}）"}
             for r in rows
         ]
         return self.response(200, results=results)
@@ -468,12 +455,7 @@ class EnrolmentView(ScopedModelView):
     base_order = ("name", "asc")
     label_columns = ENROLMENT_LABELS
     description_columns = ENROLMENT_DESCRIPTIONS
-    formatters_columns = {
-        "phone": shown_phone,
-        "resident_id": shown_resident_id,
-        "enrolled_on": _fmt_date,
-        "attended": _yes_no,
-    }
+    formatters_columns = {"phone": shown_phone, "resident_id": shown_resident_id}
 
     def __init__(self, **kwargs):
         fields = {

@@ -72,8 +72,8 @@ def test_info_labels_are_chinese(as_user):
         (dict(phone="12345"), "phone", "电话"),
         (dict(opened_on="2012-13-45", signage_on=...), "opened_on", "不是有效的日期"),
         (dict(area="许多"), "area", "不是有效的数字"),
-        (dict(name=None), "name", "请填写家园名称"),
-        (dict(kind=...), "kind", "请选择阵地类型"),
+        (dict(name=None), "name", "“家园名称”为必填项"),
+        (dict(kind=...), "kind", "“阵地类型”为必填项"),
     ],
 )
 def test_bad_home_is_refused_and_nothing_written(as_user, unit_ids, db, changes, field, words):
@@ -229,7 +229,7 @@ def test_residency_workflow(as_user, unit_ids, make_org, db):
         (dict(ended_on="2012-09-01"), "ended_on", "请留空"),
         (dict(status="left", ended_on="2012-04-05"), "ended_on", "不能早于入驻日期"),
         (dict(status="sleeping"), "status", "入驻状态"),
-        (dict(entered_on=None), "entered_on", "请填写入驻日期"),
+        (dict(entered_on=None), "entered_on", "“入驻日期”为必填项"),
     ],
 )
 def test_bad_residency_is_refused_and_nothing_written(as_user, unit_ids, make_org, db, changes, field, words):

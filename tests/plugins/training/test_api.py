@@ -170,8 +170,8 @@ def test_enrolment_happy_path_and_attendance(as_user, camp_payload, make_org, db
         (dict(gender=..., resident_id=None), "gender", "请选择学员性别"),
         (dict(gender="female", resident_id="MALE"), "gender", "性别与身份证号码"),
         (dict(enrolled_on="2999-01-01"), "enrolled_on", "报名日期不能晚于今天"),
-        (dict(youth_org=...), "youth_org", "请选择学员所在的青年社会组织"),
-        (dict(camp=...), "camp", "请选择训练营"),
+        (dict(youth_org=...), "youth_org", "“青年社会组织”为必填项"),
+        (dict(camp=...), "camp", "“训练营”为必填项"),
     ],
 )
 def test_bad_enrolment_is_refused_and_nothing_written(as_user, camp_payload, make_org, db, changes, field, words):
