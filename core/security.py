@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import expose, has_access
+from flask_appbuilder.actions import action
+from flask_appbuilder.security.decorators import permission_name
+from flask_appbuilder.security.forms import ResetPasswordForm
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.sqla.models import User
-from flask_appbuilder.security.views import UserDBModelView
-from flask_babel import lazy_gettext as _l
+from flask_appbuilder.security.sqla.models import Role, User
+from flask_appbuilder.security.views import RoleModelView, UserDBModelView, UserGroupModelView
+from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import ForeignKey, Integer
 from wtforms.validators import DataRequired
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -29,6 +36,7 @@ class QqhUser(User):
     admin manages users."""
 
     __qqh_unit_owned__ = True
+    __qqh_unit_from__ = None  # its own unit, not another record's (see core.scoping.UnitOwned)
 
     unit_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("qqh_unit.id"), nullable=True, index=True)
     unit = relationship(Unit, foreign_keys=[unit_id])
@@ -103,9 +111,13 @@ def assignable_roles() -> list[str]:
     return [r for r, rank in ROLE_RANK.items() if rank <= ROLE_RANK[mine]]
 
 
-def check_roles(user_record) -> None:
-    from flask_babel import gettext
+def may_manage(user_record) -> bool:
+    """Whether the current user may manage ``user_record``: none of its roles
+    is above their own (nor outside the four)."""
+    return {r.name for r in user_record.roles} <= set(assignable_roles())
 
+
+def check_roles(user_record) -> None:
     from core.scoping import InvalidInput
 
     allowed = set(assignable_roles())
@@ -149,8 +161,92 @@ class UnitAdminUserView(QqhUserDBModelView):
             raise
         super().pre_update(item)
 
+    # -- 重置密码: FAB's own reset page is the province admins' (any user); this
+    # one is limited to the subtree (others answer 404) and to users whose
+    # roles are not above the unit admin's own.
+    def _user_or_404(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        return item
+
+    @expose("/show/<int:pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        item = self._user_or_404(pk)
+        actions = {"resetpasswords": self.actions["resetpasswords"]} if may_manage(item) else {}
+        widgets = self._get_show_widget(pk, item, actions=actions)
+        widgets["show"].template_args["actions"] = actions  # FAB shows every action when none is given
+        self.update_redirect()
+        return self.render_template(
+            self.show_template, pk=pk, title=self.show_title, widgets=widgets, appbuilder=self.appbuilder,
+            related_views=self._related_views,
+        )
+
+    @action("resetpasswords", _l("Reset password"), "", "fa-lock", multiple=False)
+    def resetpasswords(self, item):
+        if item is None:  # FAB's action route looks the user up through the scoped datamodel
+            abort(404)
+        return redirect(url_for(f"{self.endpoint}.reset_password", pk=item.id))
+
+    @expose("/resetpassword/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("resetpasswords")
+    def reset_password(self, pk):
+        item = self._user_or_404(pk)
+        if not may_manage(item):
+            flash(gettext("You cannot reset the password of a user whose role is above your own."), "danger")
+            return redirect(url_for(f"{self.endpoint}.show", pk=item.id))
+        form = ResetPasswordForm()
+        if request.method == "POST" and form.validate():
+            item.changed_on = datetime.datetime.now()
+            item.changed_by_fk = g.user.id
+            self.appbuilder.sm.reset_password(item.id, form.password.data)
+            flash(gettext("The password of %(user)s has been reset.", user=item.username), "success")
+            return redirect(url_for(f"{self.endpoint}.show", pk=item.id))
+        widget = self.edit_widget(route_base=self.route_base, form=form, include_cols=["password", "conf_password"])
+        return self.render_template(
+            "appbuilder/general/model/edit.html",
+            title=gettext("Reset the password of %(user)s", user=item.username),
+            widgets={"edit": widget},
+            appbuilder=self.appbuilder,
+        )
+
+
+class QqhGroupModelView(UserGroupModelView):
+    """FAB's user groups, with labels in the catalog (FAB leaves them untranslated)."""
+
+    label_columns = {
+        "name": _l("Name"),
+        "label": _l("Label"),
+        "description": _l("Description"),
+        "users": _l("Users"),
+        "roles": _l("Roles"),
+    }
+
+
+def _role_str(role) -> str:
+    """A role as users read it: 省级管理员, not province_admin (FAB shows the name)."""
+    return str(ROLE_LABELS.get(role.name, role.name))
+
+
+Role.__str__ = _role_str
+
+
+class QqhRoleModelView(RoleModelView):
+    """FAB's roles page: a built-in role reads as 省级管理员（province_admin）, the
+    name `qqh user add --role` takes; its permissions are defined in this module."""
+
+    list_columns = ["name"]
+    search_columns = ["name"]
+    formatters_columns = {
+        "name": lambda name: f"{ROLE_LABELS[name]}（{name}）" if name in ROLE_LABELS else name,
+    }
+
 
 class QqhSecurityManager(SecurityManager):
     user_model = QqhUser
     userdbmodelview = QqhUserDBModelView
+    groupmodelview = QqhGroupModelView
+    rolemodelview = QqhRoleModelView
     userstatschartview = None  # draws with Google Charts from the internet
