@@ -1,6 +1,8 @@
-"""Playwright on Debian's Chromium (no browser download: executable_path)."""
+"""Playwright on Debian's Chromium (no browser download: executable_path), and the
+steps every page test takes: log in, search a picker, choose, type a date, submit."""
 
 import os
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -44,3 +46,37 @@ def wait_for_options(page, count: int, timeout: int = 10000) -> None:
         f" && document.querySelectorAll('.select2-results__option').length === {count}",
         timeout=timeout,
     )
+
+
+def search(page, field: str, query: str, expected: list[str]):
+    """Type ``query`` into the search-as-you-type picker of ``field`` and see
+    exactly ``expected`` offered, once the server has answered the whole
+    query; returns the offered options (to click one)."""
+    from playwright.sync_api import expect
+
+    page.click(f"#{field} + .select2 .select2-selection")
+    box = page.locator(".select2-container--open .select2-search__field")
+    box.fill("")
+    with page.expect_response(lambda r: parse_qs(urlparse(r.url).query).get("q") == [query], timeout=10000) as answer:
+        box.press_sequentially(query, delay=30)
+    assert answer.value.status == 200
+    options = page.locator(".select2-container--open .select2-results__option")
+    expect(options).to_have_text(expected)
+    return options
+
+
+def choose(page, field: str, text: str):
+    """Choose ``text`` in the drop-down (select2) of ``field``."""
+    page.click(f"#{field} + .select2 .select2-selection")
+    page.locator(".select2-container--open .select2-results__option", has_text=text).first.click()
+
+
+def type_date(page, field: str, day: str):
+    """Type a date as a user does, key by key: the date picker reads the
+    field on keyup, and would clear a value that appeared without keys."""
+    page.locator(f"#{field}").press_sequentially(day)
+
+
+def submit(page):
+    page.click("form button[type=submit], form input[type=submit]")
+    page.wait_for_load_state()

@@ -6,19 +6,14 @@ and its grants entered through the forms, and a grant that would overdraw
 the fund refused in the form, in Chinese, with nothing saved. The lists
 show dates as 2012年3月5日 and amounts as 35,000.00.
 
-Notes: the rows of the bases' and the funds' lists have no "show" button
-(core's list widget builds the link with a text marker, which the pages'
-``/show/<int:pk>`` routes refuse), so the tests open those pages by their
-address; and a picker with no match says "No results found" in English.
-Both are reported, not asserted."""
-
-from urllib.parse import parse_qs, urlparse
+The rows of the lists link to each record's page, and a picker with no
+match says so in Chinese."""
 
 import pytest
 from playwright.sync_api import expect
 
 from plugins.homes.models import Grant
-from tests.browser import login
+from tests.browser import choose, login, search, submit, type_date
 from tests.conftest import PASSWORD
 from tests.plugins.cultivation.conftest import org_payload  # noqa: F401 (fixture)
 from tests.plugins.homes.conftest import count, unique
@@ -26,38 +21,6 @@ from tests.plugins.homes.conftest import count, unique
 pytestmark = pytest.mark.browser
 
 ORGS = "/api/v1/youthorg/"
-
-
-def search(page, field: str, query: str, expected: list[str]):
-    """Type ``query`` into the search-as-you-type picker of ``field`` and see
-    exactly ``expected`` offered, once the server has answered the whole
-    query; returns the offered options (to click one)."""
-    page.click(f"#{field} + .select2 .select2-selection")
-    box = page.locator(".select2-container--open .select2-search__field")
-    box.fill("")
-    with page.expect_response(lambda r: parse_qs(urlparse(r.url).query).get("q") == [query], timeout=10000) as answer:
-        box.press_sequentially(query, delay=30)
-    assert answer.value.status == 200
-    options = page.locator(".select2-container--open .select2-results__option")
-    expect(options).to_have_text(expected)
-    return options
-
-
-def choose(page, field: str, text: str):
-    """Choose ``text`` in the drop-down (select2) of ``field``."""
-    page.click(f"#{field} + .select2 .select2-selection")
-    page.locator(".select2-container--open .select2-results__option", has_text=text).first.click()
-
-
-def type_date(page, field: str, day: str):
-    """Type a date as a user does, key by key: the date picker reads the
-    field on keyup, and would clear a value that appeared without keys."""
-    page.locator(f"#{field}").press_sequentially(day)
-
-
-def submit(page):
-    page.click("form button[type=submit], form input[type=submit]")
-    page.wait_for_load_state()
 
 
 def test_base_through_the_forms_its_page_and_a_resident(browser, live, as_user, org_payload):  # noqa: F811
@@ -86,6 +49,8 @@ def test_base_through_the_forms_its_page_and_a_resident(browser, live, as_user, 
         page.fill("#name", tag)
         # the unit picker: 南山 is a district of 深圳 and a town of 佛山's 三水区;
         # 南海 a district of 佛山 and a street of 茂名: only 佛山's are offered
+        search(page, "unit", "宝安", ["没有找到匹配的结果"])  # 深圳's district: not offered, said in Chinese
+        page.keyboard.press("Escape")
         search(page, "unit", "南山", ["南山镇（440607106）"])
         page.keyboard.press("Escape")
         search(page, "unit", "南海", ["南海区（440605）"]).click()
@@ -111,8 +76,10 @@ def test_base_through_the_forms_its_page_and_a_resident(browser, live, as_user, 
             tag, "南海区（440605）", "青年地带", "2012年3月5日", "2012年5月4日", "350.50", "场地、财务托管"], cells
 
         # the base's page (its row has no "show" button: see the module's notes)
-        pk = int(row.locator("a[href*='/qinqinghome/edit/']").get_attribute("href").split("/edit/")[1].split("?")[0])
-        page.goto(f"{live.url}/qinqinghome/show/{pk}")
+        show = row.locator("a[href*='/qinqinghome/show/']")
+        pk = int(show.get_attribute("href").split("/show/")[1].split("?")[0])
+        show.click()
+        page.wait_for_load_state()
         assert page.locator("h2").first.inner_text().startswith(tag)
         record = page.locator(".qqh-home-page").inner_text()
         for text in ("南海区", "盘活原有阵地", "青年地带", "2012年3月5日", "350.50", "陈嘉欣", "标准化建设清单",
@@ -170,8 +137,10 @@ def test_fund_and_grants_through_the_forms_and_an_overdraft_refused(browser, liv
         assert cells[-6:] == [fund_name, "禅城区（440604）", "2012年3月5日", "35,000.00", "0.00", "35,000.00"], cells
 
         # the fund's page (its row has no "show" button: see the module's notes)
-        pk = int(row.locator("a[href*='/incubationfund/edit/']").get_attribute("href").split("/edit/")[1].split("?")[0])
-        page.goto(f"{live.url}/incubationfund/show/{pk}")
+        show = row.locator("a[href*='/incubationfund/show/']")
+        pk = int(show.get_attribute("href").split("/show/")[1].split("?")[0])
+        show.click()
+        page.wait_for_load_state()
         assert page.locator("h2").first.inner_text().startswith(fund_name)
         assert "青企青商会员" in page.locator("#money").inner_text()
         assert page.locator(".qqh-committed").inner_text() == "35,000.00"

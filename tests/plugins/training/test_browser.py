@@ -6,14 +6,12 @@ camp is full, and downloads the printable sign-in sheet; an inspector of
 detail pages."""
 
 import io
-from urllib.parse import parse_qs, urlparse
-
 import openpyxl
 import pytest
 from playwright.sync_api import expect
 
 from plugins.training.models import Enrolment
-from tests.browser import login
+from tests.browser import choose, login, search, submit, type_date
 from tests.conftest import PASSWORD
 from tests.plugins.cultivation.conftest import org_payload  # noqa: F401 (fixture)
 from tests.plugins.training.conftest import CAMPS, ENROL, count, create, new_mobile, new_resident_id, unique
@@ -29,38 +27,6 @@ def masked_id(number: str) -> str:
 
 def masked_phone(number: str) -> str:
     return number[:3] + "****" + number[-4:]
-
-
-def search(page, field: str, query: str, expected: list[str]):
-    """Type ``query`` into the search-as-you-type picker of ``field`` and see
-    exactly ``expected`` offered, once the server has answered the whole
-    query; returns the offered options (to click one)."""
-    page.click(f"#{field} + .select2 .select2-selection")
-    box = page.locator(".select2-container--open .select2-search__field")
-    box.fill("")
-    with page.expect_response(lambda r: parse_qs(urlparse(r.url).query).get("q") == [query], timeout=10000) as answer:
-        box.press_sequentially(query, delay=30)
-    assert answer.value.status == 200
-    options = page.locator(".select2-container--open .select2-results__option")
-    expect(options).to_have_text(expected)
-    return options
-
-
-def choose(page, field: str, text: str):
-    """Choose ``text`` in the drop-down (select2) of ``field``."""
-    page.click(f"#{field} + .select2 .select2-selection")
-    page.locator(".select2-container--open .select2-results__option", has_text=text).first.click()
-
-
-def type_date(page, field: str, day: str):
-    """Type a date as a user does, key by key: the date picker reads the
-    field on keyup, and would clear a value that appeared without keys."""
-    page.locator(f"#{field}").press_sequentially(day)
-
-
-def submit(page):
-    page.click("form button[type=submit], form input[type=submit]")
-    page.wait_for_load_state()
 
 
 def fill_enrolment(page, tag, name, phone, resident_id):
