@@ -297,7 +297,7 @@ def _check_item(session, item, scope: str | None) -> None:
 def _check_unit_from(session, item, errors: dict) -> None:
     """A record declared ``__qqh_unit_from__`` has its parent's unit: an empty
     unit becomes the parent's, another unit is refused."""
-    relation = type(item).__qqh_unit_from__
+    relation = getattr(type(item), "__qqh_unit_from__", None)  # unit-owned without the mixin: ab_user
     parent = getattr(item, relation) if relation else None
     unit = _unit_of(parent) if parent is not None else None
     if unit is None:

@@ -36,7 +36,6 @@ class QqhUser(User):
     admin manages users."""
 
     __qqh_unit_owned__ = True
-    __qqh_unit_from__ = None  # its own unit, not another record's (see core.scoping.UnitOwned)
 
     unit_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("qqh_unit.id"), nullable=True, index=True)
     unit = relationship(Unit, foreign_keys=[unit_id])
