@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_appbuilder import AppBuilder
 from flask_appbuilder.models.sqla.base import SQLA
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException
 
 from core import display, fab_patches, menu, modules
 from core.config import build_config

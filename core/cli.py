@@ -7,7 +7,6 @@ import sys
 from contextlib import contextmanager
 
 import click
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from core.config import ConfigError

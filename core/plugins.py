@@ -8,7 +8,7 @@ installed). Every failure raises :class:`PluginError` with one clear sentence.
 from __future__ import annotations
 
 import importlib.metadata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, Iterable
 

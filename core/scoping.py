@@ -11,9 +11,8 @@ the scope condition, and every add or edit is checked before it is written.
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
-from flask import abort, current_app, flash, g, has_request_context, request
+from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder import ModelRestApi, ModelView
 from flask_appbuilder.models.filters import BaseFilter
@@ -93,6 +92,20 @@ def scope_condition(model, scope: str | None):
             return false()
         return model.unit_id.in_(select(Unit.id).where(subtree_of(scope)))
     return None
+
+
+def scoped_get(model, pk):
+    """``model``'s record ``pk`` if the current user may see it, else None."""
+    stmt = select(model).where(sa_inspect(model).primary_key[0] == pk)
+    cond = scope_condition(model, current_scope())
+    if cond is not None:
+        stmt = stmt.where(cond)
+    return current_app.appbuilder.session.execute(stmt).unique().scalar_one_or_none()
+
+
+def _arg_id(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
 
 
 def unit_in_scope(session, unit_id, scope: str | None) -> bool:
@@ -430,11 +443,41 @@ UNIT_OWNED_COLUMNS_HIDDEN = ["created_on", "changed_on", "created_by", "changed_
 
 
 class ScopedModelView(ModelView):
-    """Base page class for unit-owned data."""
+    """Base page class for unit-owned data.
+
+    Add pages opened from a parent record's page: ``prefill = {"org": YouthOrg}``
+    makes ``?org=<id>`` choose that record in the add form (if the user may see
+    it), and ``back_to = ("org", "YouthOrgView.profile")`` returns the user to
+    that page after saving."""
 
     plugin_name: str | None = None  # set by core when a plugin registers the view
     page_size = 25
     list_template = "qqh/import_list.html"  # FAB's list page plus the Excel buttons (core/import_views.py)
+    prefill: dict[str, type] = {}
+    back_to: tuple[str, str] | None = None  # (query argument, endpoint of the parent's page)
+
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        if request.method == "GET":
+            for arg, model in self.prefill.items():
+                pk = _arg_id(arg)
+                field = getattr(form, arg, None)
+                if pk is not None and field is not None and field.data is None:
+                    field.data = scoped_get(model, pk)
+        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
+
+    def _back(self):
+        if self.back_to:
+            arg, endpoint = self.back_to
+            pk = _arg_id(arg)
+            if pk is not None:
+                return redirect(url_for(endpoint, pk=pk))
+        return None
+
+    def post_add_redirect(self):
+        return self._back() or super().post_add_redirect()
+
+    def post_edit_redirect(self):
+        return self._back() or super().post_edit_redirect()
 
     def __init__(self, **kwargs):
         from core.pickers import unit_picker

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, jsonify, redirect, request, url_for
-from flask_appbuilder import BaseView, ModelRestApi, ModelView, expose, has_access
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, ModelView, expose, has_access
 from flask_appbuilder.api import BaseApi, expose as api_expose, protect, safe
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.views import IndexView
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core import modules
 from core.scoping import InvalidInput, ScopedInterface, ScopedModelRestApi, current_scope, current_user, scope_condition
-from core.units import LEVELS, TIERS, Unit, compute_path, move_unit, subtree_of
+from core.units import LEVELS, TIERS, Unit, compute_path, move_unit
 
 ORG_CATEGORY = "Organization"
 ORG_CATEGORY_LABEL = _l("Organization")

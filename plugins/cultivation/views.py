@@ -5,16 +5,14 @@ from __future__ import annotations
 from flask import abort, current_app, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.api import expose as api_expose, protect, safe
-from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from markupsafe import Markup
 from marshmallow.validate import Length
 from sqlalchemy import select
-from wtforms import BooleanField, SelectField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import DataRequired
 
+from core.fields import choice_field, flag_field, search_choice
 from core.pickers import PickerField
 from core.plugins import module_dir
 from core.scoping import ScopedInterface, ScopedModelRestApi, ScopedModelView, current_scope, scope_condition
@@ -89,15 +87,6 @@ SERVICE_DESCRIPTIONS = {
 }
 
 
-def choice_field(label, choices: dict) -> SelectField:
-    """A drop-down of stored code → Chinese label. Emptiness is judged by the
-    model's validate(), so the message is the same as in the API and import."""
-    options = [SelectChoice("", "")] + [SelectChoice(code, text) for code, text in choices.items()]
-    return SelectField(label, choices=options, validators=[Optional()], widget=Select2Widget(), default="")
-
-
-def search_choice(label, choices: dict) -> SelectField:
-    return SelectField(label, choices=[SelectChoice(code, text) for code, text in choices.items()], widget=Select2Widget())
 
 
 def _fmt_date(value) -> str:
@@ -142,7 +131,7 @@ def org_picker(label) -> PickerField:
 
 ORG_FORM_FIELDS = {
     # a non-null boolean must not be "required": unticked means "no"
-    "is_pilot": BooleanField(ORG_LABELS["is_pilot"], validators=[Optional()], default=False),
+    "is_pilot": flag_field(ORG_LABELS["is_pilot"]),
     "category": choice_field(ORG_LABELS["category"], CATEGORIES),
     "service_field": choice_field(ORG_LABELS["service_field"], SERVICE_FIELDS),
     "reg_status": choice_field(ORG_LABELS["reg_status"], REG_STATUSES),
@@ -338,6 +327,9 @@ class ServiceView(ScopedModelView):
     label_columns = SERVICE_LABELS
     description_columns = SERVICE_DESCRIPTIONS
     formatters_columns = {"org": _org_link}
+    # "add a service" from a profile page: ?org=<id> chooses the organization, and back to the profile
+    prefill = {"org": YouthOrg}
+    back_to = ("org", "YouthOrgView.profile")
 
     def __init__(self, **kwargs):
         fields = {
@@ -348,24 +340,6 @@ class ServiceView(ScopedModelView):
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
         super().__init__(**kwargs)
-
-    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
-        # "add a service" from a profile page: ?org=<id> chooses the organization
-        if request.method == "GET" and request.args.get("org", "").isdigit() and form.org.data is None:
-            form.org.data = load_scoped_org(int(request.args["org"]))
-        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
-
-    def post_add_redirect(self):
-        return self._back_to_profile() or super().post_add_redirect()
-
-    def post_edit_redirect(self):
-        return self._back_to_profile() or super().post_edit_redirect()
-
-    def _back_to_profile(self):
-        org = request.args.get("org", "")
-        if org.isdigit():
-            return redirect(url_for("YouthOrgView.profile", pk=int(org)))
-        return None
 
 
 class ServiceApi(ScopedModelRestApi):

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, current_app, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.api import expose as api_expose, protect, safe
-from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from wtforms import BooleanField, DecimalField, SelectField
-from wtforms.fields.choices import SelectChoice
+from wtforms import DecimalField
 from wtforms.validators import DataRequired, Optional
 
+from core.fields import choice_field, flag_field, search_choice
 from core.pickers import PickerField
 from core.plugins import module_dir
 from core.scoping import (
@@ -25,6 +24,7 @@ from core.scoping import (
     check_item,
     current_scope,
     scope_condition,
+    scoped_get,
 )
 from core.units import Unit
 from core.validators import format_amount, format_date_zh
@@ -164,20 +164,7 @@ GRANT_DESCRIPTIONS = {
 
 
 # -- form helpers ---------------------------------------------------------------------
-def choice_field(label, choices: dict) -> SelectField:
-    """A drop-down of stored code → Chinese label. Emptiness is judged by the
-    model's validate(), so the message is the same as in the API and import."""
-    options = [SelectChoice("", "")] + [SelectChoice(code, text) for code, text in choices.items()]
-    return SelectField(label, choices=options, validators=[Optional()], widget=Select2Widget(), default="")
 
-
-def search_choice(label, choices: dict) -> SelectField:
-    return SelectField(label, choices=[SelectChoice(code, text) for code, text in choices.items()], widget=Select2Widget())
-
-
-def flag_field(label) -> BooleanField:
-    # a non-null boolean must not be "required": unticked means "no"
-    return BooleanField(label, validators=[Optional()], default=False)
 
 
 def _fmt_date(value) -> str:
@@ -186,16 +173,6 @@ def _fmt_date(value) -> str:
 
 def _fmt_amount(value) -> str:
     return format_amount(value) if value is not None else ""
-
-
-def scoped_get(model, pk):
-    """``model`` record ``pk`` if the user may see it, else None."""
-    session = current_app.appbuilder.session
-    stmt = select(model).where(model.id == pk)
-    cond = scope_condition(model, current_scope())
-    if cond is not None:
-        stmt = stmt.where(cond)
-    return session.execute(stmt).unique().scalar_one_or_none()
 
 
 def picker(label, endpoint: str, model, required: bool = True) -> PickerField:
@@ -215,43 +192,6 @@ def org_picker(label, required: bool = True) -> PickerField:
 
 def home_picker(label, required: bool = True) -> PickerField:
     return picker(label, "QinqingHomeApi.picker", Home, required)
-
-
-def _arg_id(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
-class PrefillMixin:
-    """Add pages opened from a base's or a fund's page: ``?home=<id>`` (or
-    fund, org, item) chooses that record, and the user returns to the page
-    they came from."""
-
-    prefill: dict[str, type] = {}
-    back_to: tuple[str, str] | None = None  # (query argument, endpoint of the page)
-
-    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
-        if request.method == "GET":
-            for arg, model in self.prefill.items():
-                pk = _arg_id(arg)
-                field = getattr(form, arg, None)
-                if pk is not None and field is not None and field.data is None:
-                    field.data = scoped_get(model, pk)
-        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
-
-    def _back(self):
-        if self.back_to:
-            arg, endpoint = self.back_to
-            pk = _arg_id(arg)
-            if pk is not None:
-                return redirect(url_for(endpoint, pk=pk))
-        return None
-
-    def post_add_redirect(self):
-        return self._back() or super().post_add_redirect()
-
-    def post_edit_redirect(self):
-        return self._back() or super().post_edit_redirect()
 
 
 def picker_results(api, model, label_of, q_columns):
@@ -511,7 +451,7 @@ ENTRY_EDIT_COLUMNS = ["home", "item", "met_on", "evidence"]
 ACTIVE_ITEMS = {"item": [["active", FilterEqual, True]]}
 
 
-class ChecklistEntryView(PrefillMixin, ScopedModelView):
+class ChecklistEntryView(ScopedModelView):
     """达标记录: a base meets a checklist item. The unit follows the base."""
 
     datamodel = ScopedInterface(ChecklistEntry)
@@ -559,7 +499,7 @@ class ChecklistEntryApi(ScopedModelRestApi):
 RESIDENCY_EDIT_COLUMNS = ["org", "home", "status", "entered_on", "ended_on", "note"]
 
 
-class ResidencyView(PrefillMixin, ScopedModelView):
+class ResidencyView(ScopedModelView):
     """入驻组织: youth organizations living in bases. The unit follows the base."""
 
     datamodel = ScopedInterface(Residency)
@@ -671,7 +611,7 @@ class SectorApi(ScopedModelRestApi):
 PAIRING_EDIT_COLUMNS = ["sector", "home", "started_on", "ended_on", "activities"]
 
 
-class PairingView(PrefillMixin, ScopedModelView):
+class PairingView(ScopedModelView):
     """小组基地一对一: pairings of sectors and groups with bases. The unit
     follows the sector."""
 
@@ -834,7 +774,7 @@ class IncubationFundApi(ScopedModelRestApi):
 GRANT_EDIT_COLUMNS = ["fund", "org", "purpose", "applied_on", "amount", "status", "approved_on", "approved_by", "note"]
 
 
-class GrantView(PrefillMixin, ScopedModelView):
+class GrantView(ScopedModelView):
     """资助: grants from incubation funds to youth organizations. The unit
     follows the fund; a grant that would overdraw the fund is refused."""
 

@@ -22,16 +22,14 @@ import io
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.api import expose as api_expose, protect, safe
-from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from marshmallow.validate import Length
 from sqlalchemy import delete, func, select
-from wtforms import BooleanField, SelectField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import DataRequired
 
+from core.fields import choice_field, flag_field, search_choice
 from core.pickers import PickerField
 from core.plugins import module_dir
 from core.scoping import (
@@ -41,6 +39,7 @@ from core.scoping import (
     ScopedModelView,
     current_scope,
     scope_condition,
+    scoped_get,
     stored_value,
     unit_in_scope,
 )
@@ -143,33 +142,18 @@ TRAINEE_LABELS = {
 }
 
 
-def choice_field(label, choices: dict) -> SelectField:
-    """A drop-down of stored code → Chinese label; emptiness is judged by the
-    model's validate(), so the message is the same as in the API and import."""
-    options = [SelectChoice("", "")] + [SelectChoice(code, text) for code, text in choices.items()]
-    return SelectField(label, choices=options, validators=[Optional()], widget=Select2Widget(), default="")
-
-
-def search_choice(label, choices: dict) -> SelectField:
-    return SelectField(label, choices=[SelectChoice(code, text) for code, text in choices.items()], widget=Select2Widget())
 
 
 def _session():
     return current_app.appbuilder.session
 
 
-def _scoped(model):
-    stmt = select(model)
-    cond = scope_condition(model, current_scope())
-    return stmt if cond is None else stmt.where(cond)
-
-
 def load_scoped_camp(pk):
-    return _session().execute(_scoped(Camp).where(Camp.id == pk)).scalar_one_or_none()
+    return scoped_get(Camp, pk)
 
 
 def load_scoped_org(pk):
-    return _session().execute(_scoped(YouthOrg).where(YouthOrg.id == pk)).scalar_one_or_none()
+    return scoped_get(YouthOrg, pk)
 
 
 def _like(q: str) -> str:
@@ -456,6 +440,9 @@ class EnrolmentView(ScopedModelView):
     label_columns = ENROLMENT_LABELS
     description_columns = ENROLMENT_DESCRIPTIONS
     formatters_columns = {"phone": shown_phone, "resident_id": shown_resident_id}
+    # "enrol a leader" from a camp's page: ?camp=<id> chooses the camp, and back to the camp
+    prefill = {"camp": Camp}
+    back_to = ("camp", "CampView.show")
 
     def __init__(self, **kwargs):
         fields = {
@@ -465,7 +452,7 @@ class EnrolmentView(ScopedModelView):
                                      endpoint="EnrolmentApi.orgs", load=load_scoped_org),
             "gender": choice_field(ENROLMENT_LABELS["gender"], GENDERS),
             # a non-null boolean must not be "required": unticked means "no"
-            "attended": BooleanField(ENROLMENT_LABELS["attended"], validators=[Optional()], default=False),
+            "attended": flag_field(ENROLMENT_LABELS["attended"]),
         }
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
@@ -478,21 +465,6 @@ class EnrolmentView(ScopedModelView):
                 form.phone.data = mask_phone(form.phone.data)
             if form.resident_id.data:
                 form.resident_id.data = mask_resident_id(form.resident_id.data)
-
-    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
-        # "enrol a leader" from a camp's page: ?camp=<id> chooses the camp
-        if request.method == "GET" and request.args.get("camp", "").isdigit() and form.camp.data is None:
-            form.camp.data = load_scoped_camp(int(request.args["camp"]))
-        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
-
-    def post_add_redirect(self):
-        return self._back_to_camp() or super().post_add_redirect()
-
-    def _back_to_camp(self):
-        camp = request.args.get("camp", "")
-        if camp.isdigit():
-            return redirect(url_for("CampView.show", pk=int(camp)))
-        return None
 
 
 class EnrolmentApi(TrainingApi):
