@@ -31,7 +31,7 @@ from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.kpi import KEY_RE, TARGET_TIERS, KpiTarget, compute_values, registered_checks, unit_target_tiers
-from core.scoping import Audited, InvalidInput
+from core.scoping import ALL, Audited, InvalidInput, Scope
 from core.units import Unit
 
 DRAFT, PUBLISHED = "draft", "published"
@@ -294,9 +294,9 @@ def _parse_points(points) -> float:
     return round(value, 2)
 
 
-def add_adjustment(session, plan_year: int, unit_code: str, points, reason: str, user=None, scope=None) -> ScoreAdjustment:
+def add_adjustment(session, plan_year: int, unit_code: str, points, reason: str, user=None, scope=ALL) -> ScoreAdjustment:
     """Adjust a unit's score by ``points`` for ``reason`` (both required).
-    ``scope``: the unit path the author is limited to (None: everything)."""
+    ``scope``: the :class:`~core.scoping.Scope` the author is limited to."""
     assessment = get_assessment(session, plan_year)
     if assessment is None:
         raise InvalidInput(gettext("The %(year)s assessment has not been computed yet.", year=plan_year))
@@ -304,7 +304,7 @@ def add_adjustment(session, plan_year: int, unit_code: str, points, reason: str,
         raise AssessmentLocked(plan_year)
     errors: dict[str, str] = {}
     unit = session.execute(select(Unit).where(Unit.code == (unit_code or "").strip())).scalar_one_or_none()
-    if unit is None or (scope is not None and not unit.path.startswith(scope)):
+    if unit is None or not Scope.of(scope).contains(unit):
         errors["unit"] = gettext("No unit of yours has this code.")
     else:
         scored = session.execute(
@@ -332,7 +332,7 @@ def add_adjustment(session, plan_year: int, unit_code: str, points, reason: str,
     return adj
 
 
-def results(session, plan_year: int, scope: str | None = None) -> dict:
+def results(session, plan_year: int, scope: Scope | None = None) -> dict:
     """Scores, adjustments, totals and ranks (within each tier) of a year;
     ``scope`` limits the rows shown, never the ranking. A fixed number of
     queries."""
@@ -372,9 +372,10 @@ def results(session, plan_year: int, scope: str | None = None) -> dict:
     if assessment.status != PUBLISHED:
         rank_rows(rows)
     rows.sort(key=lambda r: (TIER_ORDER.index(r["tier"]) if r["tier"] in TIER_ORDER else 99, r["rank"], r["unit"]))
-    if scope is not None:
-        rows = [r for r in rows if r["path"].startswith(scope)]
-        adjustments = [(a, u) for a, u in adjustments if u.path.startswith(scope)]
+    scope = Scope.of(scope)
+    if not scope.everything:
+        rows = [r for r in rows if scope.contains(r["path"])]
+        adjustments = [(a, u) for a, u in adjustments if scope.contains(u)]
     out["rows"] = rows
     out["adjustments"] = adjustments
     return out
@@ -416,7 +417,7 @@ def publish(session, plan_year: int, user=None) -> Assessment:
 
 
 # -- export for awards --------------------------------------------------------------------
-def export_xlsx(session, plan_year: int, scope: str | None = None) -> bytes:
+def export_xlsx(session, plan_year: int, scope: Scope | None = None) -> bytes:
     """Ranking per tier with every indicator's score, and the adjustments."""
     from openpyxl import Workbook
     from openpyxl.styles import Font

@@ -25,7 +25,6 @@ from flask_appbuilder.api import BaseApi, expose as api_expose, protect
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
@@ -40,14 +39,13 @@ from core.importing import (
     UploadStore,
     check_declaration,
     format_size,
-    in_scope,
     run_import,
     write_error_file,
     write_export,
     write_template,
 )
-from core.scoping import ScopedInterface, current_scope, current_user, scope_condition
-from core.units import Unit, subtree_of, unit_by_code
+from core.scoping import Scope, ScopedInterface, current_scope, current_user, in_scope as scoped
+from core.units import unit_by_code
 
 PERMISSION_VIEW = "ImportExport"
 MAX_SHOWN_PROBLEMS = 500
@@ -142,14 +140,12 @@ def export_query(imp: Importable, scope, unit_code: str | None = None, use_reque
         ordered = bool(order_column)
     elif view is not None and view._base_filters:
         query = view.datamodel.apply_filters(query, view._base_filters)
-    cond = scope_condition(model, scope)
-    if cond is not None:
-        query = query.filter(cond)
+    query = scoped(query, model, scope)
     if unit_code:
         unit = unit_by_code(session, unit_code.strip())
-        if unit is None or not in_scope(unit.path, scope):
+        if unit is None or not Scope.of(scope).contains(unit):
             raise ExportRefused(gettext("Unit %(code)s does not exist or is outside your units.", code=unit_code))
-        query = query.filter(model.unit_id.in_(select(Unit.id).where(subtree_of(unit.path))))
+        query = scoped(query, model, Scope(unit.path))  # the unit's subtree
     if not ordered:
         query = query.order_by(*model.__mapper__.primary_key)
     rels = [c.attr for c in imp.columns if c.kind in ("unit", "ref")]

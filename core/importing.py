@@ -42,11 +42,11 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable
 
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import false, insert, inspect as sa_inspect, or_, select
+from sqlalchemy import insert, inspect as sa_inspect, or_, select
 from sqlalchemy.exc import DataError, IntegrityError
 
-from core.scoping import ALL, InvalidInput, check_item, friendly_integrity_error
-from core.units import Unit, subtree_of
+from core.scoping import ALL, InvalidInput, Scope, check_item, friendly_integrity_error, in_scope as scoped
+from core.units import Unit
 from core.validators import ValidationError, parse_amount, parse_date
 
 KINDS = ("str", "int", "decimal", "date", "bool", "enum", "unit", "ref")
@@ -605,7 +605,7 @@ def unit_label(unit: Unit) -> str:
 
 
 def in_scope(path: str, scope) -> bool:
-    return scope is ALL or (bool(scope) and path.startswith(scope))
+    return Scope.of(scope).contains(path)
 
 
 def resolve_units(session, texts: Iterable[str], scope) -> dict[str, Unit | str]:
@@ -660,11 +660,12 @@ def resolve_units(session, texts: Iterable[str], scope) -> dict[str, Unit | str]
 
 def scope_unit(session, scope) -> Unit | None:
     """The unit at the top of ``scope`` (the root for an unrestricted scope)."""
-    if scope is ALL:
+    scope = Scope.of(scope)
+    if scope.everything:
         return session.execute(select(Unit).where(Unit.depth == 0).order_by(Unit.code).limit(1)).scalar_one_or_none()
-    if not scope:
+    if scope.nothing:
         return None
-    return session.execute(select(Unit).where(Unit.path == scope)).scalar_one_or_none()
+    return session.execute(select(Unit).where(Unit.path == scope.path)).scalar_one_or_none()
 
 
 def _chunks(seq, n):
@@ -786,7 +787,7 @@ def run_import(
     """Check every row of the file and, when ``commit`` and every row is
     valid, write them in one transaction. Nothing is written otherwise.
 
-    ``scope``: unit path the rows must lie in (``ALL``: anywhere);
+    ``scope``: the :class:`~core.scoping.Scope` the rows must lie in (``ALL``: anywhere);
     ``on_duplicate``: what to do with a row whose natural key exists already
     (in the database within reach, or earlier in the file): ``update`` or
     ``skip``; ``progress(stage, done, total)`` is called while reading
@@ -797,6 +798,7 @@ def run_import(
     The session ends committed (import written) or rolled back (check only,
     or refused): it must not hold other pending changes.
     """
+    scope = Scope.of(scope)  # a unit path still works
     if on_duplicate not in (UPDATE, SKIP):
         raise ValueError(on_duplicate)
     limits = limits or Limits()
@@ -919,7 +921,7 @@ def _check_rows(session, imp, table, mapping, report, scope, on_duplicate, user_
         row.key = None if any(k is None for k in key) else key
     existing = _existing(session, imp, {r.key for r in rows if r.key is not None})
     existing_paths = {}
-    if existing and scope is not ALL:
+    if existing and not Scope.of(scope).everything:
         ids = {o.unit_id for o in existing.values()}
         for chunk in _chunks(ids, 400):
             existing_paths.update(session.execute(select(Unit.id, Unit.path).where(Unit.id.in_(chunk))).all())
@@ -955,7 +957,7 @@ def _check_rows(session, imp, table, mapping, report, scope, on_duplicate, user_
             first_row[row.key] = row
         current = existing.get(row.key) if row.key is not None else None
         if current is not None:
-            if scope is not ALL and not in_scope(existing_paths.get(current.unit_id, ""), scope):
+            if not Scope.of(scope).everything and not in_scope(existing_paths.get(current.unit_id, ""), scope):
                 report.error(row.number, "", gettext(
                     "A record with the same %(key)s exists in a unit outside your units.", key=key_label))
                 row.target = False
@@ -1310,9 +1312,7 @@ def write_template(session, imp: Importable, scope=ALL, limits: Limits | None = 
         elif c.kind == "bool":
             add_list(i, [gettext("Yes"), gettext("No")], True, prompt)
         elif c.kind == "unit":
-            stmt = select(Unit).order_by(Unit.path).limit(5000)
-            if scope is not ALL:
-                stmt = stmt.where(subtree_of(scope) if scope else false())
+            stmt = scoped(select(Unit).order_by(Unit.path).limit(5000), Unit, scope)
             add_list(i, [unit_label(u) for u in session.execute(stmt).scalars()], False, prompt)
         v = example_cell(c, unit)
         cell = ws.cell(row=2, column=i + 1, value=v)

@@ -21,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 
 from core import assessment as asm
 from core import kpi
-from core.scoping import NOTHING, InvalidInput, ScopedInterface, ScopedModelRestApi, current_scope, current_user
+from core.scoping import InvalidInput, ScopedInterface, ScopedModelRestApi, current_scope, current_user
 from core.units import Unit
 from core.validators import ValidationError, parse_date
 from core.views import HomeView
@@ -89,7 +89,7 @@ def scoped_unit(session, code: str | None) -> Unit:
     """The unit asked for, if the current user may see it (else NotFound);
     without a code, the user's own unit (the province for administrators)."""
     scope = current_scope()
-    if scope == NOTHING:
+    if scope.nothing:
         raise NotFound()
     code = (code or "").strip()
     if not code:
@@ -99,7 +99,7 @@ def scoped_unit(session, code: str | None) -> Unit:
             unit = kpi.top_unit(session)
     else:
         unit = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
-    if unit is None or (scope is not None and not unit.path.startswith(scope)):
+    if unit is None or not scope.contains(unit):
         raise NotFound()
     return unit
 
@@ -165,7 +165,7 @@ def breadcrumbs(session, unit: Unit) -> list[Unit]:
     scope = current_scope()
     codes = [c for c in unit.path.split("/") if c]
     units = session.execute(select(Unit).where(Unit.code.in_(codes)).order_by(Unit.depth)).scalars()
-    return [u for u in units if scope is None or u.path.startswith(scope)]
+    return [u for u in units if scope.contains(u)]
 
 
 class DashboardView(HomeView):

@@ -53,15 +53,14 @@ class PickerField(Field):
 def unit_picker(label, required: bool = True) -> PickerField:
     from wtforms.validators import DataRequired, Optional
 
-    from core.scoping import current_scope, scope_condition
+    from core.scoping import in_scope
     from core.units import Unit
 
     def load(pk):
         from flask import current_app
 
         q = current_app.appbuilder.session.query(Unit).filter(Unit.id == pk)
-        cond = scope_condition(Unit, current_scope())
-        return (q.filter(cond) if cond is not None else q).one_or_none()
+        return in_scope(q, Unit).one_or_none()
 
     return PickerField(
         label,

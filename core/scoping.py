@@ -42,8 +42,88 @@ class InvalidInput(ValueError):
 
 
 # -- who is asking -------------------------------------------------------------
-ALL = None  # scope value meaning "no restriction"
-NOTHING = ""  # scope value meaning "no unit at all"
+class Scope:
+    """The part of the unit tree a user may see and touch: ``everything``
+    (province administrators, and work outside a request such as the CLI),
+    the subtree at ``path``, or ``nothing`` (a user without a unit who is
+    not a province administrator; nobody logged in).
+
+    Every subtree filter goes through it: :meth:`condition` (SQL, for a
+    model), :func:`in_scope` (a query or select limited to it) and
+    :meth:`contains` (a unit or a unit path). It has no truth value: ask
+    ``.everything`` or ``.nothing``."""
+
+    __slots__ = ("path", "everything")
+
+    def __init__(self, path: str | None = None, everything: bool = False):
+        self.path = None if everything else (path or None)
+        self.everything = everything
+
+    @property
+    def nothing(self) -> bool:
+        return not self.everything and self.path is None
+
+    @classmethod
+    def of(cls, value) -> "Scope":
+        """A scope from a :class:`Scope`, None (the current request's scope:
+        everything outside a request) or, for callers written before it, a
+        unit path ("": nothing)."""
+        if isinstance(value, Scope):
+            return value
+        if value is None:
+            return current_scope()
+        return cls(path=value) if value else NOTHING
+
+    @classmethod
+    def for_user(cls, user) -> "Scope":
+        """A user's scope: their unit's subtree (everything at the root of the
+        tree); everything for a province administrator without a unit; else nothing."""
+        if user is None:
+            return NOTHING
+        unit = getattr(user, "unit", None)
+        if unit is not None:
+            return cls(path=unit.path) if unit.parent_id is not None else ALL
+        role_names = {r.name for r in getattr(user, "roles", [])}
+        if current_app.config["AUTH_ROLE_ADMIN"] in role_names:
+            return ALL
+        return NOTHING
+
+    def contains(self, unit_or_path) -> bool:
+        """Whether a unit (or a unit path) lies inside the scope."""
+        path = getattr(unit_or_path, "path", unit_or_path)
+        if self.everything:
+            return True
+        return self.path is not None and isinstance(path, str) and path.startswith(self.path)
+
+    def condition(self, model):
+        """SQL condition limiting ``model`` to the scope (None: no condition).
+        :class:`Unit` by its path; unit-owned models (``__qqh_unit_owned__``
+        and a ``unit_id``, ab_user included) by their unit; others are not scoped."""
+        if self.everything:
+            return None
+        if model is Unit:
+            return subtree_of(self.path) if self.path else false()
+        if hasattr(model, "unit_id") and getattr(model, "__qqh_unit_owned__", False):
+            if not self.path:
+                return false()
+            return model.unit_id.in_(select(Unit.id).where(subtree_of(self.path)))
+        return None
+
+    def __bool__(self):
+        raise TypeError("A Scope has no truth value: ask scope.everything or scope.nothing.")
+
+    def __eq__(self, other):
+        return isinstance(other, Scope) and (self.everything, self.path) == (other.everything, other.path)
+
+    def __hash__(self):
+        return hash((self.everything, self.path))
+
+    def __repr__(self):
+        return "Scope(everything)" if self.everything else "Scope(nothing)" if self.nothing else f"Scope({self.path!r})"
+
+
+ALL = Scope(everything=True)  # no restriction
+NOTHING = Scope()  # no unit at all
 
 
 def authenticate() -> None:
@@ -76,50 +156,38 @@ def current_user():
     return user if (user is not None and getattr(user, "is_authenticated", True)) else None
 
 
-def user_scope(user) -> str | None:
-    """The unit path a user is limited to; ``ALL`` for province admins without
-    a unit; ``NOTHING`` for a user with neither."""
-    if user is None:
-        return NOTHING
-    unit = getattr(user, "unit", None)
-    if unit is not None:
-        # the root of the tree sees everything: no condition at all
-        return unit.path if unit.parent_id is not None else ALL
-    role_names = {r.name for r in getattr(user, "roles", [])}
-    if current_app.config["AUTH_ROLE_ADMIN"] in role_names:
-        return ALL
-    return NOTHING
+def user_scope(user) -> Scope:
+    """The :class:`Scope` of ``user`` (see :meth:`Scope.for_user`)."""
+    return Scope.for_user(user)
 
 
-def current_scope() -> str | None:
-    """Scope of the current request; outside a request (CLI, tests that call
-    code directly) there is no restriction."""
+def current_scope() -> Scope:
+    """Scope of the current request, computed once, after authentication
+    (cookie session or bearer token alike); outside a request (CLI, tests
+    that call code directly) there is no restriction."""
     if not has_request_context():
         return ALL
     if "_qqh_scope" not in g:
-        g._qqh_scope = user_scope(current_user())
+        g._qqh_scope = Scope.for_user(current_user())
     return g._qqh_scope
 
 
-def scope_condition(model, scope: str | None):
-    """SQL condition that limits ``model`` to ``scope``; None when unrestricted."""
-    if scope is ALL:
-        return None
-    if model is Unit:
-        return subtree_of(scope) if scope else false()
-    if hasattr(model, "unit_id") and hasattr(model, "__qqh_unit_owned__"):
-        if not scope:
-            return false()
-        return model.unit_id.in_(select(Unit.id).where(subtree_of(scope)))
-    return None
+def scope_condition(model, scope=None):
+    """SQL condition that limits ``model`` to ``scope`` (the current scope when
+    not given); None when unrestricted. Prefer :func:`in_scope`."""
+    return Scope.of(scope).condition(model)
+
+
+def in_scope(stmt, model, scope: Scope | None = None):
+    """``stmt`` (a ``select()`` or a ``Query``) limited to the records of
+    ``model`` inside ``scope`` (the current request's when not given)."""
+    cond = Scope.of(scope).condition(model)
+    return stmt if cond is None else stmt.where(cond)
 
 
 def scoped_get(model, pk):
     """``model``'s record ``pk`` if the current user may see it, else None."""
-    stmt = select(model).where(sa_inspect(model).primary_key[0] == pk)
-    cond = scope_condition(model, current_scope())
-    if cond is not None:
-        stmt = stmt.where(cond)
+    stmt = in_scope(select(model).where(sa_inspect(model).primary_key[0] == pk), model)
     return current_app.appbuilder.session.execute(stmt).unique().scalar_one_or_none()
 
 
@@ -128,13 +196,13 @@ def _arg_id(name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def unit_in_scope(session, unit_id, scope: str | None) -> bool:
+def unit_in_scope(session, unit_id, scope) -> bool:
     if unit_id is None:
         return False
     unit = session.get(Unit, unit_id)  # no query when the unit is already loaded (imports load them all)
     if unit is None:
         return False
-    return scope is ALL or (bool(scope) and unit.path.startswith(scope))
+    return Scope.of(scope).contains(unit)
 
 
 # -- models ----------------------------------------------------------------------
@@ -292,7 +360,7 @@ def _units_follow(session, _context, _instances) -> None:
                     set_committed_value(follower, "unit", unit)
 
 
-def check_item(session, item, scope: str | None) -> None:
+def check_item(session, item, scope: Scope) -> None:
     """Everything that must hold before ``item`` is written: it belongs to a
     unit in the scope, every unit-owned record it points to is in the scope,
     and the model's own ``validate()`` passes. Raises :class:`InvalidInput`."""
@@ -300,7 +368,7 @@ def check_item(session, item, scope: str | None) -> None:
         _check_item(session, item, scope)
 
 
-def _check_item(session, item, scope: str | None) -> None:
+def _check_item(session, item, scope: Scope) -> None:
     errors: dict[str, list[str]] = {}
     model = type(item)
     if getattr(model, "__qqh_unit_owned__", False):
@@ -391,8 +459,7 @@ class ScopedInterface(SQLAInterface):
 
     def apply_filters(self, query, filters):
         query = super().apply_filters(query, filters)
-        cond = scope_condition(self.obj, current_scope())
-        return query if cond is None else query.filter(cond)
+        return in_scope(query, self.obj)
 
     def query_count(self, query, filters=None, select_columns=None):
         """FAB joins the tables of the list's dotted columns (``unit.code``) into
@@ -412,16 +479,13 @@ class ScopedInterface(SQLAInterface):
         )
 
     def _get_base_query(self, query, filters=None, order_column="", order_direction=""):
-        cond = scope_condition(self.obj, current_scope())
-        if cond is not None:
-            query = query.filter(cond)
+        query = in_scope(query, self.obj)
         return super()._get_base_query(query, filters, order_column, order_direction)
 
     def get_related_obj(self, col_name, value):
         rel_model = self.get_related_model(col_name)
         q = self.session.query(rel_model).filter(sa_inspect(rel_model).primary_key[0] == value)
-        cond = scope_condition(rel_model, current_scope())
-        return (q.filter(cond) if cond is not None else q).one_or_none()
+        return in_scope(q, rel_model).one_or_none()
 
     def _write(self, item, op, commit: bool) -> None:
         try:

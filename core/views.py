@@ -11,7 +11,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 
 from core import modules
-from core.scoping import InvalidInput, ScopedInterface, ScopedModelRestApi, current_scope, current_user, scope_condition
+from core.scoping import InvalidInput, ScopedInterface, ScopedModelRestApi, current_scope, current_user, in_scope
 from core.units import LEVELS, TIERS, Unit, compute_path, move_unit
 
 ORG_CATEGORY = "Organization"
@@ -64,9 +64,9 @@ def prepare_unit(session, unit: Unit, moved: bool) -> None:
         errors["tier"] = gettext("Choose a KPI tier.")
     scope = current_scope()
     placed = unit.id is None or moved
-    if placed and unit.parent is None and scope is not None:
+    if placed and unit.parent is None and not scope.everything:
         errors["parent"] = gettext("Choose the parent unit.")
-    elif placed and unit.parent is not None and scope is not None and not unit.parent.path.startswith(scope):
+    elif placed and unit.parent is not None and not scope.contains(unit.parent):
         errors["parent"] = gettext("You can only place units inside your own subtree.")
     if errors:
         raise InvalidInput(errors)
@@ -157,9 +157,7 @@ class UnitApi(ScopedModelRestApi):
         q = (request.args.get("q") or "").strip()[:50]
         session = self.datamodel.session
         stmt = select(Unit.id, Unit.code, Unit.name).order_by(Unit.depth, Unit.code).limit(20)
-        cond = scope_condition(Unit, current_scope())
-        if cond is not None:
-            stmt = stmt.where(cond)
+        stmt = in_scope(stmt, Unit)
         if q:
             like = f"%{q.replace('%', '').replace('_', '')}%"
             stmt = stmt.where((Unit.code.like(like)) | (Unit.name.like(like)))

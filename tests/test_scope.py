@@ -147,3 +147,109 @@ def test_switched_off_module_is_closed_to_tokens_too(clients, foshan_without_tra
     assert clients("fs_clerk", how).get(LECTURERS).status_code == 404
     assert clients("sz_clerk", how).get(LECTURERS).status_code == 200
     assert clients("sd_clerk", how).get(LECTURERS).status_code == 404  # 顺德 is below 佛山
+
+
+# -- a user without a unit sees nothing (unless a province admin) --------------------
+@pytest.fixture(scope="module")
+def unitless(app):
+    """A clerk and an inspector whose accounts have no unit, and a province
+    admin without a unit."""
+    with app.app_context():
+        sm = app.appbuilder.sm
+        for name, role in (("nounit_clerk", "clerk"), ("nounit_inspector", "inspector"), ("nounit_admin", "province_admin")):
+            if sm.find_user(username=name) is None:
+                sm.add_user(name, name, "测试", f"{name}@t.local", sm.find_role(role), password=PASSWORD)
+        app.appbuilder.session.commit()
+    return ("nounit_clerk", "nounit_inspector")
+
+
+YEAR = 2017  # a plan year no other test computes
+
+
+@pytest.fixture(scope="module")
+def assessed(app, live):
+    from core import assessment as asm
+
+    with app.app_context():
+        s = app.appbuilder.session
+        if not s.execute(select(asm.AssessmentIndicator).where(asm.AssessmentIndicator.plan_year == YEAR)).first():
+            s.add(asm.AssessmentIndicator(plan_year=YEAR, key="notes", label="记事", check_key="sample_notes", weight=100,
+                                          method="reached", target=1, position=0))
+            s.commit()
+    admin = Client(live.url).login("admin")
+    r = admin.post("/api/v1/assessment/compute", json={"year": YEAR})
+    assert r.status_code == 200, r.text
+    assert admin.get("/api/v1/assessment/", params={"year": YEAR}).json()["result"]
+    admin.close()
+
+
+@pytest.mark.parametrize("how", ["cookie", "token"])
+def test_user_without_a_unit_sees_nothing(clients, unitless, two_orgs, assessed, how):
+    for name in unitless:
+        c = clients(name, how)
+        assert listed_ids(c, ORGS) == (0, set()), name
+        assert listed_ids(c, "/api/v1/unit/") == (0, set()), name
+        assert c.get(f"{ORGS}{two_orgs['440600']}").status_code == 404
+        r = c.get("/api/v1/assessment/", params={"year": YEAR})
+        assert r.status_code in (403, 404) or (r.status_code == 200 and r.json()["result"] == []), (name, r.text[:300])
+        assert c.get("/api/v1/kpi/report", params={"year": YEAR}).status_code in (403, 404)
+        assert c.get("/api/v1/kpi/report", params={"year": YEAR, "unit": "440600"}).status_code in (403, 404)
+        if how == "cookie":
+            page = c.get("/youthorg/list/", params={"psize_YouthOrgView": 100})
+            assert page.status_code == 200
+            assert "范围测试" not in page.text
+            assert c.get(f"/youthorg/show/{two_orgs['440600']}").status_code == 404
+    admin = clients("nounit_admin", how)
+    _, ids = listed_ids(admin, ORGS)
+    assert set(two_orgs.values()) <= ids
+
+
+def test_scope_value_object(app):
+    from core.scoping import ALL, NOTHING, Scope, in_scope, user_scope
+    from core.units import Unit
+
+    fs = Scope("440000/440600/")
+    assert ALL.everything and not ALL.nothing and NOTHING.nothing and not NOTHING.everything
+    assert not fs.everything and not fs.nothing and fs.path == "440000/440600/"
+    assert fs.contains("440000/440600/440606/") and not fs.contains("440000/440300/")
+    assert ALL.contains("440000/440300/") and not NOTHING.contains("440000/")
+    with pytest.raises(TypeError):
+        bool(NOTHING)  # no truth value: "" and None once meant opposite things
+    assert Scope.of("") is NOTHING and Scope.of(fs) is fs and Scope.of("440000/440600/") == fs
+    with app.app_context():
+        s = app.appbuilder.session
+        count = lambda scope: len(s.execute(in_scope(select(Unit.id), Unit, scope)).all())  # noqa: E731
+        total = count(ALL)
+        assert count(NOTHING) == 0 and 0 < count(fs) < total
+        assert Scope.of(None) is ALL  # outside a request: everything (the CLI)
+        sm = app.appbuilder.sm
+        assert user_scope(sm.find_user(username="fs_clerk")) == fs
+        assert user_scope(sm.find_user(username="admin")) is ALL
+        assert user_scope(None) is NOTHING
+
+
+def test_scope_is_computed_once_per_request(live, two_orgs, monkeypatch):
+    """A list page asks for the scope many times (module gate, menu, list,
+    count, pickers): the user's scope is worked out once."""
+    from core import scoping
+
+    calls = []
+    real = scoping.Scope.for_user.__func__
+
+    def counting(cls, user):
+        calls.append(getattr(user, "username", None))
+        return real(cls, user)
+
+    fs = Client(live.url).login("fs_clerk")
+    token = token_client(live, "fs_clerk")
+    monkeypatch.setattr(scoping.Scope, "for_user", classmethod(counting))
+    try:
+        assert fs.get("/youthorg/list/").status_code == 200
+        assert calls == ["fs_clerk"]
+        calls.clear()
+        assert token.get(ORGS).status_code == 200
+        assert token.get(f"{ORGS}{two_orgs['440600']}").status_code == 200
+        assert calls == ["fs_clerk", "fs_clerk"]
+    finally:
+        fs.close()
+        token.close()

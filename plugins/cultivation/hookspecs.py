@@ -16,8 +16,8 @@ def qqh_youthorg_profile_sections(org, session, scope):
 
     ``org`` is the :class:`plugins.cultivation.models.YouthOrg` being shown
     (always inside the user's scope); ``session`` the SQLAlchemy session;
-    ``scope`` the user's unit path (``None``: no restriction) — limit your own
-    unit-owned records with ``core.scoping.scope_condition(Model, scope)``.
+    ``scope`` the user's :class:`core.scoping.Scope` — limit your own
+    unit-owned records with ``core.scoping.in_scope(stmt, Model, scope)``.
     An implementation may take any subset of these arguments.
 
     Return a list of :class:`plugins.cultivation.profile.ProfileSection`, or

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.importing import Column, Importable
-from core.scoping import scope_condition
+from core.scoping import in_scope
 from core.validators import credit_code, phone
 from plugins.cultivation.models import (
     CATEGORIES,
@@ -50,9 +50,7 @@ def find_org(session, text, scope):
     if not text:
         return None
     stmt = select(YouthOrg)
-    cond = scope_condition(YouthOrg, scope)
-    if cond is not None:
-        stmt = stmt.where(cond)
+    stmt = in_scope(stmt, YouthOrg, scope)
     try:
         code = credit_code(text)
     except ValueError:

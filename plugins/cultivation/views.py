@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired
 from core.fields import choice_field, flag_field, search_choice
 from core.pickers import PickerField
 from core.plugins import module_dir
-from core.scoping import ScopedInterface, ScopedModelRestApi, ScopedModelView, current_scope, scope_condition
+from core.scoping import ScopedInterface, ScopedModelRestApi, ScopedModelView, current_scope, in_scope
 from core.units import Unit
 from core.validators import format_amount, format_date_zh
 from plugins.cultivation.models import (
@@ -113,9 +113,7 @@ def chinese_length_messages(api, fields) -> None:
 # -- youth organizations ------------------------------------------------------------
 def scoped_orgs():
     """Select of the youth organizations the current user may see."""
-    stmt = select(YouthOrg)
-    cond = scope_condition(YouthOrg, current_scope())
-    return stmt if cond is None else stmt.where(cond)
+    return in_scope(select(YouthOrg), YouthOrg)
 
 
 def load_scoped_org(pk):
@@ -199,9 +197,7 @@ class YouthOrgView(ScopedModelView):
             abort(404)
         scope = current_scope()
         services_q = select(Service).where(Service.org_id == org.id).order_by(Service.starts_on.desc(), Service.id)
-        cond = scope_condition(Service, scope)
-        if cond is not None:
-            services_q = services_q.where(cond)
+        services_q = in_scope(services_q, Service, scope)
         services = session.execute(services_q).scalars().all()
         registry = current_app.extensions["qqh_plugins"]
         sections = collect_sections(registry, org, session, scope)
@@ -287,9 +283,7 @@ class YouthOrgApi(ScopedModelRestApi):
             .order_by(YouthOrg.name, YouthOrg.id)
             .limit(20)
         )
-        cond = scope_condition(YouthOrg, current_scope())
-        if cond is not None:
-            stmt = stmt.where(cond)
+        stmt = in_scope(stmt, YouthOrg)
         if q:
             like = f"%{q.replace('%', '').replace('_', '')}%"
             stmt = stmt.where(YouthOrg.name.like(like) | YouthOrg.credit_code.like(like.upper()))

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from core.importing import Column, Importable
-from core.scoping import scope_condition
+from core.scoping import in_scope
 from core.units import Unit
 from core.validators import ValidationError, credit_code, phone
 from plugins.cultivation.models import YouthOrg
@@ -59,9 +59,7 @@ def parse_area(text: str) -> Decimal:
     return area.quantize(Decimal("0.01"))
 
 
-def _scoped(stmt, model, scope):
-    cond = scope_condition(model, scope)
-    return stmt if cond is None else stmt.where(cond)
+_scoped = in_scope
 
 
 # -- references --------------------------------------------------------------------------

@@ -8,14 +8,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core.scoping import scope_condition
+from core.scoping import in_scope
 from plugins.cultivation.profile import ProfileSection
 from plugins.homes.models import Grant, Home, Residency
 
 
-def _scoped(stmt, model, scope):
-    cond = scope_condition(model, scope)
-    return stmt if cond is None else stmt.where(cond)
+_scoped = in_scope
 
 
 def sections(org, session, scope) -> list[ProfileSection]:

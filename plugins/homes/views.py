@@ -23,7 +23,7 @@ from core.scoping import (
     ScopedModelView,
     check_item,
     current_scope,
-    scope_condition,
+    in_scope,
     scoped_get,
 )
 from core.units import Unit
@@ -204,9 +204,7 @@ def picker_results(api, model, label_of, q_columns):
         .order_by(q_columns[0], model.id)
         .limit(20)
     )
-    cond = scope_condition(model, current_scope())
-    if cond is not None:
-        stmt = stmt.where(cond)
+    stmt = in_scope(stmt, model)
     if q:
         like = f"%{q.replace('%', '').replace('_', '')}%"
         stmt = stmt.where(q_columns[0].like(like))
@@ -331,9 +329,7 @@ class QinqingHomeView(ScopedModelView):
 
     @staticmethod
     def _scoped(session, stmt, model, scope):
-        cond = scope_condition(model, scope)
-        if cond is not None:
-            stmt = stmt.where(cond)
+        stmt = in_scope(stmt, model, scope)
         return session.execute(stmt).unique().scalars().all()
 
     @staticmethod
@@ -712,9 +708,7 @@ class IncubationFundView(ScopedModelView):
             select(Grant).options(joinedload(Grant.org)).where(Grant.fund_id == fund.id)
             .order_by(Grant.applied_on.desc(), Grant.id.desc())
         )
-        cond = scope_condition(Grant, current_scope())
-        if cond is not None:
-            stmt = stmt.where(cond)
+        stmt = in_scope(stmt, Grant)
         grants = session.execute(stmt).unique().scalars().all()
         sources = [(label, getattr(fund, attr), fund.other_source if attr == "from_other" else "")
                    for attr, label in FUND_SOURCES.items()]

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from core.importing import Column, Importable
-from core.scoping import scope_condition
+from core.scoping import in_scope
 from core.validators import ValidationError, credit_code, phone, resident_id
 from plugins.cultivation.models import YouthOrg
 from plugins.training.models import GENDERS, STATUSES, Camp, Enrolment, Lecturer
@@ -45,9 +45,7 @@ def find_camps(session, texts, scope) -> dict:
         m = _CAMP_CELL.fullmatch(t)
         titles.add(m["title"].strip() if m else t.strip())
     stmt = select(Camp).where(Camp.title.in_(sorted(titles)))
-    cond = scope_condition(Camp, scope)
-    if cond is not None:
-        stmt = stmt.where(cond)
+    stmt = in_scope(stmt, Camp, scope)
     by_title: dict[str, list[Camp]] = {}
     for camp in session.execute(stmt).scalars():
         by_title.setdefault(camp.title, []).append(camp)
@@ -82,9 +80,7 @@ def find_orgs(session, texts, scope) -> dict:
         if code:
             codes[t] = code
     stmt = select(YouthOrg).where(or_(YouthOrg.name.in_(sorted(texts)), YouthOrg.credit_code.in_(sorted(set(codes.values())))))
-    cond = scope_condition(YouthOrg, scope)
-    if cond is not None:
-        stmt = stmt.where(cond)
+    stmt = in_scope(stmt, YouthOrg, scope)
     by_code, by_name = {}, {}
     for org in session.execute(stmt).scalars():
         if org.credit_code:

@@ -329,7 +329,7 @@ class Lecturer(UnitOwned, Model):
     def camps_taught(self) -> str:
         """The camps taught that the viewer may see (their own subtree's)."""
         scope = current_scope()
-        camps = [c for c in self.camps if scope is None or (scope and c.unit.path.startswith(scope))]
+        camps = [c for c in self.camps if scope.contains(c.unit)]
         return "、".join(f"{c!r}" for c in camps)
 
     @property

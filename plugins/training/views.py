@@ -38,7 +38,7 @@ from core.scoping import (
     ScopedModelRestApi,
     ScopedModelView,
     current_scope,
-    scope_condition,
+    in_scope,
     scoped_get,
     stored_value,
     unit_in_scope,
@@ -232,8 +232,7 @@ class TraineeInterface(ScopedInterface):
 
     @staticmethod
     def _cond():
-        scope = current_scope()
-        cond = scope_condition(Enrolment, scope)
+        cond = current_scope().condition(Enrolment)
         if cond is None:
             return None
         return Trainee.id.in_(select(Enrolment.trainee_id).where(cond))
@@ -361,9 +360,7 @@ class CampApi(TrainingApi):
             .order_by(Camp.starts_on.desc(), Camp.id.desc())
             .limit(20)
         )
-        cond = scope_condition(Camp, current_scope())
-        if cond is not None:
-            stmt = stmt.where(cond)
+        stmt = in_scope(stmt, Camp)
         if q:
             stmt = stmt.where(Camp.title.like(_like(q)))
         rows = self.datamodel.session.execute(stmt).all()
@@ -531,9 +528,7 @@ class EnrolmentApi(TrainingApi):
             .order_by(YouthOrg.name, YouthOrg.id)
             .limit(20)
         )
-        cond = scope_condition(YouthOrg, current_scope())
-        if cond is not None:
-            stmt = stmt.where(cond)
+        stmt = in_scope(stmt, YouthOrg)
         if q:
             stmt = stmt.where(YouthOrg.name.like(_like(q)) | YouthOrg.credit_code.like(_like(q).upper()))
         rows = self.datamodel.session.execute(stmt).all()
