@@ -30,6 +30,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core import clock
 from core.kpi import KEY_RE, TARGET_TIERS, KpiTarget, compute_values, registered_checks, unit_target_tiers
 from core.scoping import Audited, InvalidInput
 from core.units import Unit
@@ -279,7 +280,7 @@ def compute(session, plan_year: int, as_of: datetime.date | None = None) -> Asse
         )
     if rows:
         session.execute(AssessmentScore.__table__.insert(), rows)
-    assessment.computed_on = datetime.datetime.now().replace(microsecond=0)
+    assessment.computed_on = clock.now()
     session.commit()
     return assessment
 
@@ -325,7 +326,7 @@ def add_adjustment(session, plan_year: int, unit_code: str, points, reason: str,
         raise InvalidInput(errors)
     adj = ScoreAdjustment(
         assessment_id=assessment.id, unit_id=unit.id, points=value, reason=reason,
-        made_by_fk=getattr(user, "id", None), made_on=datetime.datetime.now().replace(microsecond=0),
+        made_by_fk=getattr(user, "id", None), made_on=clock.now(),
     )
     session.add(adj)
     session.commit()
@@ -409,7 +410,7 @@ def publish(session, plan_year: int, user=None) -> Assessment:
         score.final_points = frozen[unit.code]["total"]
         score.rank = frozen[unit.code]["rank"]
     assessment.status = PUBLISHED
-    assessment.published_on = datetime.datetime.now().replace(microsecond=0)
+    assessment.published_on = clock.now()
     assessment.published_by_fk = getattr(user, "id", None)
     session.commit()
     return assessment

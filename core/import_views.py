@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
-from core import modules
+from core import clock, modules
 from core.importing import (
     SKIP,
     UPDATE,
@@ -157,7 +157,7 @@ def export_query(imp: Importable, scope, unit_code: str | None = None, use_reque
 
 
 def export_file_name(imp: Importable) -> str:
-    return f"{imp.label}-{dt.date.today().isoformat()}.xlsx"
+    return f"{imp.label}-{clock.today().isoformat()}.xlsx"
 
 
 def export_response(imp: Importable, query):

@@ -32,6 +32,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import Date, Float, Integer, String, UniqueConstraint, literal, select, union_all
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import clock
 from core.scoping import Audited
 from core.units import Unit, subtree_of
 
@@ -304,7 +305,7 @@ def quarter_of(day: datetime.date, plan_year: int) -> tuple[int, datetime.date, 
 
 def default_as_of(plan_year: int, today: datetime.date | None = None) -> datetime.date:
     """Today, or the plan year's last day once the year is over."""
-    today = today or datetime.date.today()
+    today = today or clock.today()
     return min(today, datetime.date(plan_year, 12, 31))
 
 
@@ -591,7 +592,7 @@ def plan_years(session) -> list[int]:
 def default_plan_year(session, today: datetime.date | None = None) -> int:
     """The latest plan year with targets that has begun; else the latest one;
     else this year."""
-    today = today or datetime.date.today()
+    today = today or clock.today()
     years = plan_years(session)
     started = [y for y in years if y <= today.year]
     if started:
