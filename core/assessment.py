@@ -13,7 +13,11 @@ the same check (a quarterly target counts four times over the year):
 
 An indicator whose check is not installed, or for which the unit has no
 target, is not applicable to that unit: it adds nothing to the score nor to
-the maximum. Cities and counties are assessed, ranked within their KPI tier
+the maximum. One whose check is not installed is said so ("not assessed,
+module not installed", :func:`not_installed`) on the page and in the export,
+and totals are shown out of the points actually assessed (``max_points``)
+as well as out of the full marks (the sum of the weights, normally 100).
+Whose records count is the unit's KPI target's scope (本级 or 含下级). Cities and counties are assessed, ranked within their KPI tier
 (PRD city, non-PRD city, PRD county, non-PRD county).
 """
 
@@ -31,7 +35,7 @@ from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import clock
-from core.kpi import KEY_RE, TARGET_TIERS, KpiTarget, compute_values, registered_checks, unit_target_tiers
+from core.kpi import KEY_RE, OWN, TARGET_TIERS, KpiTarget, compute_values, registered_checks, unit_target_tiers
 from core.scoping import Audited, InvalidInput
 from core.units import Unit
 
@@ -52,6 +56,20 @@ DEFAULT_INDICATORS = [
     ("weibo", _l("Operation of the work Weibo"), "weibo_posts", 10, "ratio"),
     ("league_building", _l("League-building coverage of organizations"), "league_building", 15, "ratio"),
 ]
+
+
+NOT_INSTALLED = _l("Not assessed (module not installed)")
+
+
+def not_installed(indicators, checks=None) -> list:
+    """The indicators whose check no installed module provides."""
+    checks = registered_checks() if checks is None else checks
+    return [i for i in indicators if i.check_key not in checks]
+
+
+def full_points(indicators) -> float:
+    """Full marks: the sum of the weights (normally 100)."""
+    return round(sum(float(i.weight) for i in indicators), 2)
 
 
 class AssessmentLocked(InvalidInput):
@@ -230,6 +248,12 @@ def _unit_target(targets: list[KpiTarget], check_key: str, unit: Unit) -> float 
     return t.threshold * 4 if t.period == "quarter" else t.threshold
 
 
+def _unit_target_row(targets: list[KpiTarget], check_key: str, unit: Unit) -> KpiTarget | None:
+    tiers = unit_target_tiers(unit)
+    mine = [t for t in targets if t.check_key == check_key and t.tier in tiers]
+    return max(mine, key=lambda t: (t.due, t.period == "year")) if mine else None
+
+
 def compute(session, plan_year: int, as_of: datetime.date | None = None) -> Assessment:
     """(Re)compute every assessed unit's score for ``plan_year`` at ``as_of``
     (default: the year's last day). Adjustments are kept. Refused once
@@ -253,7 +277,8 @@ def compute(session, plan_year: int, as_of: datetime.date | None = None) -> Asse
     units = list(session.execute(select(Unit).where(Unit.tier.in_(ASSESSED_LEVELS))).scalars())
     targets = list(session.execute(select(KpiTarget).where(KpiTarget.plan_year == plan_year)).scalars())
     cutoffs = {i.check_key: {as_of} for i in indicators if i.check_key in checks}
-    values = compute_values(session, plan_year, cutoffs, checks, None, {u.code for u in units})
+    own_values: dict = {}
+    values = compute_values(session, plan_year, cutoffs, checks, None, {u.code for u in units}, own=own_values)
 
     session.execute(delete(AssessmentScore).where(AssessmentScore.assessment_id == assessment.id))
     rows = []
@@ -264,9 +289,14 @@ def compute(session, plan_year: int, as_of: datetime.date | None = None) -> Asse
             check = checks.get(ind.check_key)
             target = ind.target if ind.target is not None else _unit_target(targets, ind.check_key, unit)
             if check is None or target is None:
-                details[ind.key] = {"applicable": False, "value": None, "target": target, "score": None, "weight": ind.weight}
+                details[ind.key] = {
+                    "applicable": False, "value": None, "target": target, "score": None, "weight": ind.weight,
+                    "not_installed": check is None,
+                }
                 continue
-            raw = values.get((ind.check_key, as_of, unit.code), set() if check.rollup == "distinct" else 0)
+            kpi_target = _unit_target_row(targets, ind.check_key, unit)
+            source = own_values if (kpi_target.scope if kpi_target is not None else OWN) == OWN else values
+            raw = source.get((ind.check_key, as_of, unit.code), set() if check.rollup == "distinct" else 0)
             value = float(len(raw) if check.rollup == "distinct" else raw)
             score = indicator_score(ind.method, ind.weight, value, float(target))
             points += score
@@ -438,18 +468,30 @@ def export_xlsx(session, plan_year: int, scope: str | None = None) -> bytes:
     ws["A1"].font = Font(bold=True, size=13)
     headers = [gettext("KPI tier"), gettext("Rank"), gettext("Unit"), gettext("Code")]
     headers += [f"{i.label}（{i.weight:g}）" for i in indicators]
-    headers += [gettext("Computed score"), gettext("Adjustment"), gettext("Total"), gettext("Maximum")]
+    headers += [gettext("Computed score"), gettext("Adjustment"), gettext("Total"), gettext("Maximum"), gettext("Full marks")]
+    missing = not_installed(indicators)
+    full = full_points(indicators)
+    if missing:
+        ws.append([gettext("%(text)s: %(items)s. Totals are out of the points assessed (Maximum) and out of %(full)s.",
+                           text=str(NOT_INSTALLED), items="、".join(f"{i.label}（{i.weight:g}）" for i in missing), full=f"{full:g}")])
     ws.append(headers)
-    for cell in ws[2]:
+    head_row = ws.max_row
+    for cell in ws[head_row]:
         cell.font = Font(bold=True)
+    missing_keys = {i.key for i in missing}
     for r in data["rows"]:
         line = [r["tier_label"], r["rank"], r["unit_name"], r["unit"]]
         for i in indicators:
             d = r["details"].get(i.key) or {}
-            line.append(d.get("score") if d.get("applicable") else gettext("n/a"))
-        line += [r["points"], r["adjustment"], r["total"], r["max_points"]]
+            if d.get("applicable"):
+                line.append(d.get("score"))
+            elif i.key in missing_keys or d.get("not_installed"):
+                line.append(str(NOT_INSTALLED))
+            else:
+                line.append(gettext("n/a"))
+        line += [r["points"], r["adjustment"], r["total"], r["max_points"], full]
         ws.append(line)
-    ws.freeze_panes = "A3"
+    ws.freeze_panes = f"A{head_row + 1}"
     ws.column_dimensions["A"].width = 14
     ws.column_dimensions["C"].width = 20
     adj = wb.create_sheet(gettext("Adjustments"))
