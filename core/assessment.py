@@ -464,19 +464,19 @@ def export_xlsx(session, plan_year: int, scope: str | None = None) -> bytes:
         state = gettext("Published on %(date)s", date=assessment.published_on.date().isoformat())
     else:
         state = gettext("Draft, not published")
-    ws.append([gettext("%(year)s December assessment", year=plan_year), state])
+    missing = not_installed(indicators)
+    full = full_points(indicators)
+    title = [gettext("%(year)s December assessment", year=plan_year), state]
+    if missing:  # said in the title row: the header stays on row 2
+        title.append(gettext("%(text)s: %(items)s. Totals are out of the points assessed (Maximum) and out of %(full)s.",
+                             text=str(NOT_INSTALLED), items="、".join(f"{i.label}（{i.weight:g}）" for i in missing), full=f"{full:g}"))
+    ws.append(title)
     ws["A1"].font = Font(bold=True, size=13)
     headers = [gettext("KPI tier"), gettext("Rank"), gettext("Unit"), gettext("Code")]
     headers += [f"{i.label}（{i.weight:g}）" for i in indicators]
     headers += [gettext("Computed score"), gettext("Adjustment"), gettext("Total"), gettext("Maximum"), gettext("Full marks")]
-    missing = not_installed(indicators)
-    full = full_points(indicators)
-    if missing:
-        ws.append([gettext("%(text)s: %(items)s. Totals are out of the points assessed (Maximum) and out of %(full)s.",
-                           text=str(NOT_INSTALLED), items="、".join(f"{i.label}（{i.weight:g}）" for i in missing), full=f"{full:g}")])
     ws.append(headers)
-    head_row = ws.max_row
-    for cell in ws[head_row]:
+    for cell in ws[2]:
         cell.font = Font(bold=True)
     missing_keys = {i.key for i in missing}
     for r in data["rows"]:
@@ -491,7 +491,7 @@ def export_xlsx(session, plan_year: int, scope: str | None = None) -> bytes:
                 line.append(gettext("n/a"))
         line += [r["points"], r["adjustment"], r["total"], r["max_points"], full]
         ws.append(line)
-    ws.freeze_panes = f"A{head_row + 1}"
+    ws.freeze_panes = "A3"
     ws.column_dimensions["A"].width = 14
     ws.column_dimensions["C"].width = 20
     adj = wb.create_sheet(gettext("Adjustments"))

@@ -16,7 +16,8 @@ from flask_babel import gettext, lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
-from wtforms import SelectField
+from wtforms import IntegerField, SelectField
+from wtforms.validators import Optional
 from wtforms.fields.choices import SelectChoice
 
 from core import assessment as asm
@@ -357,8 +358,8 @@ def _check_field(label):
     return _DynamicSelect(label, _check_choices)
 
 
-def _choice_field(label, choices: dict):
-    return _DynamicSelect(label, lambda: choices.items())
+def _choice_field(label, choices: dict, **kwargs):
+    return _DynamicSelect(label, lambda: choices.items(), **kwargs)
 
 
 class KpiTargetView(ModelView):
@@ -387,7 +388,11 @@ class KpiTargetView(ModelView):
             "check_key": _check_field(_l("Check")),
             "tier": _choice_field(_l("Tier"), kpi.TARGET_TIERS),
             "period": _choice_field(_l("Period"), kpi.PERIODS),
-            "scope": _choice_field(_l("Records counted"), kpi.SCOPES),
+            "scope": _choice_field(_l("Records counted"), kpi.SCOPES, default=kpi.OWN),
+            "first_quarter": IntegerField(
+                _l("First quarter that counts"), default=1, validators=[Optional()],
+                description=_l("Quarterly targets only: the quarters before it are not counted (e.g. 2 when the plan began in March)."),
+            ),
         }
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
