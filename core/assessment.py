@@ -13,7 +13,11 @@ the same check (a quarterly target counts four times over the year):
 
 An indicator whose check is not installed, or for which the unit has no
 target, is not applicable to that unit: it adds nothing to the score nor to
-the maximum. Cities and counties are assessed, ranked within their KPI tier
+the maximum. One whose check is not installed is said so ("not assessed,
+module not installed", :func:`not_installed`) on the page and in the export,
+and totals are shown out of the points actually assessed (``max_points``)
+as well as out of the full marks (the sum of the weights, normally 100).
+Whose records count is the unit's KPI target's scope (本级 or 含下级). Cities and counties are assessed, ranked within their KPI tier
 (PRD city, non-PRD city, PRD county, non-PRD county).
 """
 
@@ -30,7 +34,8 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.kpi import KEY_RE, TARGET_TIERS, KpiTarget, compute_values, registered_checks, unit_target_tiers
+from core import clock
+from core.kpi import KEY_RE, OWN, TARGET_TIERS, KpiTarget, compute_values, registered_checks, unit_target_tiers
 from core.scoping import ALL, Audited, InvalidInput, Scope
 from core.units import Unit
 
@@ -51,6 +56,20 @@ DEFAULT_INDICATORS = [
     ("weibo", _l("Operation of the work Weibo"), "weibo_posts", 10, "ratio"),
     ("league_building", _l("League-building coverage of organizations"), "league_building", 15, "ratio"),
 ]
+
+
+NOT_INSTALLED = _l("Not assessed (module not installed)")
+
+
+def not_installed(indicators, checks=None) -> list:
+    """The indicators whose check no installed module provides."""
+    checks = registered_checks() if checks is None else checks
+    return [i for i in indicators if i.check_key not in checks]
+
+
+def full_points(indicators) -> float:
+    """Full marks: the sum of the weights (normally 100)."""
+    return round(sum(float(i.weight) for i in indicators), 2)
 
 
 class AssessmentLocked(InvalidInput):
@@ -229,6 +248,12 @@ def _unit_target(targets: list[KpiTarget], check_key: str, unit: Unit) -> float 
     return t.threshold * 4 if t.period == "quarter" else t.threshold
 
 
+def _unit_target_row(targets: list[KpiTarget], check_key: str, unit: Unit) -> KpiTarget | None:
+    tiers = unit_target_tiers(unit)
+    mine = [t for t in targets if t.check_key == check_key and t.tier in tiers]
+    return max(mine, key=lambda t: (t.due, t.period == "year")) if mine else None
+
+
 def compute(session, plan_year: int, as_of: datetime.date | None = None) -> Assessment:
     """(Re)compute every assessed unit's score for ``plan_year`` at ``as_of``
     (default: the year's last day). Adjustments are kept. Refused once
@@ -252,7 +277,8 @@ def compute(session, plan_year: int, as_of: datetime.date | None = None) -> Asse
     units = list(session.execute(select(Unit).where(Unit.tier.in_(ASSESSED_LEVELS))).scalars())
     targets = list(session.execute(select(KpiTarget).where(KpiTarget.plan_year == plan_year)).scalars())
     cutoffs = {i.check_key: {as_of} for i in indicators if i.check_key in checks}
-    values = compute_values(session, plan_year, cutoffs, checks, None, {u.code for u in units})
+    own_values: dict = {}
+    values = compute_values(session, plan_year, cutoffs, checks, None, {u.code for u in units}, own=own_values)
 
     session.execute(delete(AssessmentScore).where(AssessmentScore.assessment_id == assessment.id))
     rows = []
@@ -263,9 +289,14 @@ def compute(session, plan_year: int, as_of: datetime.date | None = None) -> Asse
             check = checks.get(ind.check_key)
             target = ind.target if ind.target is not None else _unit_target(targets, ind.check_key, unit)
             if check is None or target is None:
-                details[ind.key] = {"applicable": False, "value": None, "target": target, "score": None, "weight": ind.weight}
+                details[ind.key] = {
+                    "applicable": False, "value": None, "target": target, "score": None, "weight": ind.weight,
+                    "not_installed": check is None,
+                }
                 continue
-            raw = values.get((ind.check_key, as_of, unit.code), set() if check.rollup == "distinct" else 0)
+            kpi_target = _unit_target_row(targets, ind.check_key, unit)
+            source = own_values if (kpi_target.scope if kpi_target is not None else OWN) == OWN else values
+            raw = source.get((ind.check_key, as_of, unit.code), set() if check.rollup == "distinct" else 0)
             value = float(len(raw) if check.rollup == "distinct" else raw)
             score = indicator_score(ind.method, ind.weight, value, float(target))
             points += score
@@ -279,7 +310,7 @@ def compute(session, plan_year: int, as_of: datetime.date | None = None) -> Asse
         )
     if rows:
         session.execute(AssessmentScore.__table__.insert(), rows)
-    assessment.computed_on = datetime.datetime.now().replace(microsecond=0)
+    assessment.computed_on = clock.now()
     session.commit()
     return assessment
 
@@ -325,7 +356,7 @@ def add_adjustment(session, plan_year: int, unit_code: str, points, reason: str,
         raise InvalidInput(errors)
     adj = ScoreAdjustment(
         assessment_id=assessment.id, unit_id=unit.id, points=value, reason=reason,
-        made_by_fk=getattr(user, "id", None), made_on=datetime.datetime.now().replace(microsecond=0),
+        made_by_fk=getattr(user, "id", None), made_on=clock.now(),
     )
     session.add(adj)
     session.commit()
@@ -410,7 +441,7 @@ def publish(session, plan_year: int, user=None) -> Assessment:
         score.final_points = frozen[unit.code]["total"]
         score.rank = frozen[unit.code]["rank"]
     assessment.status = PUBLISHED
-    assessment.published_on = datetime.datetime.now().replace(microsecond=0)
+    assessment.published_on = clock.now()
     assessment.published_by_fk = getattr(user, "id", None)
     session.commit()
     return assessment
@@ -434,20 +465,32 @@ def export_xlsx(session, plan_year: int, scope: Scope | None = None) -> bytes:
         state = gettext("Published on %(date)s", date=assessment.published_on.date().isoformat())
     else:
         state = gettext("Draft, not published")
-    ws.append([gettext("%(year)s December assessment", year=plan_year), state])
+    missing = not_installed(indicators)
+    full = full_points(indicators)
+    title = [gettext("%(year)s December assessment", year=plan_year), state]
+    if missing:  # said in the title row: the header stays on row 2
+        title.append(gettext("%(text)s: %(items)s. Totals are out of the points assessed (Maximum) and out of %(full)s.",
+                             text=str(NOT_INSTALLED), items="、".join(f"{i.label}（{i.weight:g}）" for i in missing), full=f"{full:g}"))
+    ws.append(title)
     ws["A1"].font = Font(bold=True, size=13)
     headers = [gettext("KPI tier"), gettext("Rank"), gettext("Unit"), gettext("Code")]
     headers += [f"{i.label}（{i.weight:g}）" for i in indicators]
-    headers += [gettext("Computed score"), gettext("Adjustment"), gettext("Total"), gettext("Maximum")]
+    headers += [gettext("Computed score"), gettext("Adjustment"), gettext("Total"), gettext("Maximum"), gettext("Full marks")]
     ws.append(headers)
     for cell in ws[2]:
         cell.font = Font(bold=True)
+    missing_keys = {i.key for i in missing}
     for r in data["rows"]:
         line = [r["tier_label"], r["rank"], r["unit_name"], r["unit"]]
         for i in indicators:
             d = r["details"].get(i.key) or {}
-            line.append(d.get("score") if d.get("applicable") else gettext("n/a"))
-        line += [r["points"], r["adjustment"], r["total"], r["max_points"]]
+            if d.get("applicable"):
+                line.append(d.get("score"))
+            elif i.key in missing_keys or d.get("not_installed"):
+                line.append(str(NOT_INSTALLED))
+            else:
+                line.append(gettext("n/a"))
+        line += [r["points"], r["adjustment"], r["total"], r["max_points"], full]
         ws.append(line)
     ws.freeze_panes = "A3"
     ws.column_dimensions["A"].width = 14

@@ -126,11 +126,12 @@ def init(admin_user, admin_password, plan_year):
     from flask import current_app
 
     from core import migrate
-    from core.units import Unit, load_divisions, unit_by_code
+    from core.units import CITY_TIER_COUNTIES, Unit, load_divisions, unit_by_code
 
     migrate.upgrade()
     session = current_app.appbuilder.session
-    added = load_divisions(session)
+    # 顺德区 at city tier, reporting to the province (README: how to undo it)
+    added = load_divisions(session, city_tier=CITY_TIER_COUNTIES)
     session.commit()
     sync_roles_and_permissions()
     sm = current_app.appbuilder.sm
@@ -336,8 +337,10 @@ def units():
 @click.argument("code")
 @click.option("--parent", "parent_code", required=True)
 @click.option("--tier", type=click.Choice(["province", "city", "county", "town", "university", "direct"]))
+@click.option("--level", type=click.Choice(["province", "city", "county", "town", "university", "direct"]),
+              help="Also change the unit's level (default: unchanged).")
 @with_app
-def units_move(code, parent_code, tier):
+def units_move(code, parent_code, tier, level):
     """Move a unit (and its subtree) under another parent, e.g. 顺德区 to the province."""
     from flask import current_app
 
@@ -353,6 +356,8 @@ def units_move(code, parent_code, tier):
         fail(str(exc))
     if tier:
         unit.tier = tier
+    if level:
+        unit.level = level
     session.commit()
     click.echo(f"Moved {n} unit(s).")
 

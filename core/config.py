@@ -89,7 +89,9 @@ def build_config(instance_path: str) -> dict:
         "APP_NAME": "亲青汇",
         "APP_THEME": "",
         "BABEL_DEFAULT_LOCALE": "zh",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("QQH_TIME_ZONE") or "Asia/Shanghai",
+        # "today" and "now" of every date comparison (core/clock.py)
+        "QQH_TIME_ZONE": os.environ.get("QQH_TIME_ZONE") or "Asia/Shanghai",
         "LANGUAGES": {"zh": {"flag": "cn", "name": "简体中文"}, "en": {"flag": "gb", "name": "English"}},
         "AUTH_TYPE": 1,  # AUTH_DB
         "AUTH_ROLE_ADMIN": PROVINCE_ADMIN,

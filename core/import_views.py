@@ -28,7 +28,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
-from core import modules
+from core import clock, modules
 from core.importing import (
     SKIP,
     UPDATE,
@@ -153,7 +153,7 @@ def export_query(imp: Importable, scope, unit_code: str | None = None, use_reque
 
 
 def export_file_name(imp: Importable) -> str:
-    return f"{imp.label}-{dt.date.today().isoformat()}.xlsx"
+    return f"{imp.label}-{clock.today().isoformat()}.xlsx"
 
 
 def export_response(imp: Importable, query):

@@ -32,6 +32,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import Date, Float, Integer, String, UniqueConstraint, literal, select, union_all
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import clock
 from core.scoping import Audited
 from core.units import Unit, subtree_of
 
@@ -55,6 +56,8 @@ class TargetSpec:
     threshold: float
     due: datetime.date
     period: str | None = None
+    scope: str = "own"  # whose records count: "own" (本级) or "subtree" (含下级)
+    first_quarter: int = 1  # quarterly targets: the first quarter that counts
 
 
 # -- vocabulary -------------------------------------------------------------------
@@ -77,6 +80,13 @@ TARGET_TIERS = {
 PERIODS = {
     "year": _l("Plan year up to the due date"),
     "quarter": _l("Every quarter"),
+}
+# whose records count for a target: the unit's own (本级), or its whole
+# subtree (含下级: its own and every unit's below it, distinct people once)
+OWN, SUBTREE = "own", "subtree"
+SCOPES = {
+    OWN: _l("Own records only"),
+    SUBTREE: _l("Including the units below"),
 }
 MET, IN_PROGRESS, OVERDUE, NOT_APPLICABLE = "met", "in_progress", "overdue", "n_a"
 STATUSES = {
@@ -132,6 +142,10 @@ class KpiTarget(Audited, Model):
     threshold: Mapped[float] = mapped_column(Float, nullable=False)
     due: Mapped[datetime.date] = mapped_column(Date, nullable=False)
     period: Mapped[str] = mapped_column(String(10), nullable=False, default="year")
+    # whose records count (OWN or SUBTREE), and for quarterly targets the
+    # first quarter of the plan year that counts (e.g. 2 when the plan began in March)
+    scope: Mapped[str] = mapped_column(String(10), nullable=False, default=OWN, server_default=OWN)
+    first_quarter: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
     def validate(self) -> dict[str, str]:
         errors = {}
@@ -151,6 +165,14 @@ class KpiTarget(Audited, Model):
             errors["due"] = gettext("The due date must lie in the plan year.")
         if (self.period or "year") not in PERIODS:
             errors["period"] = gettext("Choose a period from the list.")
+        if self.scope is None:
+            self.scope = OWN
+        if self.scope not in SCOPES:
+            errors["scope"] = gettext("Choose whose records count from the list.")
+        if self.first_quarter is None:
+            self.first_quarter = 1
+        if not isinstance(self.first_quarter, int) or not 1 <= self.first_quarter <= 4:
+            errors["first_quarter"] = gettext("The first quarter that counts is a number from 1 to 4.")
         return errors
 
     @property
@@ -165,6 +187,10 @@ class KpiTarget(Audited, Model):
     def check_label(self) -> str:
         return check_label(self.check_key)
 
+    @property
+    def scope_label(self) -> str:
+        return str(SCOPES.get(self.scope, self.scope))
+
     def __repr__(self) -> str:
         return f"{self.plan_year} {self.check_key} {self.tier} ≥{self.threshold:g} {self.due}"
 
@@ -178,7 +204,13 @@ def _d(year: int, month: int, day: int | None = None) -> datetime.date:
 
 
 def default_targets(plan_year: int) -> list[TargetSpec]:
-    """The notice's targets (section 四 and the launch phase) for ``plan_year``."""
+    """The notice's targets (section 四 and the launch phase) for ``plan_year``.
+
+    Whose records count: a unit's own (本级) — its own pilots, list, fund,
+    亲青家园, the province's own camps and trainees — except a city's camps
+    and trained leaders, which include its counties' ("县域范围内的青年社会组织
+    骨干培训纳入市级培训序列"). Quarterly targets count from Q2: the notice
+    came out in March and its implementation phase runs from April."""
     y = plan_year
     end = _d(y, 12)
     T = TargetSpec
@@ -209,15 +241,15 @@ def default_targets(plan_year: int) -> list[TargetSpec]:
         T("cultivated", "nonprd_county", 5, end),
         # leaders trained in the year
         T("trained_leaders", "province", 1000, end),
-        T("trained_leaders", "prd_city", 300, end),
+        T("trained_leaders", "prd_city", 300, end, scope="subtree"),
         T("trained_leaders", "prd_county", 100, end),
-        T("trained_leaders", "nonprd_city", 200, end),
+        T("trained_leaders", "nonprd_city", 200, end, scope="subtree"),
         T("trained_leaders", "nonprd_county", 50, end),
         # training camps: province 10 a year, each city one every quarter
         T("camps", "province", 10, end),
-        T("camps", "city", 1, end, "quarter"),
+        T("camps", "city", 1, end, "quarter", scope="subtree", first_quarter=2),
         # "两进三同": 5 days a quarter inside youth organizations
-        T("visit_days", "all", 5, end, "quarter"),
+        T("visit_days", "all", 5, end, "quarter", first_quarter=2),
     ]
 
 
@@ -249,7 +281,10 @@ def load_default_targets(plan_year: int, session=None) -> int:
             continue
         existing.add(key)
         session.add(
-            KpiTarget(plan_year=plan_year, check_key=s.check, tier=s.tier, threshold=float(s.threshold), due=s.due, period=s.period or "year")
+            KpiTarget(
+                plan_year=plan_year, check_key=s.check, tier=s.tier, threshold=float(s.threshold), due=s.due,
+                period=s.period or "year", scope=s.scope, first_quarter=s.first_quarter,
+            )
         )
         added += 1
     session.flush()
@@ -304,7 +339,7 @@ def quarter_of(day: datetime.date, plan_year: int) -> tuple[int, datetime.date, 
 
 def default_as_of(plan_year: int, today: datetime.date | None = None) -> datetime.date:
     """Today, or the plan year's last day once the year is over."""
-    today = today or datetime.date.today()
+    today = today or clock.today()
     return min(today, datetime.date(plan_year, 12, 31))
 
 
@@ -332,13 +367,16 @@ def compute_values(
     root: Unit | None,
     wanted: set[str],
     paths: dict[int, str] | None = None,
+    own: dict | None = None,
 ) -> dict[tuple[str, datetime.date, str], Any]:
     """Values of checks at cut-off dates for the units whose codes are in
-    ``wanted``, each covering its whole subtree. ``root`` limits the records
-    read to its subtree (None: everything); ``paths`` (unit id → path of the
-    units under ``root``) is read when not given. ONE statement per check.
+    ``wanted``, each covering its whole subtree (含下级). ``root`` limits the
+    records read to its subtree (None: everything); ``paths`` (unit id → path
+    of the units under ``root``) is read when not given. ONE statement per check.
 
     Returns {(check key, cut-off, unit code): number (sum) or set (distinct)}.
+    When ``own`` is a dict, the same pass fills it with the values of the
+    records each wanted unit owns itself (本级), with the same keys.
     """
     if paths is None:
         paths = unit_paths(session, root)
@@ -351,6 +389,15 @@ def compute_values(
             path = paths.get(unit_id)
             codes = ancestors[unit_id] = [c for c in path.split("/") if c in wanted] if path else []
         return codes
+
+    codes_of: dict[int, str | None] = {}
+
+    def wanted_self(unit_id: int) -> str | None:
+        if unit_id not in codes_of:
+            path = paths.get(unit_id)
+            code = path[:-1].rsplit("/", 1)[-1] if path else None
+            codes_of[unit_id] = code if code in wanted else None
+        return codes_of[unit_id]
 
     out: dict[tuple[str, datetime.date, str], Any] = {}
     for key, dates in cutoffs.items():
@@ -371,19 +418,23 @@ def compute_values(
         rows = session.connection().execute(stmt)
         if check.rollup == "distinct":
             # members per owning unit first, then whole sets up the paths
-            own: dict[tuple[int, int], set] = defaultdict(set)
+            mine: dict[tuple[int, int], set] = defaultdict(set)
             for k, unit_id, member in rows:
-                own[(k, unit_id)].add(member)
+                mine[(k, unit_id)].add(member)
             acc: dict[tuple[int, str], Any] = defaultdict(set)
-            for (k, unit_id), members in own.items():
+            for (k, unit_id), members in mine.items():
                 for code in wanted_above(unit_id):
                     acc[(k, code)].update(members)
+                if own is not None and (code := wanted_self(unit_id)) is not None:
+                    own[(key, dates[k], code)] = set(members)
         else:
             acc = defaultdict(int)
             for k, unit_id, value in rows:
                 if value is not None:
                     for code in wanted_above(unit_id):
                         acc[(k, code)] += value
+                    if own is not None and (code := wanted_self(unit_id)) is not None:
+                        own[(key, dates[k], code)] = own.get((key, dates[k], code), 0) + value
         for (k, code), v in acc.items():
             out[(key, dates[k], code)] = v
     return out
@@ -415,10 +466,25 @@ class ReportRow:
     due: datetime.date
     quarter: int | None = None
     missed_quarters: list[int] = field(default_factory=list)
+    own_value: Any = None  # 本级: records the unit owns itself
+    subtree_value: Any = None  # 含下级: its whole subtree (people once)
 
     @property
     def threshold(self):
         return _number(self.target.threshold)
+
+    @property
+    def scope(self) -> str:
+        return self.target.scope or OWN
+
+    @property
+    def scope_label(self) -> str:
+        return str(SCOPES.get(self.scope, self.scope))
+
+    @property
+    def values_differ(self) -> bool:
+        """本级 and 含下级 differ: both are worth showing."""
+        return self.own_value is not None and self.own_value != self.subtree_value
 
     @property
     def status_label(self) -> str:
@@ -450,6 +516,10 @@ class ReportRow:
             "missed_quarters": self.missed_quarters,
             "status": self.status,
             "status_label": self.status_label,
+            "scope": self.scope,
+            "scope_label": self.scope_label,
+            "own_value": self.own_value,
+            "subtree_value": self.subtree_value,
         }
 
 
@@ -483,24 +553,35 @@ def evaluate(
     *,
     depth: int | None = 1,
     checks: dict[str, KpiCheck] | None = None,
+    today: datetime.date | None = None,
 ) -> Report:
     """Status of every target of ``plan_year`` for ``root`` and the units
     below it (``depth`` levels: 1 = its children; None = the whole subtree)
     as of ``as_of``.
 
+    Whose records count is the target's ``scope``: the unit's own (本级) or
+    its whole subtree (含下级); both values are computed in the same pass and
+    reported (``own_value``, ``subtree_value``), ``value`` is the one counted.
+
     A year target is judged on the records dated up to min(as_of, due): met
     once the value reaches the threshold, in progress while not yet due,
     overdue after. A quarterly target shows the quarter containing ``as_of``
     (value = records of that quarter up to ``as_of``, due at the quarter's
-    end); the quarters of the plan year already over are checked too, and one
-    that fell short makes the target overdue (``missed_quarters``). Asking
-    with a date inside a past quarter shows that quarter. A target whose
+    end; never before the target's ``first_quarter``) and its status; the
+    quarters already over that fell short are listed apart
+    (``missed_quarters``). Asking with a date inside a past quarter shows that
+    quarter. Once the plan year is over (``today``, default the core clock, or
+    ``as_of`` after its last day) nothing is in progress: an unmet target is
+    overdue, and so is a quarterly one with a missed quarter. A target whose
     check is not registered is "not applicable".
 
     SQL: one query for the units, one for the targets, one per check
     (whatever the number of units, due dates or quarters).
     """
     checks = registered_checks() if checks is None else checks
+    today = today or clock.today()
+    year_end = datetime.date(plan_year, 12, 31)
+    year_over = today > year_end or as_of > year_end
     subtree = _subtree_units(session, root)
     paths = {u.id: u.path for u in subtree}
     units = subtree if depth is None else [u for u in subtree if u.depth <= root.depth + depth]
@@ -514,9 +595,12 @@ def evaluate(
     prepared: dict[str, list[tuple]] = defaultdict(list)  # tier → [(order, target, windows, quarter, due)]
     for order, t in enumerate(targets):
         if t.period == "quarter":
+            first = min(max(t.first_quarter or 1, 1), 4)
             q, q_start, q_end = quarter_of(as_of, plan_year)
+            if q < first:  # before the first quarter that counts: show that one
+                q, q_start, q_end = quarter_of(datetime.date(plan_year, 3 * first, 1), plan_year)
             windows = {}
-            for k in range(1, q):  # the quarters already over
+            for k in range(first, q):  # the quarters already over
                 _k, k_start, k_end = quarter_of(datetime.date(plan_year, 3 * k, 1), plan_year)
                 windows[k] = (k_start - datetime.timedelta(days=1), k_end)
             windows[q] = (q_start - datetime.timedelta(days=1), min(as_of, q_end))
@@ -544,17 +628,19 @@ def evaluate(
                         cutoffs[t.check_key].add(before)
 
     targeted = {unit.code for unit, *_rest in plan}
-    values = compute_values(session, plan_year, cutoffs, checks, root, targeted, paths)
+    own_values: dict = {}
+    values = compute_values(session, plan_year, cutoffs, checks, root, targeted, paths, own=own_values)
 
-    def count(check: KpiCheck, code: str, before, end):
+    def count(check: KpiCheck, code: str, before, end, scope=SUBTREE):
+        source = own_values if scope == OWN else values
         distinct = check.rollup == "distinct"
         empty = set() if distinct else 0
-        v_end = values.get((check.key, end, code), empty)
+        v_end = source.get((check.key, end, code), empty)
         if before is None:
             return _number(len(v_end) if distinct else v_end)
-        if end <= before:  # asked before the plan year began
+        if end <= before:  # asked before the window began
             return 0
-        v_before = values.get((check.key, before, code), empty)
+        v_before = source.get((check.key, before, code), empty)
         return _number(len(v_end - v_before) if distinct else v_end - v_before)
 
     labels = {k: (str(c.label), str(c.unit_of_measure)) for k, c in checks.items() if k in cutoffs}
@@ -567,20 +653,25 @@ def evaluate(
                 labels[t.check_key] = (check_label(t.check_key, checks), uom)
             report.rows.append(ReportRow(unit, t, *labels[t.check_key], None, NOT_APPLICABLE, due, q))
             continue
-        value = count(check, unit.code, *windows[q])
-        # a quarter that is over and fell short makes the target overdue
-        missed = [k for k, w in windows.items() if k is not None and k != q and count(check, unit.code, *w) < t.threshold]
-        if q is not None and as_of > due and value < t.threshold:
-            missed.append(q)
-        if missed:
-            status = OVERDUE
-        elif value >= t.threshold:
+        scope = t.scope or OWN
+        own_value = count(check, unit.code, *windows[q], OWN)
+        subtree_value = count(check, unit.code, *windows[q], SUBTREE)
+        value = own_value if scope == OWN else subtree_value
+        # the quarters already over that fell short are listed apart
+        missed = [k for k, w in windows.items() if k is not None and k != q and count(check, unit.code, *w, scope) < t.threshold]
+        if value >= t.threshold:
             status = MET
-        elif as_of <= due:
+        elif as_of <= due and not year_over:
             status = IN_PROGRESS
         else:
             status = OVERDUE
-        report.rows.append(ReportRow(unit, t, *labels[t.check_key], value, status, due, q, missed))
+            if q is not None:
+                missed.append(q)
+        if missed and year_over:  # the year is over: every quarter had to be met
+            status = OVERDUE
+        report.rows.append(
+            ReportRow(unit, t, *labels[t.check_key], value, status, due, q, missed, own_value, subtree_value)
+        )
     return report
 
 
@@ -591,7 +682,7 @@ def plan_years(session) -> list[int]:
 def default_plan_year(session, today: datetime.date | None = None) -> int:
     """The latest plan year with targets that has begun; else the latest one;
     else this year."""
-    today = today or datetime.date.today()
+    today = today or clock.today()
     years = plan_years(session)
     started = [y for y in years if y <= today.year]
     if started:
@@ -611,6 +702,7 @@ def report_headers() -> list[str]:
     return [
         gettext("Unit"), gettext("Code"), gettext("KPI tier"), gettext("Check"), gettext("Value"),
         gettext("Target"), gettext("Unit of measure"), gettext("Due"), gettext("Period"), gettext("Status"),
+        gettext("Records counted"), str(SCOPES[OWN]), str(SCOPES[SUBTREE]),
     ]
 
 
@@ -620,6 +712,7 @@ def report_table(report: Report) -> list[list]:
         rows.append([
             r.unit.name, r.unit.code, str(TARGET_TIERS.get(r.unit.kpi_tier, r.unit.kpi_tier)), r.label,
             r.value, r.threshold, r.unit_of_measure, r.due, r.period_text, r.status_label,
+            r.scope_label if r.status != NOT_APPLICABLE else None, r.own_value, r.subtree_value,
         ])
     return rows
 
@@ -644,7 +737,7 @@ def report_xlsx(report: Report) -> bytes:
         row = ws.max_row
         ws.cell(row=row, column=8).number_format = "yyyy-mm-dd"
         ws.cell(row=row, column=10).fill = PatternFill("solid", fgColor=STATUS_FILLS[r.status])
-    for col, width in zip("ABCDEFGHIJ", (22, 10, 14, 26, 10, 10, 10, 12, 14, 10)):
+    for col, width in zip("ABCDEFGHIJKLM", (22, 10, 14, 26, 10, 10, 10, 12, 14, 10, 14, 10, 12)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A3"
     buf = io.BytesIO()

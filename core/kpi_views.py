@@ -16,14 +16,15 @@ from flask_babel import gettext, lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
-from wtforms import SelectField
+from wtforms import IntegerField, SelectField
+from wtforms.validators import Optional
 from wtforms.fields.choices import SelectChoice
 
 from core import assessment as asm
-from core import kpi
+from core import clock, kpi
 from core.scoping import InvalidInput, ScopedInterface, ScopedModelRestApi, current_scope, current_user
 from core.units import Unit
-from core.validators import ValidationError, parse_date
+from core.validators import ValidationError, format_date_zh, parse_date
 from core.views import HomeView
 
 CATEGORY = "Progress"
@@ -42,6 +43,9 @@ TARGET_LABELS = {
     "due": _l("Due"),
     "period": _l("Period"),
     "period_label": _l("Period"),
+    "scope": _l("Records counted"),
+    "scope_label": _l("Records counted"),
+    "first_quarter": _l("First quarter that counts"),
 }
 INDICATOR_LABELS = {
     "plan_year": _l("Plan year"),
@@ -197,6 +201,8 @@ class DashboardView(HomeView):
             abort(404)
         report = kpi.evaluate(session, year, unit, as_of)
         data = dashboard_data(report)
+        year_end = datetime.date(year, 12, 31)
+        year_over = clock.today() > year_end
         return self.render_template(
             self.dashboard_template,
             user=user,
@@ -204,6 +210,9 @@ class DashboardView(HomeView):
             year=year,
             years=sorted(set(years) | {year}),
             as_of=as_of,
+            year_over=year_over,
+            year_end_text=format_date_zh(year_end),
+            scopes=kpi.SCOPES,
             report=report,
             data=data,
             crumbs=breadcrumbs(session, unit),
@@ -349,8 +358,8 @@ def _check_field(label):
     return _DynamicSelect(label, _check_choices)
 
 
-def _choice_field(label, choices: dict):
-    return _DynamicSelect(label, lambda: choices.items())
+def _choice_field(label, choices: dict, **kwargs):
+    return _DynamicSelect(label, lambda: choices.items(), **kwargs)
 
 
 class KpiTargetView(ModelView):
@@ -361,10 +370,13 @@ class KpiTargetView(ModelView):
     show_title = _l("KPI target")
     add_title = _l("Add KPI target")
     edit_title = _l("Edit KPI target")
-    list_columns = ["plan_year", "check_label", "tier_label", "threshold", "due", "period_label"]
-    add_columns = ["plan_year", "check_key", "tier", "threshold", "due", "period"]
+    list_columns = ["plan_year", "check_label", "tier_label", "threshold", "due", "period_label", "scope_label"]
+    add_columns = ["plan_year", "check_key", "tier", "threshold", "due", "period", "scope", "first_quarter"]
     edit_columns = add_columns
-    show_columns = ["plan_year", "check_label", "check_key", "tier_label", "threshold", "due", "period_label"]
+    show_columns = [
+        "plan_year", "check_label", "check_key", "tier_label", "threshold", "due", "period_label", "scope_label",
+        "first_quarter",
+    ]
     search_columns = ["plan_year", "check_key", "tier", "period"]
     order_columns = ["plan_year", "check_key", "tier", "due"]
     base_order = ("plan_year", "desc")
@@ -376,6 +388,11 @@ class KpiTargetView(ModelView):
             "check_key": _check_field(_l("Check")),
             "tier": _choice_field(_l("Tier"), kpi.TARGET_TIERS),
             "period": _choice_field(_l("Period"), kpi.PERIODS),
+            "scope": _choice_field(_l("Records counted"), kpi.SCOPES, default=kpi.OWN),
+            "first_quarter": IntegerField(
+                _l("First quarter that counts"), default=1, validators=[Optional()],
+                description=_l("Quarterly targets only: the quarters before it are not counted (e.g. 2 when the plan began in March)."),
+            ),
         }
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
@@ -387,9 +404,9 @@ class KpiTargetApi(ScopedModelRestApi):
     resource_name = "kpitarget"
     class_permission_name = "KpiTarget"
     method_permission_name = {"post": MANAGE, "put": MANAGE, "delete": MANAGE}
-    list_columns = ["id", "plan_year", "check_key", "tier", "threshold", "due", "period"]
+    list_columns = ["id", "plan_year", "check_key", "tier", "threshold", "due", "period", "scope", "first_quarter"]
     show_columns = list_columns
-    add_columns = ["plan_year", "check_key", "tier", "threshold", "due", "period"]
+    add_columns = ["plan_year", "check_key", "tier", "threshold", "due", "period", "scope", "first_quarter"]
     edit_columns = add_columns
     search_columns = ["plan_year", "check_key", "tier", "period"]
     order_columns = ["plan_year", "check_key", "tier", "due"]
@@ -475,6 +492,8 @@ class AssessmentView(BaseView):
         can_manage = self.appbuilder.sm.has_access("can_" + MANAGE, self.class_permission_name)
         return self.render_template(
             "qqh/assessment.html", year=year, years=years, data=data, can_manage=can_manage,
+            not_installed=asm.not_installed(data["indicators"]), full_points=asm.full_points(data["indicators"]),
+            not_installed_text=str(asm.NOT_INSTALLED),
             tier_label=lambda t: str(kpi.TARGET_TIERS.get(t, t)), statuses=asm.ASSESSMENT_STATUSES,
         )
 
@@ -566,6 +585,11 @@ class AssessmentApi(BaseApi):
                 {"key": i.key, "label": i.label, "check": i.check_key, "weight": i.weight, "method": i.method, "target": i.target}
                 for i in data["indicators"]
             ],
+            "not_assessed": [
+                {"key": i.key, "label": i.label, "check": i.check_key, "weight": i.weight, "reason": str(asm.NOT_INSTALLED)}
+                for i in asm.not_installed(data["indicators"])
+            ],
+            "full_points": asm.full_points(data["indicators"]),
             "result": rows,
             "adjustments": [
                 {"unit": u.code, "points": x.points, "reason": x.reason, "made_by": x.made_by.username if x.made_by else None,
@@ -812,10 +836,11 @@ def register_cli(cli) -> None:
         session = current_app.appbuilder.session
         targets = session.execute(select(kpi.KpiTarget).where(kpi.KpiTarget.plan_year == year)).scalars()
         rows = [
-            [t.check_label, t.check_key, t.tier_label, kpi._number(t.threshold), t.due, t.period_label]
+            [t.check_label, t.check_key, t.tier_label, kpi._number(t.threshold), t.due, t.period_label, t.scope_label]
             for t in sorted(targets, key=lambda t: (kpi.check_order(t.check_key), t.due, t.tier))
         ]
-        click.echo(_table([str(TARGET_LABELS[k]) for k in ("check_key", "check_key", "tier", "threshold", "due", "period")], rows))
+        keys = ("check_key", "check_key", "tier", "threshold", "due", "period", "scope")
+        click.echo(_table([str(TARGET_LABELS[k]) for k in keys], rows))
 
     @cli.group("assessment")
     def assessment_group():

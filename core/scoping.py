@@ -212,7 +212,9 @@ def _current_user_id():
 
 
 def _now():
-    return datetime.datetime.now().replace(microsecond=0)
+    from core import clock
+
+    return clock.now()
 
 
 class Audited:

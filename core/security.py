@@ -17,6 +17,7 @@ from sqlalchemy import ForeignKey, Integer
 from wtforms.validators import DataRequired
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core import clock
 from core.scoping import ScopedInterface
 from core.units import Unit
 
@@ -198,7 +199,7 @@ class UnitAdminUserView(QqhUserDBModelView):
             return redirect(url_for(f"{self.endpoint}.show", pk=item.id))
         form = ResetPasswordForm()
         if request.method == "POST" and form.validate():
-            item.changed_on = datetime.datetime.now()
+            item.changed_on = clock.now()
             item.changed_by_fk = g.user.id
             self.appbuilder.sm.reset_password(item.id, form.password.data)
             flash(gettext("The password of %(user)s has been reset.", user=item.username), "success")

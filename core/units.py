@@ -33,6 +33,9 @@ TIERS = {
     "direct": _l("Provincial direct unit"),
 }
 CSV_LEVEL = {"province": "province", "prefecture": "city", "county": "county", "town": "town"}
+# Counties the notice addresses with the cities ("各地级以上市并顺德区团委"):
+# `qqh init` loads them under the given parent at city tier and level.
+CITY_TIER_COUNTIES = {"440606": "440000"}  # 顺德区 reports to the province
 SEP = "/"
 
 
@@ -124,11 +127,20 @@ def move_unit(session, unit: Unit, new_parent: Unit | None) -> int:
     return n
 
 
-def load_divisions(session, csv_path: str = DIVISIONS_CSV) -> int:
+def load_divisions(session, csv_path: str = DIVISIONS_CSV, city_tier: dict[str, str] | None = None) -> int:
     """Load the Guangdong division tree; existing codes are left as they are
-    (an admin may have moved or renamed them). Returns the number added."""
+    (an admin may have moved or renamed them). Returns the number added.
+
+    ``city_tier`` (code → parent code, e.g. :data:`CITY_TIER_COUNTIES`):
+    counties loaded at city tier and level under that parent instead, their
+    subtree with them (only when they are added: a unit moved back later
+    stays where it is)."""
     with open(csv_path, encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
+    city_tier = city_tier or {}
+    for r in rows:
+        if r["code"] in city_tier and r["level"] == "county":
+            r["parent_code"], r["level"] = city_tier[r["code"]], "prefecture"
     existing = dict(session.execute(select(Unit.code, Unit.id)).all())
     paths = dict(session.execute(select(Unit.code, Unit.path)).all())
     added = 0

@@ -21,6 +21,8 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
+from core import clock
+
 from flask_babel import lazy_gettext as _l
 
 __all__ = [
@@ -177,7 +179,7 @@ def resident_id(value, *, today: _dt.date | None = None) -> str:
         raise ValidationError(
             _l("ID number contains the birth date %(date)s, which does not exist"),
             date=birth) from None
-    if born > (today or _dt.date.today()):
+    if born > (today or clock.today()):
         raise ValidationError(
             _l("ID number contains the birth date %(date)s, which is in the future"),
             date=born.isoformat())

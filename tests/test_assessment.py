@@ -68,8 +68,15 @@ def test_scores_follow_the_indicators(app, units, as_user):
     assert x1["max_points"] == 100
     assert x1["details"]["notes"] == {"applicable": True, "value": 4, "target": 4, "score": 60, "weight": 60}
     assert x1["details"]["ghost"]["applicable"] is False
-    # the city has no KPI target for notes: only the indicator with its own target counts
-    assert (rows[units.X]["points"], rows[units.X]["max_points"]) == (40, 40)
+    # the city has no KPI target for notes: only the indicator with its own target counts,
+    # on the city's own records (本级, the default): it owns no note, 0 of 40
+    # (before targets had a scope its counties' 7 notes gave it 40)
+    assert (rows[units.X]["points"], rows[units.X]["max_points"]) == (0, 40)
+    # what cannot be scored is said, with its points; full marks are the sum of the weights
+    assert x1["details"]["ghost"]["not_installed"] is True
+    assert r.json()["not_assessed"] == [
+        {"key": "ghost", "label": "未安装模块的项目", "check": "no_such_check", "weight": 10, "reason": "未纳入考核（模块未安装）"}]
+    assert r.json()["full_points"] == 110
     assert x1["tier"] == "prd_county" and rows[units.X]["tier"] == "prd_city"
     assert x1["rank"] < x2["rank"] < x3["rank"]
     # competition ranking inside the tier: every PRD county is ranked
@@ -123,6 +130,9 @@ def test_export_for_awards(app, units, as_user):
     assert "记事完成情况（60）" in header
     x1 = next(line for line in lines if units.X1 in line)
     assert x1[header.index("记事完成情况（60）")] == 60
+    assert x1[header.index("未安装模块的项目（10）")] == "未纳入考核（模块未安装）"
+    assert (x1[header.index("纳入考核分值")], x1[header.index("满分")]) == (100, 110)
+    assert "未纳入考核（模块未安装）" in lines[0][2] and "未安装模块的项目（10）" in lines[0][2]
     reasons = [c.value for c in wb.worksheets[1]["D"]]
     assert "团建示范点建设突出" in reasons
 

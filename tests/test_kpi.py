@@ -70,10 +70,11 @@ def tree(app):
         ]
         for unit, day, title in notes:
             s.add(SampleNote(unit_id=unit.id, title=title, noted_on=day))
+        # the roll-up targets count 含下级 (a target counts its unit's own records by default)
         targets = [
-            KpiTarget(plan_year=YEAR, check_key="sample_notes", tier="prd_city", threshold=8, due=D(2013, 6, 30), period="year"),
-            KpiTarget(plan_year=YEAR, check_key="sample_notes", tier="county", threshold=3, due=D(2013, 4, 30), period="year"),
-            KpiTarget(plan_year=YEAR, check_key="kt_titles", tier="county", threshold=3, due=D(2013, 3, 31), period="year"),
+            KpiTarget(plan_year=YEAR, check_key="sample_notes", tier="prd_city", threshold=8, due=D(2013, 6, 30), period="year", scope="subtree"),
+            KpiTarget(plan_year=YEAR, check_key="sample_notes", tier="county", threshold=3, due=D(2013, 4, 30), period="year", scope="subtree"),
+            KpiTarget(plan_year=YEAR, check_key="kt_titles", tier="county", threshold=3, due=D(2013, 3, 31), period="year", scope="subtree"),
             KpiTarget(plan_year=YEAR, check_key="kt_missing", tier="county", threshold=1, due=D(2013, 12, 31), period="year"),
             KpiTarget(plan_year=YEAR, check_key="sample_notes", tier="town", threshold=1, due=D(2013, 12, 31), period="quarter"),
         ]
@@ -88,11 +89,12 @@ def checks(app):
         return {**kpi.registered_checks(), "kt_titles": TITLES}
 
 
-def run(app, code, as_of, depth=None, extra=True):
+def run(app, code, as_of, depth=None, extra=True, today=None):
+    """The report as it was on ``today`` (default: the as-of day itself)."""
     with app.app_context():
         s = app.appbuilder.session
         root = s.execute(select(Unit).where(Unit.code == code)).scalar_one()
-        rep = kpi.evaluate(s, YEAR, root, as_of, depth=depth, checks=checks(app) if extra else None)
+        rep = kpi.evaluate(s, YEAR, root, as_of, depth=depth, checks=checks(app) if extra else None, today=today or as_of)
         return {(r.unit.code, r.target.check_key, r.target.period): r for r in rep.rows}
 
 
@@ -103,6 +105,29 @@ def test_sum_rollup_covers_the_subtree_and_skips_other_years(app, tree):
     # A's county target is due 4-30: A 2 + A1 (1-05, 4-02) = 4; B: 1 (B1's note is 6-30)
     assert rows[(tree.A, "sample_notes", "year")].value == 4
     assert rows[(tree.B, "sample_notes", "year")].value == 1
+    # the unit's own records (本级) come in the same pass: C 1, A 2, B 1 by the due dates
+    assert [rows[(c, "sample_notes", "year")].own_value for c in (tree.C, tree.A, tree.B)] == [1, 2, 1]
+    assert rows[(tree.C, "sample_notes", "year")].subtree_value == 8
+    assert rows[(tree.C, "sample_notes", "year")].values_differ and not rows[(tree.B, "sample_notes", "year")].values_differ
+
+
+def test_own_scope_counts_only_the_units_own_records(app, tree):
+    with app.app_context():
+        s = app.appbuilder.session
+        t = s.execute(select(KpiTarget).where(KpiTarget.plan_year == YEAR, KpiTarget.tier == "prd_city")).scalar_one()
+        t.scope = kpi.OWN
+        s.commit()
+    try:
+        row = run(app, tree.C, D(2013, 12, 31))[(tree.C, "sample_notes", "year")]
+        # C owns one note: 1 < 8 although its subtree has 8
+        assert (row.value, row.own_value, row.subtree_value, row.status) == (1, 1, 8, kpi.OVERDUE)
+        assert row.as_dict()["scope"] == "own" and row.as_dict()["subtree_value"] == 8
+    finally:
+        with app.app_context():
+            s = app.appbuilder.session
+            t = s.execute(select(KpiTarget).where(KpiTarget.plan_year == YEAR, KpiTarget.tier == "prd_city")).scalar_one()
+            t.scope = kpi.SUBTREE
+            s.commit()
 
 
 def test_distinct_rollup_counts_a_member_once(app, tree):
@@ -150,8 +175,12 @@ def test_quarterly_targets_show_this_quarter_and_flag_missed_ones(app, tree):
     may = run(app, tree.C, D(2013, 5, 25))
     a1, b1 = may[(tree.A1, "sample_notes", "quarter")], may[(tree.B1, "sample_notes", "quarter")]
     assert (a1.quarter, a1.value, a1.status, a1.due) == (2, 2, kpi.MET, D(2013, 6, 30))  # 4-02 and 5-20
-    # B1 had nothing in Q1 (its 2012 note does not count): overdue, Q1 named
-    assert (b1.value, b1.status, b1.missed_quarters) == (0, kpi.OVERDUE, [1])
+    # B1 had nothing in Q1 (its 2012 note does not count): Q1 is listed as missed,
+    # the row shows the current quarter, still in progress
+    assert (b1.value, b1.status, b1.missed_quarters) == (0, kpi.IN_PROGRESS, [1])
+    # after the plan year a missed quarter makes the target overdue
+    after = run(app, tree.C, D(2013, 12, 31), today=D(2014, 1, 5))[(tree.B1, "sample_notes", "quarter")]
+    assert after.status == kpi.OVERDUE and 1 in after.missed_quarters
     august = run(app, tree.C, D(2013, 8, 15))
     a1 = august[(tree.A1, "sample_notes", "quarter")]
     assert (a1.quarter, a1.value, a1.status, a1.missed_quarters) == (3, 0, kpi.IN_PROGRESS, [])
@@ -332,6 +361,14 @@ def test_default_targets_are_the_notice_and_load_once(app):
     assert applying("camps", "province", "province") == {(10, end, "year")}
     assert applying("camps", "city", "prd_city") == {(1, end, "quarter")}
     assert applying("visit_days", "town", "town") == {(5, end, "quarter")}
+    # whose records count: a city's camps and trained leaders include its counties', nothing else
+    scopes = {(t.check_key, t.tier): t.scope for t in targets}
+    assert {k for k, v in scopes.items() if v == kpi.SUBTREE} == {
+        ("camps", "city"), ("trained_leaders", "prd_city"), ("trained_leaders", "nonprd_city")}
+    assert scopes[("pilots", "province")] == scopes[("camps", "province")] == scopes[("funds", "prd_city")] == kpi.OWN
+    # the city's quarterly camps count from Q2 (the notice came out in March)
+    assert {(t.check_key, t.first_quarter) for t in targets if t.period == "quarter"} == {("camps", 2), ("visit_days", 2)}
+    assert applying("fund_amount", "province", "province") == {(5_000_000, end, "year")}
 
 
 def test_cli_report_and_targets_load(app, tree, tmp_path):

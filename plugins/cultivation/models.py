@@ -27,6 +27,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
+from core import clock
 from core.scoping import UnitOwned
 from core.validators import ValidationError, credit_code, format_amount, format_date_zh, parse_amount, phone
 
@@ -113,7 +114,7 @@ def _check_lengths(item, errors: dict, fields) -> None:
 
 
 def _today() -> datetime.date:
-    return datetime.date.today()
+    return clock.today()
 
 
 class YouthOrg(UnitOwned, Model):

@@ -83,6 +83,13 @@ def qqh_kpi_checks():
 
 
 @hookimpl
+def qqh_default_targets(plan_year):
+    from plugins.homes.kpi import default_targets
+
+    return default_targets(plan_year)
+
+
+@hookimpl
 def qqh_importables():
     from plugins.homes.importing import IMPORTABLES
 

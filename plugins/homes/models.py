@@ -54,6 +54,7 @@ from sqlalchemy.orm import (
     scoped_session,
 )
 
+from core import clock
 from core.scoping import Audited, UnitOwned, stored_value
 from core.validators import ValidationError, format_amount, format_date_zh, parse_amount, phone
 from plugins.cultivation.models import YouthOrg
@@ -186,7 +187,7 @@ def _add(errors: dict, field: str, message) -> None:
 
 
 def _today() -> datetime.date:
-    return datetime.date.today()
+    return clock.today()
 
 
 def _strip(value) -> str | None:

@@ -5,6 +5,7 @@ from flask_babel import gettext
 from sqlalchemy import Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import clock
 from core.scoping import UnitOwned
 
 
@@ -22,7 +23,7 @@ class SampleNote(UnitOwned, Model):
         errors = {}
         if not (self.title or "").strip():
             errors["title"] = gettext("Enter a title.")
-        if self.noted_on and self.noted_on > datetime.date.today():
+        if self.noted_on and self.noted_on > clock.today():
             errors["noted_on"] = gettext("The date cannot be in the future.")
         return errors
 

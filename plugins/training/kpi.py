@@ -1,7 +1,8 @@
 """KPI checks of the training plugin and the notice's targets for them.
 
 * ``camps`` — camps held: camps that ended within the plan year on or before
-  the as-of date and were not cancelled, counted by organizing unit (one
+  the as-of date, were not cancelled and had at least one attendee (a camp
+  planned that nobody attended was not held), counted by organizing unit (one
   grouped select; core sums them up the unit tree, and for the quarterly
   target "one camp every quarter" counts the quarter's window itself).
 * ``trained_leaders`` — distinct people (trainees) who attended a camp that
@@ -26,12 +27,13 @@ def _window(plan_year: int, as_of: datetime.date) -> tuple[datetime.date, dateti
 
 
 def camps_query(plan_year: int, as_of: datetime.date):
-    """Camps (not cancelled) whose last day lies in the plan year, on or
-    before ``as_of``: ``(unit_id, count)`` per organizing unit."""
+    """Camps held: not cancelled, last day in the plan year on or before
+    ``as_of``, at least one attendee: ``(unit_id, count)`` per organizing unit."""
     first, last = _window(plan_year, as_of)
+    attended = select(Enrolment.camp_id).where(Enrolment.camp_id == Camp.id, Enrolment.attended.is_(True)).exists()
     return (
         select(Camp.unit_id, func.count(Camp.id))
-        .where(Camp.ends_on >= first, Camp.ends_on <= last, Camp.status != CANCELLED)
+        .where(Camp.ends_on >= first, Camp.ends_on <= last, Camp.status != CANCELLED, attended)
         .group_by(Camp.unit_id)
     )
 
@@ -64,18 +66,22 @@ CHECKS = [
 def default_targets(plan_year: int) -> list[TargetSpec]:
     """The notice's targets for these checks (三(三) and 四、推进步骤).
 
-    Province: 10 camps and 1,000 leaders trained a year. Each city: at least
-    one camp every quarter. Leaders trained in the year: PRD city 300, PRD
-    county 100, non-PRD city 200, non-PRD county 50.
+    Province: 10 camps and 1,000 leaders trained a year, its own (本级).
+    Each city: at least one camp every quarter, from Q2 (the notice came out
+    in March; its implementation phase runs from April). Leaders trained in
+    the year: PRD city 300, PRD county 100, non-PRD city 200, non-PRD county
+    50. A city's camps and trained leaders include its counties' (含下级,
+    each person once: "县域范围内的青年社会组织骨干培训纳入市级培训序列");
+    everything else counts the unit's own.
     """
     dec31 = datetime.date(plan_year, 12, 31)
     T = TargetSpec
     return [
         T("camps", "province", 10, dec31),
-        T("camps", "city", 1, dec31, "quarter"),
+        T("camps", "city", 1, dec31, "quarter", scope="subtree", first_quarter=2),
         T("trained_leaders", "province", 1000, dec31),
-        T("trained_leaders", "prd_city", 300, dec31),
+        T("trained_leaders", "prd_city", 300, dec31, scope="subtree"),
         T("trained_leaders", "prd_county", 100, dec31),
-        T("trained_leaders", "nonprd_city", 200, dec31),
+        T("trained_leaders", "nonprd_city", 200, dec31, scope="subtree"),
         T("trained_leaders", "nonprd_county", 50, dec31),
     ]

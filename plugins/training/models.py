@@ -53,6 +53,7 @@ from sqlalchemy.orm import (
     scoped_session,
 )
 
+from core import clock
 from core.scoping import Audited, UnitOwned, current_scope, current_user, stored_value
 from core.validators import ValidationError, mask_phone, mask_resident_id, phone, resident_id
 from plugins.cultivation.models import YouthOrg
@@ -111,7 +112,7 @@ def _add(errors: dict, field: str, message) -> None:
 
 
 def _today() -> datetime.date:
-    return datetime.date.today()
+    return clock.today()
 
 
 def _clean(value) -> str | None:

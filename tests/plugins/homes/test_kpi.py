@@ -7,24 +7,28 @@ import datetime
 import uuid
 
 import pytest
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, select
 
 from core.kpi import compute_values, default_targets, load_default_targets
 from core.units import Unit, compute_path, unit_by_code
 from plugins.cultivation.models import YouthOrg
 from plugins.homes.kpi import CHECKS
-from plugins.homes.models import Home, IncubationFund, Residency
+from plugins.homes.models import ChecklistEntry, ChecklistItem, Home, IncubationFund, Residency
 
 D = datetime.date
 CHECK = {c.key: c for c in CHECKS}
 
-# bases: (key, unit, opened)
+# bases: (key, unit, opened, signage (挂牌), every checklist item met on, kind).
+# A 亲青家园 counts from its signage once it meets every item in use; a campus
+# terminal store (终端门店) is never a 亲青家园: it is counted apart.
 HOMES = [
-    ("H1", "city", D(2012, 3, 10)),
-    ("H2", "city", None),  # being built: never counted
-    ("H3", "city", D(2011, 1, 1)),
-    ("H4", "county", D(2012, 6, 1)),
-    ("H5", "county", D(2011, 12, 1)),
+    ("H1", "city", D(2012, 3, 10), D(2012, 3, 15), D(2012, 3, 20), "youth_centre"),  # counts from 3-20
+    ("H2", "city", None, None, None, "youth_centre"),  # being built: never counted
+    ("H3", "city", D(2011, 1, 1), D(2011, 2, 1), D(2011, 3, 1), "youth_centre"),
+    ("H4", "county", D(2012, 6, 1), None, D(2012, 6, 1), "youth_centre"),  # no sign: not a 亲青家园
+    ("H5", "county", D(2011, 12, 1), D(2011, 12, 1), None, "youth_centre"),  # one item short: not counted
+    ("H6", "county", D(2012, 6, 1), D(2012, 6, 10), D(2012, 6, 5), "youth_centre"),  # counts from its sign, 6-10
+    ("H7", "city", D(2012, 4, 1), D(2012, 4, 1), D(2012, 4, 1), "campus_room"),  # a terminal store
 ]
 # funds: (unit, established)
 FUNDS = [("city", D(2012, 5, 20)), ("county", D(2012, 7, 1)), ("county", D(2011, 5, 1))]
@@ -40,9 +44,19 @@ RESIDENCIES = [
 # hand-computed: {check: {(plan year, as_of): (city's own records, county's)}}
 EXPECTED = {
     "homes": {
-        (2012, D(2011, 12, 31)): (1, 1),
-        (2012, D(2012, 3, 31)): (2, 1),
-        (2012, D(2012, 12, 31)): (2, 2),
+        (2012, D(2011, 12, 31)): (1, 0),
+        (2012, D(2012, 3, 19)): (1, 0),
+        (2012, D(2012, 3, 31)): (2, 0),
+        (2012, D(2012, 6, 9)): (2, 0),
+        (2012, D(2012, 12, 31)): (2, 1),
+    },
+    "terminal_stores": {
+        (2012, D(2012, 3, 31)): (0, 0),
+        (2012, D(2012, 12, 31)): (1, 0),
+    },
+    "fund_amount": {
+        (2012, D(2012, 5, 19)): (0, 100000),
+        (2012, D(2012, 12, 31)): (100000, 200000),
     },
     "funds": {
         (2012, D(2012, 5, 19)): (0, 1),
@@ -58,9 +72,9 @@ EXPECTED = {
 }
 # the city's value covers its subtree; an organization counts once
 ROLLED_UP = {
-    (2012, D(2012, 12, 31)): {"homes": 4, "funds": 3, "incubated_orgs": 4},
-    (2012, D(2012, 6, 30)): {"homes": 4, "funds": 2, "incubated_orgs": 2},
-    (2013, D(2013, 6, 30)): {"homes": 4, "funds": 3, "incubated_orgs": 2},
+    (2012, D(2012, 12, 31)): {"homes": 3, "funds": 3, "incubated_orgs": 4, "terminal_stores": 1, "fund_amount": 300000},
+    (2012, D(2012, 6, 30)): {"homes": 3, "funds": 2, "incubated_orgs": 2},
+    (2013, D(2013, 6, 30)): {"homes": 3, "funds": 3, "incubated_orgs": 2},
 }
 
 
@@ -85,10 +99,19 @@ def dataset(app):
                                  service_field="other", reg_status="unregistered")
         s.add_all(orgs.values())
         homes = {}
-        for key, where, opened in HOMES:
-            homes[key] = Home(name=f"KPI{tag}-{key}", unit=units[where], kind="youth_centre", address="测试地址",
-                              opened_on=opened)
+        for key, where, opened, signed, _met, kind in HOMES:
+            homes[key] = Home(name=f"KPI{tag}-{key}", unit=units[where], kind=kind, address="测试地址",
+                              opened_on=opened, signage_on=signed)
         s.add_all(homes.values())
+        s.flush()
+        items = list(s.execute(select(ChecklistItem.id).where(ChecklistItem.active.is_(True))).scalars())
+        assert len(items) >= 2
+        for key, where, opened, signed, met, kind in HOMES:
+            if opened is None:
+                continue
+            # every item in use met on ``met``; H5 meets all but the last one
+            for item in items[:-1] if met is None else items:
+                s.add(ChecklistEntry(home_id=homes[key].id, item_id=item, unit=units[where], met_on=met or opened, evidence="台账"))
         for i, (where, established) in enumerate(FUNDS):
             s.add(IncubationFund(name=f"KPI{tag}-F{i}", unit=units[where], established_on=established,
                                  from_youth_foundation=100000))
@@ -109,6 +132,7 @@ def dataset(app):
         s = app.appbuilder.session
         unit_ids = [ids["city"], ids["county"]]
         s.execute(delete(Residency).where(Residency.unit_id.in_(unit_ids)))
+        s.execute(delete(ChecklistEntry).where(ChecklistEntry.unit_id.in_(unit_ids)))
         s.execute(delete(Home).where(Home.unit_id.in_(unit_ids)))
         s.execute(delete(IncubationFund).where(IncubationFund.unit_id.in_(unit_ids)))
         s.execute(delete(YouthOrg).where(YouthOrg.unit_id.in_(unit_ids)))
@@ -158,14 +182,21 @@ def test_core_rolls_the_values_up_the_tree(app, dataset):
 def test_checks_are_registered_and_the_notice_targets_exist(app):
     registry = app.extensions["qqh_plugins"]
     keys = {c.key for _, c in registry.collect("qqh_kpi_checks", "KPI check", key=lambda c: c.key)}
-    assert {"homes", "funds", "incubated_orgs"} <= keys
+    assert {"homes", "funds", "incubated_orgs", "terminal_stores", "fund_amount"} <= keys
     assert CHECK["incubated_orgs"].rollup == "distinct"
-    # core ships the notice's targets for homes and funds; this plugin adds none
-    targets = {(t.check, t.tier): t for t in default_targets(2012)}
+    # this plugin ships the notice's targets for its checks (core's table agrees), all 本级,
+    # and the province's 500万元 fund
+    from plugins.homes.kpi import default_targets as homes_targets
+
+    core_targets = {(t.check, t.tier): t for t in default_targets(2012)}
+    targets = {(t.check, t.tier): t for t in homes_targets(2012)}
     assert targets[("homes", "prd_city")].due == D(2012, 5, 31) and targets[("funds", "nonprd_city")].due == D(2012, 6, 30)
-    assert not [n for n, _ in registry.call("qqh_default_targets", plan_year=2012) if n == "homes"]
+    assert all(core_targets[k].due == t.due and core_targets[k].threshold == t.threshold for k, t in targets.items() if k in core_targets)
+    assert {t.scope for t in targets.values()} == {"own"}
+    assert (targets[("fund_amount", "province")].threshold, targets[("fund_amount", "province")].due) == (5_000_000, D(2012, 12, 31))
+    assert [n for n, _ in registry.call("qqh_default_targets", plan_year=2012) if n == "homes"] == ["homes"]
     with app.app_context():
         load_default_targets(2012)  # idempotent, and the checks' labels are this plugin's
         from core.kpi import check_label
 
-        assert check_label("homes") == "建成“亲青家园”" and check_label("funds") == "成立的孵化基金"
+        assert check_label("homes") == "挂牌并达到建设手册要求的“亲青家园”" and check_label("funds") == "成立的孵化基金"

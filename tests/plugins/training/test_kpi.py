@@ -11,6 +11,7 @@ the records of other tests in the shared database do not matter.
     c5    county1 2011-12-20   finished   P5             <- the year before
     c6    county2 2013-01-05   finished   P3             <- the year after
     c7    city    2013-01-02   planned    -              <- began in 2012, ends in 2013
+    c8    county2 2012-06-21   planned    (P3)           <- ended, nobody attended: not held
 """
 
 import datetime
@@ -36,6 +37,7 @@ CAMPS = {  # name: (unit, first day, last day, status)
     "c5": ("county1", D(2011, 12, 19), D(2011, 12, 20), "finished"),
     "c6": ("county2", D(2013, 1, 4), D(2013, 1, 5), "finished"),
     "c7": ("city", D(2012, 12, 30), D(2013, 1, 2), "planned"),
+    "c8": ("county2", D(2012, 6, 20), D(2012, 6, 21), "planned"),
 }
 ENROLMENTS = [  # (camp, person, attended)
     ("c1", "P1", True), ("c1", "P2", True), ("c1", "P3", False),
@@ -44,6 +46,7 @@ ENROLMENTS = [  # (camp, person, attended)
     ("c4", "P4", True),
     ("c5", "P5", True),
     ("c6", "P3", True),
+    ("c8", "P3", False),
 ]
 # hand-computed, for each as-of date: the units' own values (city, county1, county2)
 CAMPS_HELD = {
