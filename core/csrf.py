@@ -21,7 +21,7 @@ blueprints only when it finds the extension).
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -77,6 +77,10 @@ def install(app: Flask) -> CSRFProtect:
     @app.errorhandler(CSRFError)
     def refused(_exc):
         message = refusal_message()
+        if "user" not in g:  # refused before FAB's before_request set it: the page's menu needs it
+            from flask_login import current_user
+
+            g.user = current_user
         if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
             return jsonify(message=message), 400
         return render_template(

@@ -64,6 +64,18 @@ def parse_q(value: str):
     return parsed if isinstance(parsed, dict) else None
 
 
+def uses_rison(fn) -> bool:
+    """Whether a view reads ``q`` through FAB's ``@rison`` (pickers read it as search text)."""
+    for _ in range(20):
+        if fn is None:
+            return False
+        code = getattr(fn, "__code__", None)
+        if code is not None and code.co_qualname.startswith("rison."):
+            return True
+        fn = getattr(fn, "__wrapped__", None) or getattr(fn, "__func__", None)
+    return False
+
+
 def _bad_request(message: str):
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         response = jsonify(message=message)
@@ -76,11 +88,18 @@ def _bad_request(message: str):
 
 
 def install(app: Flask) -> None:
+    rison_endpoints: dict[str, bool] = {}
+
+    def reads_rison(endpoint) -> bool:
+        if endpoint not in rison_endpoints:
+            rison_endpoints[endpoint] = uses_rison(app.view_functions.get(endpoint))
+        return rison_endpoints[endpoint]
+
     @app.before_request
     def refuse_malformed_arguments():
         if any(too_big(v) for v in (request.view_args or {}).values()):
             abort(404)
-        if request.path.startswith("/api/"):
+        if request.endpoint and reads_rison(request.endpoint):
             q = request.args.get("q")
             if q:
                 parsed = parse_q(q)
