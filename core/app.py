@@ -10,7 +10,7 @@ from flask_appbuilder import AppBuilder
 from flask_appbuilder.models.sqla.base import SQLA
 from werkzeug.exceptions import HTTPException
 
-from core import display, fab_patches, menu, modules
+from core import csrf, display, fab_patches, headers, inputs, menu, modules
 from core.config import build_config
 from core.plugins import Page, PluginError, PluginRegistry
 from core.scoping import ScopedInterface
@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     app.config.setdefault("FAB_SECURITY_MANAGER_CLASS", "core.security.QqhSecurityManager")
     app.config.setdefault("FAB_BASE_TEMPLATE", "qqh/base.html")
 
+    csrf.install(app)  # before AppBuilder: FAB exempts its API blueprints only when it finds it
     db = SQLA(app)
     app.extensions["qqh_db"] = db
     with app.app_context():
@@ -69,6 +70,8 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     modules.install(app)
     menu.install(app)
     display.install(app)
+    headers.install(app)
+    inputs.install(app)
     _install_error_handlers(app)
     return app
 

@@ -192,7 +192,9 @@ def run(host, port, debug):
         if pending:
             fail("the database is not up to date with the code: run `qqh init` (or `qqh db upgrade`) first.")
     click.echo(f"亲青汇 serving on http://{host}:{port}/")
-    app.run(host=host, port=port, debug=debug, use_reloader=False)
+    from core.headers import RequestHandler  # no `Server: Werkzeug/… Python/…` banner
+
+    app.run(host=host, port=port, debug=debug, use_reloader=False, request_handler=RequestHandler)
 
 
 # -- db -----------------------------------------------------------------------

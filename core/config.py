@@ -78,6 +78,10 @@ def plugin_names() -> list[str] | None:
     return [p.strip() for p in raw.split(",") if p.strip()]
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def build_config(instance_path: str) -> dict:
     instance_path = _instance_path(instance_path)
     return {
@@ -110,6 +114,14 @@ def build_config(instance_path: str) -> dict:
         "FAB_API_MAX_PAGE_SIZE": 500,
         "WTF_CSRF_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": _flag("QQH_HTTPS"),  # also Secure on any request that came over HTTPS
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": _flag("QQH_HTTPS"),
+        "QQH_PROXY_FIX": _flag("QQH_PROXY_FIX"),  # trust X-Forwarded-Proto/-For/-Host of one proxy
+        "QQH_MAX_PAGE_SIZE": 100,
         "JSON_AS_ASCII": False,
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "RATELIMIT_ENABLED": False,

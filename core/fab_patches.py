@@ -13,6 +13,14 @@
    page translates ~370 of them (~8 ms). The same state, found through the
    application context directly, costs ~4 µs. Behaviour is unchanged: no
    application context still means "no translations".
+4. State changes by POST only: FAB routes ``/delete/<pk>`` and
+   ``/action/<name>/<pk>`` for GET and POST (refusing GET only when CSRF is
+   on, with a redirect). Every view's ``delete`` and ``action`` routes are
+   registered for POST alone (405 to a GET), however a view redeclares them.
+5. HTML list paging: ``?psize_<View>=abc`` or ``?page_<View>=abc`` raised
+   ValueError (500): a value that is not a non-negative number is ignored
+   (the default applies), and page sizes are capped at ``QQH_MAX_PAGE_SIZE``
+   (100) as the API caps its own (``FAB_API_MAX_PAGE_SIZE``).
 """
 
 from __future__ import annotations
@@ -68,6 +76,59 @@ def _guard_actions_and_downloads() -> None:
     ModelView.action, ModelView.action_post, ModelView.download = guarded_action, guarded_action_post, guarded_download
 
 
+POST_ONLY_ROUTES = {"delete", "action"}
+
+
+def _post_only_mutations() -> None:
+    from flask_appbuilder.baseviews import BaseView
+
+    register = BaseView._register_urls
+
+    def _register_urls(self):
+        blueprint = self.blueprint
+        add = blueprint.add_url_rule
+
+        def add_url_rule(rule, endpoint=None, view_func=None, **options):
+            if endpoint in POST_ONLY_ROUTES and options.get("methods"):
+                options["methods"] = [m for m in options["methods"] if m.upper() not in ("GET", "HEAD")] or ["POST"]
+            return add(rule, endpoint, view_func, **options)
+
+        blueprint.add_url_rule = add_url_rule
+        try:
+            return register(self)
+        finally:
+            del blueprint.add_url_rule
+
+    BaseView._register_urls = _register_urls
+
+
+def _sane_paging() -> None:
+    import re
+
+    from flask import current_app, request
+    from flask_appbuilder import baseviews, urltools
+
+    def numbers(prefix: str) -> dict[str, int]:
+        found = {}
+        for arg in request.args:
+            match = re.findall(prefix + "(.*)", arg)
+            if match:
+                value = request.args.get(arg, "").strip()
+                if value.isdigit() and len(value) < 10:
+                    found[match[0]] = int(value)
+        return found
+
+    def get_page_args():
+        return numbers("page_")
+
+    def get_page_size_args():
+        cap = current_app.config.get("QQH_MAX_PAGE_SIZE", 100)
+        return {k: min(v, cap) for k, v in numbers("psize_").items() if v > 0}
+
+    for module in (baseviews, urltools):
+        module.get_page_args, module.get_page_size_args = get_page_args, get_page_size_args
+
+
 def _babel_context():
     """flask_babel._get_current_context without the ``g`` proxy (same result)."""
     app_ctx = _cv_app.get(None)
@@ -88,6 +149,8 @@ def apply() -> None:
     if getattr(fab_api.jsonschema, "_qqh_patched", False):
         return
     _guard_actions_and_downloads()
+    _post_only_mutations()
+    _sane_paging()
     flask_babel._get_current_context = _babel_context
     shim = types.SimpleNamespace(
         validate=_validate, ValidationError=jsonschema.ValidationError, _qqh_patched=True

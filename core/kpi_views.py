@@ -13,7 +13,7 @@ from flask_appbuilder.api import BaseApi, expose as api_expose, protect, safe
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
-from markupsafe import Markup
+from jinja2.utils import htmlsafe_json_dumps
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 from wtforms import IntegerField, SelectField
@@ -219,7 +219,7 @@ class DashboardView(HomeView):
             statuses=kpi.STATUSES,
             status_help=kpi.STATUS_HELP,
             css=kpi.STATUS_CSS,
-            chart_json=Markup(json.dumps(data["chart"], ensure_ascii=False).replace("</", "<\\/")),
+            chart_json=htmlsafe_json_dumps(data["chart"], dumps=json.dumps, ensure_ascii=False),
             tier_label=lambda t: str(kpi.TARGET_TIERS.get(t, t)),
         )
 

@@ -666,7 +666,7 @@ class RelatedById(Related):
     refused before it reaches the database (PostgreSQL would fail on it)."""
 
     def _deserialize(self, value, *args, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
             raise self.make_error("invalid")
         return super()._deserialize(value, *args, **kwargs)
 

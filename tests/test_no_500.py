@@ -58,3 +58,87 @@ def test_no_route_answers_500(own_app, user):
                     if r.status_code >= 500:
                         failures.append((method, url, kw, r.status_code, r.text[:200]))
     assert not failures, sorted({(m, re.sub(r"\d+|abc", "N", u), s) for m, u, k, s, t in failures})
+
+
+BIG = "99999999999999999999"  # no 64-bit integer holds it
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def message(r) -> str:
+    if r.headers.get("Content-Type", "").startswith("application/json"):
+        return str(r.json().get("message", ""))
+    return r.text
+
+
+def test_out_of_range_ids_answer_404(own_app):
+    """Every route taking an id, given one beyond the integer range (both
+    engines fail on it in the database): 404 to GET/PUT/DELETE, never a 500."""
+    app, server = own_app
+    client = Client(server.url).login("admin")
+    failures, checked = [], 0
+    for rule in routes(app):
+        if not rule.arguments & {"pk", "id"}:
+            continue
+        url = fill(rule, BIG)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            kw = {"json": {"title": "x", "unit": int(BIG)}} if url.startswith("/api/") and method in ("PUT", "POST") else {}
+            r = client.request(method, url, **kw)
+            checked += 1
+            expected = r.status_code == 404 if method in ("GET", "PUT", "DELETE") else r.status_code < 500
+            if not expected:
+                failures.append((method, rule.rule, r.status_code, r.text[:120]))
+    assert checked > 50
+    assert not failures, failures
+    # a body naming a unit beyond the range is refused as a value, not a 500
+    r = client.post("/api/v1/samplenote/", json={"title": "x", "noted_on": "2012-03-05", "unit": int(BIG)})
+    assert r.status_code == 422, r.text[:300]
+
+
+def test_malformed_q_answers_400_in_chinese(own_app):
+    """Every REST endpoint reading ``q`` as Rison (found from its decorators,
+    not from a list): parser errors are 400 with a Chinese message."""
+    from core.inputs import uses_rison
+
+    app, server = own_app
+    client = Client(server.url).login("admin")
+    endpoints = {ep for ep, fn in app.view_functions.items() if uses_rison(fn)}
+    failures, checked = [], 0
+    for rule in routes(app):
+        if rule.endpoint not in endpoints or "GET" not in rule.methods:
+            continue
+        for q in ("(((", "-4.92e+16", "(page:" + BIG + ")", "!(1,2)"):
+            r = client.get(fill(rule, "1"), params={"q": q})
+            checked += 1
+            if r.status_code != 400 or not CJK.search(message(r)):
+                failures.append((rule.rule, q, r.status_code, r.text[:120]))
+    assert checked > 40
+    assert not failures, failures
+    # pickers read q as search text, not Rison
+    assert client.get("/api/v1/unit/picker", params={"q": "((("}).status_code == 200
+
+
+def test_page_paging_arguments_are_sane_and_capped(own_app):
+    """Every list page: page and page size that are not numbers fall back to
+    the defaults, sizes are capped at 100 rows (1,901 units exist), filters
+    with numbers beyond the range are 400."""
+    app, server = own_app
+    client = Client(server.url).login("admin")
+    failures = []
+    lists = [r for r in routes(app) if r.endpoint.endswith(".list") and not r.arguments]
+    assert len(lists) > 10
+    for rule in lists:
+        view = rule.endpoint.split(".")[0]
+        for args in ({f"psize_{view}": "abc"}, {f"page_{view}": "abc"}, {f"psize_{view}": "-5"}, {f"psize_{view}": "100000"}):
+            r = client.get(rule.rule, params=args)
+            if r.status_code != 200:
+                failures.append((rule.rule, args, r.status_code))
+            elif r.text.count('class="action_check"') > 100 or r.text.count("<tr") > 102:
+                failures.append((rule.rule, args, "more than 100 rows"))
+    assert not failures, failures
+    units = [r for r in lists if r.endpoint.split(".")[0] == "UnitView"]
+    if units:
+        r = client.get(units[0].rule, params={"psize_UnitView": "100000"})
+        assert r.status_code == 200 and 100 <= r.text.count("<tr") <= 102
+        assert len(r.content) < 1_000_000
+    r = client.get("/samplenoteview/list/", params={"_flt_0_unit": BIG})
+    assert r.status_code == 400 and CJK.search(r.text)

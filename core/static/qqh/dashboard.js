@@ -12,6 +12,14 @@
   var FONT = '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif';
   var ORDER = ["met", "in_progress", "overdue", "n_a"];
   var colours = data.colours;
+  // Tooltips are HTML: every value from data is escaped before it goes in
+  // (a unit may be named `<img src=x onerror=…>`). Titles, axis labels and
+  // bar labels are drawn on the canvas and are text already.
+  function esc(v) {
+    return String(v === null || v === undefined ? "" : v)
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
 
   var progress = echarts.init(progressEl);
   var status = echarts.init(statusEl);
@@ -33,10 +41,10 @@
         trigger: "axis",
         formatter: function (params) {
           var i = params[0].dataIndex, s = col.statuses[i];
-          var lines = [data.units[i]];
-          lines.push(data.text.value + "：" + (col.values[i] === null ? "—" : col.values[i]));
-          if (col.targets[i] !== null) { lines.push(data.text.target + "：" + col.targets[i]); }
-          if (s) { lines.push(data.statusLabels[s]); }
+          var lines = [esc(data.units[i])];
+          lines.push(esc(data.text.value) + "：" + (col.values[i] === null ? "—" : esc(col.values[i])));
+          if (col.targets[i] !== null) { lines.push(esc(data.text.target) + "：" + esc(col.targets[i])); }
+          if (s) { lines.push(esc(data.statusLabels[s])); }
           return lines.join("<br>");
         }
       },
@@ -72,7 +80,14 @@
     var labels = data.columns.map(title);
     status.setOption({
       textStyle: { fontFamily: FONT },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: {
+        trigger: "axis", axisPointer: { type: "shadow" },
+        formatter: function (params) {
+          var lines = [esc(labels[params[0].dataIndex])];
+          params.forEach(function (p) { lines.push(p.marker + esc(p.seriesName) + "：" + esc(p.value)); });
+          return lines.join("<br>");
+        }
+      },
       legend: { bottom: 0, textStyle: { fontFamily: FONT } },
       grid: { left: 10, right: 20, top: 10, bottom: 40, containLabel: true },
       xAxis: { type: "value", minInterval: 1 },
@@ -103,7 +118,8 @@
   });
   // clicking a bar drills down like the table's links
   progress.on("click", function (p) {
-    var link = document.querySelector('tr[data-unit="' + data.codes[p.dataIndex] + '"] a.qqh-drill');
+    var code = String(data.codes[p.dataIndex]);
+    var link = document.querySelector('tr[data-unit="' + (window.CSS && CSS.escape ? CSS.escape(code) : code.replace(/["\\]/g, "")) + '"] a.qqh-drill');
     if (link) { window.location.href = link.href; }
   });
 

@@ -35,3 +35,11 @@
     $("select.qqh-picker").each(function () { init(this); });
   });
 })();
+
+// Forms that ask before submitting: <form data-confirm="question"> (no inline
+// onsubmit: the Content-Security-Policy runs no inline handlers).
+document.addEventListener("submit", function (e) {
+  var form = e.target;
+  var question = form && form.getAttribute && form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) { e.preventDefault(); }
+}, true);
