@@ -20,7 +20,6 @@ the maximum. Cities and counties are assessed, ranked within their KPI tier
 from __future__ import annotations
 
 import datetime
-import io
 import json
 from collections import defaultdict
 
@@ -460,6 +459,6 @@ def export_xlsx(session, plan_year: int, scope: str | None = None) -> bytes:
         adj.append([unit.name, unit.code, a.points, a.reason, who, a.made_on])
     adj.column_dimensions["D"].width = 40
     adj.column_dimensions["F"].width = 20
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    from core.importing import save_workbook  # every cell neutralised
+
+    return save_workbook(wb)
