@@ -248,13 +248,16 @@ class TraineeInterface(ScopedInterface):
         if cond is None:
             return SQLAInterface.apply_filters(self, query, filters)
         lines = self.session.query(Enrolment.trainee_id).filter(cond)
-        for flt, value in filters.get_filters_values() if filters else ():
+        for flt, values in filters.get_filters_values() if filters else ():
             if flt.column_name in self.OWN_LINE_COLUMNS:
-                on_lines = copy.copy(flt)
-                on_lines.model = Enrolment
-                lines = on_lines.apply(lines, value)
-            else:
-                query = flt.apply(query, value)
+                flt = copy.copy(flt)
+                flt.model = Enrolment
+            several = isinstance(values, list) and flt.arg_name not in {"in", "not_in"}  # as FAB's apply_all
+            for value in values if several else [values]:
+                if flt.model is Enrolment:
+                    lines = flt.apply(lines, value)
+                else:
+                    query = flt.apply(query, value)
         return query.filter(Trainee.id.in_(lines.statement))
 
     def _get_base_query(self, query, filters=None, order_column="", order_direction=""):
