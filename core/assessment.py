@@ -24,7 +24,6 @@ Whose records count is the unit's KPI target's scope (本级 or 含下级). Citi
 from __future__ import annotations
 
 import datetime
-import io
 import json
 from collections import defaultdict
 
@@ -504,6 +503,6 @@ def export_xlsx(session, plan_year: int, scope: Scope | None = None) -> bytes:
         adj.append([unit.name, unit.code, a.points, a.reason, who, a.made_on])
     adj.column_dimensions["D"].width = 40
     adj.column_dimensions["F"].width = 20
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    from core.importing import save_workbook  # every cell neutralised
+
+    return save_workbook(wb)

@@ -744,8 +744,12 @@ def register_cli(cli) -> None:
                 bar.update(n - state["n"])
                 state["n"] = n
 
+            from core.personal import user_sees_personal_data
+
+            sm = current_app.appbuilder.sm
+            full = not as_user or user_sees_personal_data(sm.find_user(username=as_user))
             with open(out, "wb") as fh:
-                n = write_export(imp, query.yield_per(1000), fh, progress)
+                n = write_export(imp, query.yield_per(1000), fh, progress, full=full)
         click.echo(gettext("Wrote %(n)d rows to %(file)s.", n=n, file=out))
 
 

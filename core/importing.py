@@ -393,12 +393,47 @@ TRUE_WORDS = {"是", "y", "yes", "true", "t", "1", "√", "✓", "对", "有"}
 FALSE_WORDS = {"否", "n", "no", "false", "f", "0", "×", "✗", "x", "无", "不是"}
 
 
-def neutralise(text: str) -> str:
-    """A text cell that a spreadsheet would run as a formula (= + - @, tab,
-    CR) gets a leading apostrophe (OWASP's advice against CSV injection)."""
-    if text and text.startswith(DANGEROUS_START):
-        return "'" + text
-    return text
+def neutralise(value):
+    """The one neutraliser of every cell of every workbook the app writes: a
+    text that a spreadsheet would run as a formula (= + - @, tab, CR, LF at
+    its start) gets a leading apostrophe (OWASP's advice against CSV
+    injection); any other value is returned as it is."""
+    if isinstance(value, str) and value and value.startswith(DANGEROUS_START):
+        return "'" + value
+    return value
+
+
+def safe_row(values) -> list:
+    """A row for a write-only sheet with every cell neutralised (values and
+    ``WriteOnlyCell`` objects alike)."""
+    out = []
+    for v in values:
+        if hasattr(v, "value") and hasattr(v, "data_type"):
+            if isinstance(v.value, str):
+                v.value = neutralise(v.value)
+        else:
+            v = neutralise(v)
+        out.append(v)
+    return out
+
+
+def save_workbook(wb, out=None) -> bytes | None:
+    """Neutralise every cell of every sheet of ``wb`` (not write-only), then
+    save it to ``out``, or return its bytes. Every workbook the app builds
+    cell by cell is saved through here."""
+    from openpyxl.cell.cell import MergedCell
+
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if not isinstance(cell, MergedCell) and isinstance(cell.value, str):
+                    cell.value = neutralise(cell.value)
+    if out is not None:
+        wb.save(out)
+        return None
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
 def _norm(text: str) -> str:
@@ -1181,11 +1216,11 @@ def export_cell(col: Column, value):
         return neutralise(out) if isinstance(out, str) else out
     kind = col.kind
     if kind == "unit":
-        return unit_label(value)
+        return neutralise(unit_label(value))
     if kind == "ref":
         return neutralise(str(value))
     if kind == "enum":
-        return str((col.choices or {}).get(value, value))
+        return neutralise(str((col.choices or {}).get(value, value)))
     if kind == "bool":
         return gettext("Yes") if value else gettext("No")
     if kind == "date":
@@ -1197,9 +1232,13 @@ def export_cell(col: Column, value):
     return neutralise(str(value))
 
 
-def write_export(imp: Importable, items: Iterable, out, progress: Callable[[int], None] | None = None) -> int:
+def write_export(imp: Importable, items: Iterable, out, progress: Callable[[int], None] | None = None,
+                 full: bool | None = None) -> int:
     """Write ``items`` (model objects) to ``out`` as a workbook with the
-    list's headers; streamed (write-only). Returns the number of rows."""
+    list's headers; streamed (write-only). Returns the number of rows.
+    Personal data (``__qqh_personal__``) is masked unless ``full`` (default:
+    whether the current user sees it, core/personal.py)."""
+    from core.personal import personal_fields, shown, sees_personal_data
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -1214,13 +1253,19 @@ def write_export(imp: Importable, items: Iterable, out, progress: Callable[[int]
         cell = WriteOnlyCell(ws, value=str(c.header))
         cell.font = bold
         head.append(cell)
-    ws.append(head)
+    ws.append(safe_row(head))
     ws.freeze_panes = "A2"
     n = 0
+    personal = set(personal_fields(imp.model))
+    if full is None:
+        full = sees_personal_data()
     for item in items:
         row = []
         for c in imp.columns:
-            v = export_cell(c, getattr(item, c.attr))
+            value = getattr(item, c.attr)
+            if c.attr in personal:
+                value = shown(c.attr, value, full)
+            v = export_cell(c, value)
             if c.kind == "date" and v is not None:
                 v = WriteOnlyCell(ws, value=v)
                 v.number_format = DATE_FORMAT
@@ -1228,7 +1273,7 @@ def write_export(imp: Importable, items: Iterable, out, progress: Callable[[int]
                 v = WriteOnlyCell(ws, value=v)
                 v.number_format = AMOUNT_FORMAT
             row.append(v)
-        ws.append(row)
+        ws.append(safe_row(row))
         n += 1
         if progress and n % 500 == 0:
             progress(n)
@@ -1359,9 +1404,7 @@ def write_template(session, imp: Importable, scope=ALL, limits: Limits | None = 
         notes_ws.cell(row=start + k, column=1, value=line)
     for letter, w in zip("ABCDE", (18, 8, 40, 40, 40)):
         notes_ws.column_dimensions[letter].width = w
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return save_workbook(wb)
 
 
 def write_error_file(imp: Importable, filename: str, data: bytes, report: ImportReport, limits: Limits) -> bytes:
@@ -1379,13 +1422,11 @@ def write_error_file(imp: Importable, filename: str, data: bytes, report: Import
     ws = wb.create_sheet(_sheet_title(imp.label))
     width = max([len(table.headers)] + [len(r) for _, r in table.rows])
 
-    def clean(v):
-        return neutralise(v) if isinstance(v, str) else v
-
+    clean = neutralise
     head = [clean(cell_text(h)) for h in table.headers] + [None] * (width - len(table.headers))
     err_head = WriteOnlyCell(ws, value=gettext("Errors in the row"))
     err_head.font = Font(bold=True, color="C00000")
-    ws.append(head + [err_head])
+    ws.append(safe_row(head + [err_head]))
     red = Font(color="C00000")
     for number, values in table.rows:
         msgs = by_row.get(number)
@@ -1394,9 +1435,9 @@ def write_error_file(imp: Importable, filename: str, data: bytes, report: Import
             c = WriteOnlyCell(ws, value="；".join(msgs))
             c.font = red
             cells.append(c)
-        ws.append(cells)
+        ws.append(safe_row(cells))
     if by_row.get(None):
-        ws.append([None] * width + ["；".join(by_row[None])])
+        ws.append(safe_row([None] * width + ["；".join(by_row[None])]))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -719,8 +719,6 @@ def report_table(report: Report) -> list[list]:
 
 def report_xlsx(report: Report) -> bytes:
     """The report as an Excel workbook (one sheet, status cells coloured)."""
-    import io
-
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
@@ -740,6 +738,6 @@ def report_xlsx(report: Report) -> bytes:
     for col, width in zip("ABCDEFGHIJKLM", (22, 10, 14, 26, 10, 10, 10, 12, 14, 10, 14, 10, 12)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A3"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    from core.importing import save_workbook  # every cell neutralised
+
+    return save_workbook(wb)

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, object_session, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core.personal import PersonalDataApi, PersonalDataView, restore_masked
 from core.units import Unit, subtree_of
 
 
@@ -373,28 +374,38 @@ def check_item(session, item, scope: Scope) -> None:
 def _check_item(session, item, scope: Scope) -> None:
     errors: dict[str, list[str]] = {}
     model = type(item)
-    if getattr(model, "__qqh_unit_owned__", False):
-        _check_unit_from(session, item, errors)
-        unit_id = item.unit.id if item.unit is not None else item.unit_id
-        if unit_id is None:
-            errors.setdefault("unit", []).append(gettext("Choose the unit this record belongs to."))
-        elif not unit_in_scope(session, unit_id, scope):
-            errors.setdefault("unit", []).append(
-                gettext("You can only enter records for your own unit and the units below it.")
-            )
+    restore_masked(item)  # a masked personal value sent back keeps the stored one (core/personal.py)
+    # a record it points to that the user may not see is "not found", before
+    # any rule about it runs: no rule may tell what another unit's record holds
     for rel in sa_inspect(model).relationships:
         if rel.direction.name != "MANYTOONE" or rel.key in ("unit", "created_by", "changed_by"):
             continue
         target = getattr(item, rel.key)
         if target is not None and getattr(type(target), "__qqh_unit_owned__", False):
             if not unit_in_scope(session, target.unit_id, scope):
-                errors.setdefault(rel.key, []).append(gettext("This record is outside your units."))
+                errors.setdefault(rel.key, []).append(not_found_message())
+    if errors:
+        raise InvalidInput(errors)
+    if getattr(model, "__qqh_unit_owned__", False):
+        _check_unit_from(session, item, errors)
+        unit_id = item.unit.id if item.unit is not None else item.unit_id
+        if unit_id is None:
+            errors.setdefault("unit", []).append(gettext("Choose the unit this record belongs to."))
+        elif not unit_in_scope(session, unit_id, scope):
+            # nor a rule about another unit's records (its duplicates, its limits)
+            raise InvalidInput({"unit": [gettext("You can only enter records for your own unit and the units below it.")]})
     validate = getattr(item, "validate", None)
     if callable(validate):
         for field, msgs in (validate() or {}).items():
             errors.setdefault(field, []).extend(msgs if isinstance(msgs, list) else [msgs])
     if errors:
         raise InvalidInput(errors)
+
+
+def not_found_message() -> str:
+    """What a write is told about a record it points to that does not exist
+    or that the user may not see: the same words for both."""
+    return gettext("The record does not exist: choose one from the list.")
 
 
 def _check_unit_from(session, item, errors: dict) -> None:
@@ -484,6 +495,11 @@ class ScopedInterface(SQLAInterface):
         query = in_scope(query, self.obj)
         return super()._get_base_query(query, filters, order_column, order_direction)
 
+    def get_related_interface(self, col_name):
+        # related records (form choices, the API's _info) are scoped like any
+        # other, whatever a subclass relaxes for its own model's reads
+        return ScopedInterface(self.get_related_model(col_name), self.session)
+
     def get_related_obj(self, col_name, value):
         rel_model = self.get_related_model(col_name)
         q = self.session.query(rel_model).filter(sa_inspect(rel_model).primary_key[0] == value)
@@ -528,7 +544,7 @@ class ScopedInterface(SQLAInterface):
 UNIT_OWNED_COLUMNS_HIDDEN = ["created_on", "changed_on", "created_by", "changed_by"]
 
 
-class ScopedModelView(ModelView):
+class ScopedModelView(PersonalDataView, ModelView):
     """Base page class for unit-owned data.
 
     Add pages opened from a parent record's page: ``prefill = {"org": YouthOrg}``
@@ -696,7 +712,7 @@ def _in_users_language(field, label) -> None:
         _in_users_language(field.inner, label)
 
 
-class ScopedModelRestApi(ModelRestApi):
+class ScopedModelRestApi(PersonalDataApi, ModelRestApi):
     """Base REST API class for unit-owned data: answers bad input with 422 and
     a message in the user's language, and records outside the scope with 404.
 

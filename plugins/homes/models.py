@@ -51,10 +51,10 @@ from sqlalchemy.orm import (
     mapped_column,
     object_session,
     relationship,
-    scoped_session,
 )
 
 from core import clock
+from core.locks import lock_rows, unwritten
 from core.scoping import Audited, UnitOwned, stored_value
 from core.validators import ValidationError, format_amount, format_date_zh, parse_amount, phone
 from plugins.cultivation.models import YouthOrg
@@ -665,6 +665,10 @@ class Pairing(UnitOwned, Model):
         if not errors and self.ended_on is None and session is not None:
             sector_unit = self.sector.unit_id if self.sector is not None else None
             with session.no_autoflush:
+                # one open pairing per sector, and per base and youth federation: checked
+                # and written in one step (the sector's and the base's rows locked, core.locks)
+                lock_rows(session, Sector, sector_id)
+                lock_rows(session, Home, home_id)
                 q = select(Pairing.id).where(Pairing.sector_id == sector_id, Pairing.ended_on.is_(None))
                 if self.id is not None:
                     q = q.where(Pairing.id != self.id)
@@ -687,17 +691,9 @@ class Pairing(UnitOwned, Model):
 # == incubation funds and grants ============================================================
 def lock_fund(session, fund_id: int) -> None:
     """Lock the fund's row until the end of the current transaction, so that
-    checking its balance and writing a grant are one step for everyone.
-
-    PostgreSQL: ``SELECT … FOR UPDATE`` (a second writer waits, then reads
-    the first one's grant). SQLite locks the whole database, but pysqlite
-    runs a SELECT outside any transaction: a no-op UPDATE of the row takes the
-    write lock first, so the second writer waits before it reads.
-    """
-    if session.connection().dialect.name == "sqlite":
-        session.execute(text("UPDATE homes_incubation_fund SET id = id WHERE id = :id"), {"id": fund_id})
-    else:
-        session.execute(select(IncubationFund.id).where(IncubationFund.id == fund_id).with_for_update())
+    checking its balance and writing a grant (or lowering what it committed)
+    are one step for everyone (core.locks)."""
+    lock_rows(session, IncubationFund, fund_id)
 
 
 _UNWRITTEN = "homes.unwritten_grants"
@@ -706,15 +702,7 @@ _UNWRITTEN = "homes.unwritten_grants"
 def _unwritten_grants(session) -> dict[int, "Grant"]:
     """Grants checked in the current transaction (an import checks every row
     before it writes any): their amounts count against their funds too."""
-    if isinstance(session, scoped_session):
-        session = session()
-    session.connection()  # the transaction has begun
-    tx = session.get_transaction()
-    entry = session.info.get(_UNWRITTEN)
-    if entry is None or entry[0] is not tx:
-        entry = (tx, {})
-        session.info[_UNWRITTEN] = entry
-    return entry[1]
+    return unwritten(session, _UNWRITTEN)
 
 
 def _fund_id(grant) -> int | None:

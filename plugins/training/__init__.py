@@ -84,10 +84,10 @@ def qqh_importables():
 
 
 @hookimpl
-def qqh_youthorg_profile_sections(org, session):
+def qqh_youthorg_profile_sections(org, session, scope):
     from plugins.training.profile import sections
 
-    return sections(org, session)
+    return sections(org, session, scope)
 
 
 @hookimpl

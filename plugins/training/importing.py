@@ -110,27 +110,6 @@ def _keep_masked(check):
     return parse
 
 
-def _masked_cell(masker):
-    from plugins.training.models import sees_personal_data
-
-    def fmt(value):
-        return value if sees_personal_data() else masker(value)
-
-    return fmt
-
-
-def _mask_id(value):
-    from core.validators import mask_resident_id
-
-    return mask_resident_id(value)
-
-
-def _mask_phone(value):
-    from core.validators import mask_phone
-
-    return mask_phone(value)
-
-
 ENROLMENT = Importable(
     name="enrolment",
     model=Enrolment,
@@ -143,9 +122,9 @@ ENROLMENT = Importable(
         Column("gender", _l("Gender"), kind="enum", choices=GENDERS, example="female",
                help=_l("May be left empty when the ID number is given.")),
         Column("phone", _l("Mobile phone"), required=True, parse=_keep_masked(phone),
-               format=_masked_cell(_mask_phone), example="13812345678"),
+               example="13812345678"),
         Column("resident_id", _l("Resident ID number"), parse=_keep_masked(resident_id),
-               format=_masked_cell(_mask_id), example="440606199003070025", width=22,
+               example="440606199003070025", width=22,
                help=_l("18 characters (GB 11643); optional.")),
         Column("youth_org", _l("Youth organization"), kind="ref", required=True, ref_many=find_orgs, format=org_cell,
                example="容桂街道青少年成长促进会", width=30,

@@ -28,12 +28,15 @@ from __future__ import annotations
 
 import datetime
 
-from flask import current_app, has_app_context, has_request_context
+from flask import current_app, has_app_context
 from flask_appbuilder import Model
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     Date,
+    delete,
+    event,
+    exists,
     ForeignKey,
     Index,
     Integer,
@@ -41,11 +44,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    inspect as sa_inspect,
     select,
-    text,
 )
 from sqlalchemy.orm import (
     Mapped,
+    Session,
     column_property,
     mapped_column,
     object_session,
@@ -54,8 +58,10 @@ from sqlalchemy.orm import (
 )
 
 from core import clock
-from core.scoping import Audited, UnitOwned, current_scope, current_user, stored_value
-from core.validators import ValidationError, mask_phone, mask_resident_id, phone, resident_id
+from core.locks import lock_rows, unwritten
+from core.personal import sees_personal_data, shown
+from core.scoping import Audited, UnitOwned, current_scope, stored_value
+from core.validators import ValidationError, phone, resident_id
 from plugins.cultivation.models import YouthOrg
 
 __all__ = [
@@ -120,41 +126,15 @@ def _clean(value) -> str | None:
 
 
 # -- personal data --------------------------------------------------------------------
-def sees_personal_data() -> bool:
-    """Whether the current user sees trainees' ID numbers and phones in full:
-    province administrators only. Outside a request (CLI, demo loader, code
-    called directly) there is no user to protect the data from."""
-    if not has_request_context():
-        return True
-    user = current_user()
-    if user is None:
-        return False
-    return current_app.config["AUTH_ROLE_ADMIN"] in {r.name for r in getattr(user, "roles", [])}
-
+# declared on the models (``__qqh_personal__``); core masks, never sorts or
+# filters by them and keeps a masked value sent back (core/personal.py)
 
 def shown_resident_id(value) -> str:
-    if not value:
-        return ""
-    return value if sees_personal_data() else mask_resident_id(value)
+    return shown("resident_id", value) or ""
 
 
 def shown_phone(value) -> str:
-    if not value:
-        return ""
-    return value if sees_personal_data() else mask_phone(value)
-
-
-def unmask(item, attr, masker) -> bool:
-    """A masked value sent back unchanged (an edit form or API client that
-    only saw the masked value) keeps the stored value. True when it did."""
-    value = getattr(item, attr)
-    if not value or "*" not in value:
-        return False
-    stored = stored_value(item, attr)
-    if stored and masker(stored) == value.strip():
-        setattr(item, attr, stored)
-        return True
-    return False
+    return shown("phone", value) or ""
 
 
 # -- the lecturer pool ------------------------------------------------------------------
@@ -281,6 +261,7 @@ class Camp(UnitOwned, Model):
                 _add(errors, "session_no", gettext("This unit already has this session of the camp."))
             if self.id is None:
                 return
+            lock_camp(session, self.id)  # the same lock as an enrolment's: counted and written in one step
             old = stored_value(self, "status")
             if old is not None and old != self.status and self.status not in TRANSITIONS.get(old, set()):
                 _add(errors, "status", gettext(
@@ -386,7 +367,7 @@ class Trainee(Audited, Model):
         UniqueConstraint("resident_id", name="uq_training_trainee_resident_id"),  # NULLs may repeat
         Index("ix_training_trainee_name_phone", "name", "phone"),
     )
-    __qqh_remember__ = ("phone", "resident_id")  # masked values sent back keep the stored ones
+    __qqh_personal__ = ("resident_id", "phone")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -427,11 +408,9 @@ def _gender_of_id(number: str) -> str:
 
 
 def _check_person(item, errors: dict) -> None:
-    """Phone, ID number and gender of a trainee or an enrolment: normalised,
-    masked values sent back unchanged kept, the gender taken from the ID
+    """Phone, ID number and gender of a trainee or an enrolment: normalised
+    (core has put back a masked value sent back unchanged), the gender taken from the ID
     number when it is missing and checked against it when given."""
-    unmask(item, "phone", mask_phone)
-    unmask(item, "resident_id", mask_resident_id)
     if not _clean(item.phone):
         _add(errors, "phone", gettext("Enter the trainee's phone number."))
         item.phone = None
@@ -476,7 +455,8 @@ class Enrolment(UnitOwned, Model):
         UniqueConstraint("camp_id", "trainee_id", name="uq_training_enrolment_camp_trainee"),
     )
     __qqh_unit_from__ = "camp"  # a roster belongs to the organizing unit
-    __qqh_remember__ = ("camp_id", "phone", "resident_id")  # masked values sent back keep the stored ones
+    __qqh_remember__ = ("camp_id",)
+    __qqh_personal__ = ("resident_id", "phone")  # masked values sent back keep the stored ones (core)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     camp_id: Mapped[int] = mapped_column(ForeignKey("training_camp.id"), nullable=False, index=True)
@@ -553,8 +533,19 @@ class Enrolment(UnitOwned, Model):
     def _check_roster(self, session, camp, errors: dict) -> None:
         """The person, the duplicate and the capacity checks (need the database)."""
         new_in_camp = self.id is None or stored_value(self, "camp_id") != camp.id
-        if new_in_camp and camp.status == CANCELLED:
+        # the camp's lock first (the camp's edit takes it too), then its state as committed
+        lock_camp(session, camp.id)
+        status, capacity, starts_on = session.execute(
+            select(Camp.status, Camp.capacity, Camp.starts_on).where(Camp.id == camp.id)
+        ).one()
+        if new_in_camp and status == CANCELLED:
             _add(errors, "camp", gettext("The camp was cancelled: it takes no more enrolments."))
+            return
+        if self.attended and status == CANCELLED:
+            _add(errors, "attended", gettext("The camp was cancelled: nobody attended it."))
+            return
+        if self.attended and starts_on is not None and starts_on > _today():
+            _add(errors, "attended", gettext("Attendance can be recorded once the camp has begun."))
             return
         self.trainee = resolve_trainee(session, self)
         pending = _pending(session)
@@ -571,12 +562,10 @@ class Enrolment(UnitOwned, Model):
                 name=self.name))
             return
         if new_in_camp:
-            lock_camp(session, camp.id)
             taken = session.execute(
                 select(func.count(Enrolment.id)).where(Enrolment.camp_id == camp.id)
             ).scalar_one()
             taken += sum(1 for c, _t in mine.values() if c == camp.id)
-            capacity = session.execute(select(Camp.capacity).where(Camp.id == camp.id)).scalar_one()
             if taken >= capacity:
                 _add(errors, "camp", gettext(
                     "The camp is full: all %(n)d places are taken.", n=capacity))
@@ -587,25 +576,15 @@ class Enrolment(UnitOwned, Model):
 def _pending(session) -> dict:
     """Enrolments checked in this transaction but not written yet (an import
     checks every row before it writes any): {id(enrolment): (camp id, trainee)}.
-    Forgotten when the transaction ends."""
-    tx = session.get_transaction()
-    box = session.info.get("training_pending")
-    if box is None or box[0] is not tx:
-        box = (tx, {})
-        session.info["training_pending"] = box
-    return box[1]
+    Forgotten when the transaction ends (core.locks)."""
+    return unwritten(session, "training_pending")
 
 
 def lock_camp(session, camp_id: int) -> None:
-    """Serialise enrolments into one camp until the transaction ends, so that
-    two requests cannot both take the last place: the camp's row is locked
-    (SELECT … FOR UPDATE) on PostgreSQL; SQLite has one writer at a time, and
-    a no-op UPDATE makes this transaction that writer before it counts."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(select(Camp.id).where(Camp.id == camp_id).with_for_update())
-    elif dialect == "sqlite":
-        session.execute(text("UPDATE training_camp SET capacity = capacity WHERE id = :id"), {"id": camp_id})
+    """Serialise enrolments into one camp, and changes of the camp, until the
+    transaction ends, so that two requests cannot both take the last place,
+    nor cut the places below the enrolments (core.locks)."""
+    lock_rows(session, Camp, camp_id)
 
 
 def resolve_trainee(session, person) -> Trainee:
@@ -643,6 +622,36 @@ def resolve_trainee(session, person) -> Trainee:
     trainee = Trainee(name=name, gender=person.gender, phone=ph, resident_id=rid)
     session.add(trainee)
     return trainee
+
+
+# -- no trainee without an enrolment ----------------------------------------------------
+_FORMER = "training.former_trainees"
+
+
+@event.listens_for(Session, "before_flush")
+def _note_former_trainees(session, _context, _instances) -> None:
+    """The trainees that edited or deleted enrolments belonged to (an edit of
+    the phone or ID number may move the enrolment to another person)."""
+    former = None
+    for item in list(session.dirty) + list(session.deleted):
+        if isinstance(item, Enrolment):
+            tid = sa_inspect(item).attrs.trainee_id.loaded_value
+            if isinstance(tid, int):
+                former = former if former is not None else session.info.setdefault(_FORMER, set())
+                former.add(tid)
+
+
+@event.listens_for(Session, "after_flush")
+def _drop_orphan_trainees(session, _context) -> None:
+    """A person left without any enrolment is deleted with the flush that
+    left them so: no trainee row (with its personal data) stays behind."""
+    former = session.info.pop(_FORMER, None)
+    if former:
+        session.execute(
+            delete(Trainee)
+            .where(Trainee.id.in_(sorted(former)), ~exists().where(Enrolment.trainee_id == Trainee.id))
+            .execution_options(synchronize_session=False)
+        )
 
 
 # figures shown with every camp, computed in the same SELECT (no query per

@@ -2,10 +2,10 @@
 page (cultivation's hook ``qqh_youthorg_profile_sections``).
 
 The organization is in the viewer's scope (cultivation checks it before
-calling the hook), so the section lists every camp its leaders were enrolled
-in, also camps organized by units above the viewer's (the province's camp is
-the one most leaders attend): camp, dates, organizer, person, role and
-attendance. No phone or ID number is shown here.
+calling the hook); its leaders' enrolments are listed as far as the viewer
+may see them (the rosters of camps organized in the viewer's subtree: another
+unit's roster is not shown, as everywhere): camp, dates, organizer, person,
+role and attendance. No phone or ID number is shown here.
 """
 
 from __future__ import annotations
@@ -14,21 +14,26 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 
 from core import modules
+from core.scoping import ALL, scope_condition
 from plugins.cultivation.profile import ProfileSection
 from plugins.training.models import Camp, Enrolment
 
 NAME = "training"
 
 
-def sections(org, session) -> list[ProfileSection]:
+def sections(org, session, scope=ALL) -> list[ProfileSection]:
     if NAME in modules.current_switched_off():
         return []
-    rows = session.execute(
+    stmt = (
         select(Enrolment, Camp)
         .join(Camp, Camp.id == Enrolment.camp_id)
         .where(Enrolment.youth_org_id == org.id)
         .order_by(Camp.starts_on.desc(), Camp.id.desc(), Enrolment.name)
-    ).all()
+    )
+    cond = scope_condition(Enrolment, scope)
+    if cond is not None:
+        stmt = stmt.where(cond)
+    rows = session.execute(stmt).all()
     table = [
         (repr(camp), camp.dates_text, camp.unit.name, e.name, e.role or "",
          gettext("Attended") if e.attended else gettext("Enrolled, not attended"))

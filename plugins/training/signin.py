@@ -7,7 +7,6 @@ and phones are always masked on it, whoever prints it.
 
 from __future__ import annotations
 
-import io
 
 from flask_babel import gettext
 from sqlalchemy import select
@@ -85,6 +84,6 @@ def signin_sheet(session, camp: Camp) -> bytes:
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
     ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    from core.importing import save_workbook  # every cell neutralised
+
+    return save_workbook(wb)

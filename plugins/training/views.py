@@ -17,6 +17,7 @@ A masked value sent back unchanged keeps the stored one.
 
 from __future__ import annotations
 
+import copy
 import io
 
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
@@ -27,9 +28,11 @@ from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from marshmallow.validate import Length
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm.attributes import set_committed_value
 from wtforms.validators import DataRequired
 
 from core.fields import choice_field, flag_field, search_choice
+from core.personal import PersonalDataView
 from core.pickers import PickerField
 from core.plugins import module_dir
 from core.scoping import (
@@ -44,7 +47,7 @@ from core.scoping import (
     unit_in_scope,
 )
 from core.units import Unit
-from core.validators import format_date_zh, mask_phone, mask_resident_id
+from core.validators import format_date_zh
 from plugins.cultivation.models import YouthOrg
 from plugins.training.models import (
     GENDERS,
@@ -54,9 +57,6 @@ from plugins.training.models import (
     Enrolment,
     Lecturer,
     Trainee,
-    sees_personal_data,
-    shown_phone,
-    shown_resident_id,
 )
 from plugins.training.signin import XLSX_MIME, file_name, signin_sheet
 
@@ -228,25 +228,80 @@ class CampInterface(ScopedInterface):
 
 
 class TraineeInterface(ScopedInterface):
-    """People are seen through the enrolments in the user's subtree."""
+    """People are seen through the enrolments in the user's subtree.
+
+    A person is one trainee across units (matched by ID number, else by name
+    and phone), so a user limited to a subtree never sees the trainee's own
+    record, which another unit may have written: what they see of a person
+    (name, gender, phone, ID number, camps attended) comes from the roster
+    lines of their own subtree, and a search by name or gender looks at those
+    lines only (ordered by the trainee's number, never by a hidden name)."""
+
+    OWN_LINE_COLUMNS = ("name", "gender", "phone", "resident_id")
 
     @staticmethod
-    def _cond():
-        cond = current_scope().condition(Enrolment)
-        if cond is None:
-            return None
-        return Trainee.id.in_(select(Enrolment.trainee_id).where(cond))
+    def _enrolment_cond():
+        return current_scope().condition(Enrolment)
 
     def apply_filters(self, query, filters):
-        query = SQLAInterface.apply_filters(self, query, filters)
-        cond = self._cond()
-        return query if cond is None else query.filter(cond)
+        cond = self._enrolment_cond()
+        if cond is None:
+            return SQLAInterface.apply_filters(self, query, filters)
+        lines = self.session.query(Enrolment.trainee_id).filter(cond)
+        for flt, values in filters.get_filters_values() if filters else ():
+            if flt.column_name in self.OWN_LINE_COLUMNS:
+                flt = copy.copy(flt)
+                flt.model = Enrolment
+            several = isinstance(values, list) and flt.arg_name not in {"in", "not_in"}  # as FAB's apply_all
+            for value in values if several else [values]:
+                if flt.model is Enrolment:
+                    lines = flt.apply(lines, value)
+                else:
+                    query = flt.apply(query, value)
+        return query.filter(Trainee.id.in_(lines.statement))
 
     def _get_base_query(self, query, filters=None, order_column="", order_direction=""):
-        cond = self._cond()
-        if cond is not None:
-            query = query.filter(cond)
-        return SQLAInterface._get_base_query(self, query, filters, order_column, order_direction)
+        query = self.apply_filters(query, filters)
+        return self.apply_order_by(query, order_column, order_direction)
+
+    def apply_order_by(self, query, order_column, order_direction, **kwargs):
+        if self._enrolment_cond() is not None:
+            return query.order_by(Trainee.id)
+        return SQLAInterface.apply_order_by(self, query, order_column, order_direction, **kwargs)
+
+    def query(self, *args, **kwargs):
+        count, items = super().query(*args, **kwargs)
+        self._own_lines(items)
+        return count, items
+
+    def get(self, *args, **kwargs):
+        item = super().get(*args, **kwargs)
+        if item is not None:
+            self._own_lines([item])
+        return item
+
+    def _own_lines(self, trainees) -> None:
+        """Show each trainee as the latest roster line of the user's subtree
+        says (never written back: the values are set as if loaded)."""
+        cond = self._enrolment_cond()
+        trainees = [t for t in trainees if isinstance(t, Trainee)]
+        if cond is None or not trainees:
+            return
+        rows = self.session.execute(
+            select(Enrolment.trainee_id, Enrolment.name, Enrolment.gender, Enrolment.phone, Enrolment.resident_id,
+                   Enrolment.attended)
+            .where(Enrolment.trainee_id.in_([t.id for t in trainees]), cond)
+            .order_by(Enrolment.trainee_id, Enrolment.id)
+        ).all()
+        latest, attended = {}, {}
+        for r in rows:
+            latest[r.trainee_id] = r
+            attended[r.trainee_id] = attended.get(r.trainee_id, 0) + (1 if r.attended else 0)
+        for t in trainees:
+            line = latest.get(t.id)
+            for attr in self.OWN_LINE_COLUMNS:
+                set_committed_value(t, attr, getattr(line, attr) if line is not None else None)
+            set_committed_value(t, "n_attended", attended.get(t.id, 0))
 
 
 # -- REST APIs: common ---------------------------------------------------------------------
@@ -404,16 +459,6 @@ ENROLMENT_EDIT_COLUMNS = [
 ]
 
 
-def mask_record(data: dict | None) -> None:
-    """Mask the personal fields of one API record in place."""
-    if not data or sees_personal_data():
-        return
-    if data.get("phone"):
-        data["phone"] = mask_phone(data["phone"])
-    if data.get("resident_id"):
-        data["resident_id"] = mask_resident_id(data["resident_id"])
-
-
 class EnrolmentView(ScopedModelView):
     """报名与考勤: the rosters of the camps; the unit follows the camp."""
 
@@ -436,7 +481,6 @@ class EnrolmentView(ScopedModelView):
     base_order = ("name", "asc")
     label_columns = ENROLMENT_LABELS
     description_columns = ENROLMENT_DESCRIPTIONS
-    formatters_columns = {"phone": shown_phone, "resident_id": shown_resident_id}
     # "enrol a leader" from a camp's page: ?camp=<id> chooses the camp, and back to the camp
     prefill = {"camp": Camp}
     back_to = ("camp", "CampView.show")
@@ -454,14 +498,6 @@ class EnrolmentView(ScopedModelView):
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
         super().__init__(**kwargs)
-
-    def prefill_form(self, form, pk):
-        # the edit form must not show what the list masks
-        if not sees_personal_data():
-            if form.phone.data:
-                form.phone.data = mask_phone(form.phone.data)
-            if form.resident_id.data:
-                form.resident_id.data = mask_resident_id(form.resident_id.data)
 
 
 class EnrolmentApi(TrainingApi):
@@ -481,26 +517,6 @@ class EnrolmentApi(TrainingApi):
     label_columns = ENROLMENT_LABELS
     description_columns = ENROLMENT_DESCRIPTIONS
     page_size = 25
-
-    def pre_get(self, data):
-        mask_record(data.get("result"))
-
-    def pre_get_list(self, data):
-        for row in data.get("result") or ():
-            mask_record(row)
-
-    def _masked(self, response):
-        if response.status_code in (200, 201) and response.is_json and not sees_personal_data():
-            body = response.get_json()
-            mask_record(body.get("result"))
-            response.set_data(current_app.json.dumps(body))
-        return response
-
-    def post_headless(self):
-        return self._masked(super().post_headless())
-
-    def put_headless(self, pk):
-        return self._masked(super().put_headless(pk))
 
     @api_expose("/orgs", methods=["GET"])
     @protect()
@@ -611,7 +627,7 @@ class LecturerApi(TrainingApi):
 
 
 # -- trainees (read-only) -----------------------------------------------------------------------
-class TraineeView(ModelView):
+class TraineeView(PersonalDataView, ModelView):
     """学员: the people enrolled in the camps of the user's subtree, each
     once, however many camps they attended. Read-only. People belong to no
     unit, so this is a plain FAB view over the scoped TraineeInterface."""
@@ -628,7 +644,6 @@ class TraineeView(ModelView):
     order_columns = ["name"]
     base_order = ("name", "asc")
     label_columns = TRAINEE_LABELS
-    formatters_columns = {"phone": shown_phone, "resident_id": shown_resident_id}
     add_columns = edit_columns = ["name"]  # never offered (read-only); FAB builds the forms anyway
     page_size = 25
 
@@ -648,10 +663,3 @@ class TraineeApi(TrainingApi):
     order_columns = ["name"]
     label_columns = TRAINEE_LABELS
     page_size = 25
-
-    def pre_get(self, data):
-        mask_record(data.get("result"))
-
-    def pre_get_list(self, data):
-        for row in data.get("result") or ():
-            mask_record(row)

@@ -1,0 +1,55 @@
+"""Rules that compare records (a camp's places against its enrolments, a
+fund's committed amount against its grants, one open pairing per sector)
+hold under concurrent requests only if checking and writing are one step:
+
+* :func:`lock_rows` locks the rows the rule is about until the transaction
+  ends. Both sides of a rule take the same lock (the enrolment and the camp
+  edit lock the camp; the grant and the fund edit lock the fund), so the
+  second writer waits and then reads what the first one wrote.
+  PostgreSQL: ``SELECT … FOR UPDATE``. SQLite locks the whole database for a
+  writer, but pysqlite runs a SELECT outside any transaction: a no-op UPDATE
+  of the row makes this transaction the writer first, so another writer
+  waits before it reads.
+* :func:`unwritten` keeps the records checked in the current transaction
+  but not written yet (an import checks every row before it writes any), so
+  that they count against the limit too. Forgotten when the transaction ends.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect as sa_inspect, select, text
+from sqlalchemy.orm import scoped_session
+
+
+def _plain(session):
+    return session() if isinstance(session, scoped_session) else session
+
+
+def lock_rows(session, model, *ids) -> None:
+    """Lock the rows of ``model`` with these primary keys (in key order, so
+    that two writers locking several rows never deadlock)."""
+    keys = sorted({i for i in ids if i is not None})
+    if not keys:
+        return
+    session = _plain(session)
+    pk = sa_inspect(model).primary_key[0]
+    if session.connection().dialect.name == "sqlite":
+        table, column = model.__table__.name, pk.name
+        for key in keys:
+            session.execute(text(f'UPDATE "{table}" SET "{column}" = "{column}" WHERE "{column}" = :id'), {"id": key})
+    else:
+        session.execute(select(pk).where(pk.in_(keys)).order_by(pk).with_for_update())
+
+
+def unwritten(session, key: str) -> dict:
+    """The box of records checked but not yet written in the current
+    transaction of ``session`` under ``key`` (a plugin's name for its rule):
+    ``{id(record): whatever the rule needs}``."""
+    session = _plain(session)
+    session.connection()  # the transaction has begun
+    tx = session.get_transaction()
+    entry = session.info.get(key)
+    if entry is None or entry[0] is not tx:
+        entry = (tx, {})
+        session.info[key] = entry
+    return entry[1]
