@@ -122,6 +122,13 @@ def _require_scoped(plugin: str, view) -> None:
             f"Plugin {plugin!r}: {view.__name__} shows unit-owned {model.__name__} without "
             f"core.scoping.ScopedInterface: every user would see every unit's records."
         )
+    from core.personal import PersonalDataApi, PersonalDataView, personal_fields
+
+    if model is not None and personal_fields(model) and not issubclass(view, (PersonalDataView, PersonalDataApi)):
+        raise PluginError(
+            f"Plugin {plugin!r}: {view.__name__} shows the personal data of {model.__name__} without "
+            f"core.personal.PersonalDataView / PersonalDataApi: it would be sortable and shown unmasked."
+        )
 
 
 def _install_error_handlers(app: Flask) -> None:

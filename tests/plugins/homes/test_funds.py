@@ -94,7 +94,7 @@ def test_bad_fund_is_refused_and_nothing_written(as_user, unit_ids, db, changes,
         (dict(approved_on="2012-07-01"), "approved_on", "留空"),
         (dict(status="maybe"), "status", "审批状态"),
         (dict(org=None), "org", "“青年社会组织”为必填项"),
-        (dict(org=10 ** 9), "org", "请选择青年社会组织"),
+        (dict(org=10 ** 9), "org", "记录不存在"),  # as for an organization of another unit
     ],
 )
 def test_bad_grant_is_refused_and_nothing_written(as_user, unit_ids, make_org, db, changes, field, words):
