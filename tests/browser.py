@@ -39,10 +39,27 @@ def login(page, base, username, password):
     page.wait_for_load_state()
 
 
+def wait_until(page, expression: str, timeout: int = 10000):
+    """Wait until the JavaScript ``expression`` (a function, "() => …") is truthy.
+    Playwright's wait_for_function evaluates its predicate with eval(), which the
+    pages' Content-Security-Policy forbids; page.evaluate() is not subject to it."""
+    import time
+
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        page.wait_for_timeout(50)
+
+
 def wait_for_options(page, count: int, timeout: int = 10000) -> None:
     """Wait until a select2 picker shows ``count`` answers (not its "Searching…" line)."""
-    page.wait_for_function(
-        "!document.querySelector('.select2-results__option.loading-results')"
+    wait_until(
+        page,
+        "() => !document.querySelector('.select2-results__option.loading-results')"
         f" && document.querySelectorAll('.select2-results__option').length === {count}",
         timeout=timeout,
     )

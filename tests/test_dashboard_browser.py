@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from core.kpi import KpiTarget
 from core.units import Unit
+from tests.browser import wait_until
 from tests.conftest import PASSWORD
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -73,7 +74,7 @@ CHART_STATE = """
 
 
 def assert_drawn(page, chart_id, bars=None):
-    page.wait_for_function(f"() => document.querySelector('#{chart_id} canvas') !== null")
+    wait_until(page, f"() => document.querySelector('#{chart_id} canvas') !== null")
     page.wait_for_timeout(600)  # let the entry animation finish
     state = page.evaluate(CHART_STATE, chart_id)
     assert state["instance"], state
