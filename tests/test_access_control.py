@@ -194,7 +194,7 @@ def test_only_province_admins_change_tier_region_level(app, live, as_user):
     for change in ({"tier": "town"}, {"prd": not before[2]}, {"level": "county"}, {"tier": "town", "prd": False}):
         r = fs_admin.put(f"/api/v1/unit/{fs}", json=change)
         assert r.status_code == 422, (change, r.status_code, r.text)
-        assert "省级管理员" in r.text
+        assert "省级管理员" in str(r.json()["message"])
     assert unit_state(app, "440600") == before
     # the page: the same check
     r = fs_admin.post(f"/unitview/edit/{fs}", data={"code": "440600", "name": before[0], "level": before[3], "tier": "town",

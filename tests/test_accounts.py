@@ -90,7 +90,7 @@ def test_one_password_policy_everywhere(acc):
     for pw in WEAK:
         r = qqh(app, "user", "add", f"w{uuid.uuid4().hex[:6]}", "--password", pw, "--unit", "440606", "--role", "clerk")
         assert r.exit_code == 1 and "密码" in r.output, (pw, r.output)
-    name = f"w{uuid.uuid4().hex[:6]}"
+    name = f"w{uuid.uuid4().hex[:9]}"
     r = qqh(app, "user", "add", name, "--password", name.upper(), "--unit", "440606", "--role", "clerk")
     assert r.exit_code == 1 and "用户名" in r.output
     assert qqh(app, "user", "add", name, "--password", "Long-enough-42", "--unit", "440606", "--role", "clerk").exit_code == 0
