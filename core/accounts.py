@@ -27,6 +27,7 @@ from flask_appbuilder.security.views import AuthDBView
 from flask_babel import gettext, lazy_gettext as _l
 from flask_login import logout_user
 from sqlalchemy import DateTime, Integer, String, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from wtforms.validators import ValidationError
 
@@ -196,10 +197,22 @@ def authenticate(sm, check, username: str, password: str):
         return None
     user = check(username, password)
     if user is None:
-        newly_locked = _record_failure(db, keys[0], max_user, window)
-        if address:
-            _record_failure(db, keys[1], max_address, window)
-        db.commit()
+        for attempt in (1, 2):  # a concurrent first failure of the same key may insert its row first
+            try:
+                newly_locked = _record_failure(db, keys[0], max_user, window)
+                if address:
+                    _record_failure(db, keys[1], max_address, window)
+                # forget expired failures (of any key): the table stays small
+                db.execute(delete(LoginThrottle).where(
+                    LoginThrottle.last_failure < _now() - window,
+                    (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < _now()),
+                ))
+                db.commit()
+                break
+            except IntegrityError:
+                db.rollback()
+                if attempt == 2:
+                    raise
         audit.log_event("login_failed", username=username, detail={"address": address})
         if newly_locked:
             audit.log_event("lockout", username=username, detail={"address": address})
