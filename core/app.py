@@ -67,6 +67,10 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
         import_views.register(appbuilder)
         kpi_views.register(appbuilder)
         _register_plugins(app, appbuilder, registry)
+        from core import accounts, security
+
+        security.install_roles(appbuilder)  # the roles' permission sets, from every registered view
+        accounts.install(app)
     modules.install(app)
     menu.install(app)
     display.install(app)
@@ -137,11 +141,21 @@ def _install_error_handlers(app: Flask) -> None:
     def wants_json() -> bool:
         return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
+    def refusal(code: int) -> str | None:
+        return {
+            403: gettext("You are not allowed to open this page or do this."),
+            404: gettext("Not found"),
+            405: gettext("This address does not accept this kind of request."),
+        }.get(code)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        message = refusal(exc.code)
         if wants_json():
-            return jsonify(message=exc.description if exc.code != 404 else gettext("Not found")), exc.code
-        return exc
+            return jsonify(message=message or exc.description), exc.code
+        if message is None:
+            return exc
+        return render_template("qqh/error.html", message=message, base_template=app.appbuilder.base_template, appbuilder=app.appbuilder), exc.code
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -362,14 +362,29 @@ def add_adjustment(session, plan_year: int, unit_code: str, points, reason: str,
     return adj
 
 
+def sees_drafts() -> bool:
+    """Draft scores and adjustments are the province's: a province
+    administrator's request, or a command (no request)."""
+    from flask import has_request_context
+
+    from core.scoping import current_user
+    from core.security import PROVINCE_ADMIN, role_of
+
+    return not has_request_context() or role_of(current_user()) == PROVINCE_ADMIN
+
+
 def results(session, plan_year: int, scope: Scope | None = None) -> dict:
     """Scores, adjustments, totals and ranks (within each tier) of a year;
-    ``scope`` limits the rows shown, never the ranking. A fixed number of
-    queries."""
+    ``scope`` limits the rows shown, never the ranking. Until it is
+    published, only the province sees them (``hidden`` for everyone else).
+    A fixed number of queries."""
     assessment = get_assessment(session, plan_year)
     indicators = indicators_of(session, plan_year)
-    out = {"plan_year": plan_year, "assessment": assessment, "indicators": indicators, "rows": [], "adjustments": []}
+    out = {"plan_year": plan_year, "assessment": assessment, "indicators": indicators, "rows": [], "adjustments": [], "hidden": False}
     if assessment is None:
+        return out
+    if assessment.status != PUBLISHED and not sees_drafts():
+        out["hidden"] = True
         return out
     scores = list(
         session.execute(

@@ -118,7 +118,7 @@ def sync_roles_and_permissions() -> None:
 
 @cli.command()
 @click.option("--admin-user", default="admin", show_default=True)
-@click.option("--admin-password", default=None, help="Default: admin (change it!).")
+@click.option("--admin-password", default=None, help="Default: a random one, printed (at least 8 characters, not a common one).")
 @click.option("--plan-year", type=int, default=None, help="Also load the notice's targets for this plan year.")
 @with_app
 def init(admin_user, admin_password, plan_year):
@@ -136,18 +136,29 @@ def init(admin_user, admin_password, plan_year):
     sync_roles_and_permissions()
     sm = current_app.appbuilder.sm
     user = sm.find_user(username=admin_user)
+    from core.scoping import InvalidInput
+
     if user is None:
+        import secrets
+
         role = sm.find_role(current_app.config["AUTH_ROLE_ADMIN"])
-        user = sm.add_user(
-            admin_user, "省级", "管理员", f"{admin_user}@qinqinghui.local", role, password=admin_password or "admin"
-        )
+        password = admin_password or secrets.token_urlsafe(12)
+        try:
+            user = sm.add_user(admin_user, "省级", "管理员", f"{admin_user}@qinqinghui.local", role, password=password)
+        except InvalidInput as exc:
+            fail(str(exc))
         if not user:
             fail(f"could not create the user {admin_user}")
         user.unit = unit_by_code(session, "440000")
         session.commit()
         click.echo(f"Created the province administrator {admin_user}.")
+        if not admin_password:
+            click.echo(f"Its password: {password} (change it after logging in).")
     elif admin_password:
-        sm.reset_password(user.id, admin_password)
+        try:
+            sm.reset_password(user.id, admin_password)
+        except InvalidInput as exc:
+            fail(str(exc))
     total = session.query(Unit).count()
     click.echo(f"Units: {total} ({added} added). Database ready.")
     if plan_year:
@@ -321,12 +332,33 @@ def user_add(username, password, unit_code, role, name):
     r = sm.find_role(role)
     if r is None:
         fail(f"the role {role} does not exist: run `qqh init` first.")
-    u = sm.add_user(username, name or username, unit.name, f"{username}@qinqinghui.local", r, password=password)
+    from core.scoping import InvalidInput
+
+    try:
+        u = sm.add_user(username, name or username, unit.name, f"{username}@qinqinghui.local", r, password=password)
+    except InvalidInput as exc:
+        fail(str(exc))
     if not u:
         fail(f"could not create the user {username}.")
     u.unit = unit
     session.commit()
     click.echo(f"Created {username} ({role}) for {unit.name} {unit.code}.")
+
+
+@user.command("unlock")
+@click.argument("username")
+@with_app
+def user_unlock(username):
+    """Let USERNAME log in again after too many failed logins."""
+    from flask import current_app
+
+    from core import accounts
+
+    sm = current_app.appbuilder.sm
+    if sm.find_user(username=username) is None:
+        fail(f"no user is called {username}.")
+    was = accounts.unlock(current_app.appbuilder.session, username)
+    click.echo(f"{username} unlocked." if was else f"{username} was not locked; its failed logins are forgotten.")
 
 
 # -- units --------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import secrets
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from core.accounts import fab_password_validator
 from core.security import FAB_ROLES, PROVINCE_ADMIN
 
 
@@ -82,8 +84,22 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _int_setting(name: str, default: int, minimum: int = 1) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}.")
+    return value
+
+
 def build_config(instance_path: str) -> dict:
     instance_path = _instance_path(instance_path)
+    session_hours = _int_setting("QQH_SESSION_HOURS", 12)
     return {
         "QQH_INSTANCE_PATH": instance_path,
         "SECRET_KEY": _secret_key(instance_path),
@@ -110,7 +126,14 @@ def build_config(instance_path: str) -> dict:
         "FAB_ADD_SECURITY_PERMISSION_VIEW": False,
         "FAB_ADD_SECURITY_VIEW_MENU_VIEW": False,
         "FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW": False,
-        "FAB_PASSWORD_COMPLEXITY_ENABLED": False,
+        # core/accounts.py: one password policy for every form FAB draws
+        "FAB_PASSWORD_COMPLEXITY_ENABLED": True,
+        "FAB_PASSWORD_COMPLEXITY_VALIDATOR": fab_password_validator,
+        "QQH_LOGIN_MAX_FAILURES": _int_setting("QQH_LOGIN_MAX_FAILURES", 5),
+        "QQH_LOGIN_MAX_FAILURES_PER_ADDRESS": _int_setting("QQH_LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
+        "QQH_LOGIN_LOCK_MINUTES": _int_setting("QQH_LOGIN_LOCK_MINUTES", 15),
+        "QQH_SESSION_HOURS": session_hours,
+        "PERMANENT_SESSION_LIFETIME": datetime.timedelta(hours=session_hours),
         "FAB_API_MAX_PAGE_SIZE": 500,
         "WTF_CSRF_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-DEMO_PASSWORD = "demo123"
+DEMO_PASSWORD = "Qqh-demo-2012"
 DEMO_USERS = [
     # username, unit code, role, display name
     ("foshan", "440600", "unit_admin", "佛山团市委"),

@@ -579,6 +579,7 @@ class AssessmentApi(BaseApi):
         return {
             "year": data["plan_year"],
             "status": a.status if a else None,
+            "hidden": data.get("hidden", False),  # a draft: the province's only
             "as_of": a.as_of.isoformat() if a else None,
             "published_on": a.published_on.isoformat() if a and a.published_on else None,
             "indicators": [

@@ -13,12 +13,15 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import Role, User
 from flask_appbuilder.security.views import RoleModelView, UserDBModelView, UserGroupModelView
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import ForeignKey, Integer
+from sqlalchemy import DateTime, ForeignKey, Integer
 from wtforms.validators import DataRequired
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import clock
+from core import accounts, audit
+from core.accounts import EmailAddress, QqhAuthDBView
 from core.scoping import ScopedInterface
+from sqlalchemy import inspect as sa_inspect
 from core.units import Unit
 
 PROVINCE_ADMIN, UNIT_ADMIN, CLERK, INSPECTOR = "province_admin", "unit_admin", "clerk", "inspector"
@@ -40,33 +43,113 @@ class QqhUser(User):
 
     unit_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("qqh_unit.id"), nullable=True, index=True)
     unit = relationship(Unit, foreign_keys=[unit_id])
+    # sessions and tokens issued before this moment (UTC) are refused: logout, password change (core/accounts.py)
+    valid_after: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
-# Views and menu entries that only a province administrator may use: FAB's
-# own security pages and every core page whose permission name starts "Admin".
-_ADMIN_ONLY = (
-    r"UserDBModelView|RoleModelView|PermissionModelView|ViewMenuModelView|PermissionViewModelView|"
-    r"ResetPasswordView|UserStatsChartView|RegisterUserModelView|UserGroupModelView|ApiKeyModelView|"
-    r"Security|List Users|List Roles|List Groups|User's Statistics|Base Permissions|Views/Menus|"
-    r"Permission on Views/Menus|Admin.*"
+# -- the four roles, as explicit permission sets --------------------------------
+# A role is the set of (view, permission) pairs it holds, computed once at
+# start-up from the views actually registered (core's, FAB's and the plugins'):
+# see :func:`role_permissions`. A view is classified by what it *is* (its
+# classes), never by a pattern on its name, so a subclass with another name
+# (QqhUserDBModelView) cannot fall into the data views' rule.
+READ_PERMISSIONS = frozenset(
+    {"can_list", "can_show", "can_get", "can_info", "can_download", "can_export", "can_report", "can_profile"}
 )
-DATA_VIEWS = rf"^(?!(?:{_ADMIN_ONLY})$).*$"
-# the unit tree is read by everyone but changed only by (unit) administrators
-DATA_WRITE_VIEWS = rf"^(?!(?:{_ADMIN_ONLY}|Unit)$).*$"
-READ = r"^(can_list|can_show|can_get|can_info|can_download|can_export|can_report|can_profile|menu_access)$"
-WRITE = r"^can_(add|edit|delete|post|put|import|action_post|action)$"
-SELF_SERVICE = [
-    [r"^(ResetMyPasswordView|UserInfoEditView)$", r"^can_this_form_(get|post)$"],
-    [r"^UserDBModelView$", r"^can_userinfo$"],
-    [r"^(Menu|OpenApi)$", r"^can_get$"],
-]
+WRITE_PERMISSIONS = frozenset(
+    {"can_add", "can_edit", "can_delete", "can_post", "can_put", "can_import", "can_action_post", "can_action"}
+)
+UNIT_PERMISSION = "Unit"  # the unit tree: read by everyone, changed by (unit) administrators
+ADMIN_PREFIX, UNIT_ADMIN_PREFIX = "Admin", "UnitAdmin"  # province admins' / unit admins' own pages
 
-FAB_ROLES = {
-    PROVINCE_ADMIN: [[r".*", r".*"]],
-    UNIT_ADMIN: [[DATA_VIEWS, READ], [DATA_VIEWS, WRITE], [r"^UnitAdmin.*$", r".*"], *SELF_SERVICE],
-    CLERK: [[DATA_VIEWS, READ], [DATA_WRITE_VIEWS, WRITE], *SELF_SERVICE],
-    INSPECTOR: [[DATA_VIEWS, READ], *SELF_SERVICE],
-}
+# role -> its permission set; filled by install_roles() once every view is registered
+FAB_ROLES: dict[str, frozenset] = {PROVINCE_ADMIN: frozenset(), UNIT_ADMIN: frozenset(), CLERK: frozenset(), INSPECTOR: frozenset()}
+
+
+def _is_security_view(view) -> bool:
+    """FAB's user, role, group, permission and account pages and APIs, and
+    every subclass of them, whatever its name."""
+    return any(cls.__module__.startswith("flask_appbuilder.security") for cls in type(view).__mro__)
+
+
+def _default_permission(view) -> str | None:
+    """The permission the view's default page (a menu entry's target) asks for."""
+    name = getattr(view, "default_view", None)
+    method = getattr(view, name, None) if name else None
+    if method is None or not hasattr(method, "_permission_name"):
+        return None
+    raw = (view.method_permission_name or {}).get(name) or method._permission_name
+    return "can_" + raw
+
+
+def role_permissions(appbuilder) -> dict[str, frozenset]:
+    """Each role's explicit (view, permission) pairs, from the registered views.
+
+    - province admin: every permission of every view and menu entry;
+    - unit admin: read and write on data views and the unit tree, its own
+      ``UnitAdmin*`` pages (users and modules of its subtree), my account;
+    - clerk: read on data views and units, write on data views, my account;
+    - inspector: read on data views and units, my account.
+    FAB's security pages and APIs and the ``Admin*`` pages are the province
+    admins' only; "my account" is the user's profile and own password."""
+    sm = appbuilder.sm
+    registered: set[tuple[str, str]] = set()
+    security: set[str] = set()
+    for view in appbuilder.baseviews:
+        for perm in view.base_permissions or ():
+            registered.add((view.class_permission_name, perm))
+        if _is_security_view(view):
+            security.add(view.class_permission_name)
+    by_class = {type(v): v.class_permission_name for v in appbuilder.baseviews}
+    user_view = by_class.get(sm.userdbmodelview)
+    my_account = {(user_view, "can_userinfo"), (user_view, "resetmypassword"), (user_view, "userinfoedit")}
+    for form_view in (sm.resetmypasswordview, sm.userinfoeditview):
+        for perm in ("can_this_form_get", "can_this_form_post"):
+            my_account.add((by_class.get(form_view), perm))
+    my_account &= registered
+
+    roles = {PROVINCE_ADMIN: set(registered), UNIT_ADMIN: set(my_account), CLERK: set(my_account), INSPECTOR: set(my_account)}
+    for view, perm in registered:
+        if view.startswith(UNIT_ADMIN_PREFIX):
+            roles[UNIT_ADMIN].add((view, perm))
+            continue
+        if view in security or view.startswith(ADMIN_PREFIX):
+            continue
+        if perm in READ_PERMISSIONS:
+            for role in (UNIT_ADMIN, CLERK, INSPECTOR):
+                roles[role].add((view, perm))
+        elif perm in WRITE_PERMISSIONS:
+            roles[UNIT_ADMIN].add((view, perm))
+            if view != UNIT_PERMISSION:
+                roles[CLERK].add((view, perm))
+
+    # a menu entry is offered to a role iff its page answers that role
+    def walk(items):
+        shown_any = {role: False for role in roles}
+        for item in items:
+            if item.name == "-":
+                continue
+            if item.childs:
+                shown = walk(item.childs)
+            elif item.baseview is not None:
+                perm = _default_permission(item.baseview)
+                key = (item.baseview.class_permission_name, perm)
+                shown = {role: perm is None or key in pairs for role, pairs in roles.items()}
+            else:
+                shown = {role: True for role in roles}
+            for role, yes in shown.items():
+                if yes or role == PROVINCE_ADMIN:
+                    roles[role].add((item.name, "menu_access"))
+                    shown_any[role] = True
+        return shown_any
+
+    walk(appbuilder.menu.menu)
+    return {role: frozenset(pairs) for role, pairs in roles.items()}
+
+
+def install_roles(appbuilder) -> None:
+    """Give the security manager the four roles' permission sets (once every view is registered)."""
+    appbuilder.sm._builtin_roles = role_permissions(appbuilder)
 
 
 def role_of(user) -> str | None:
@@ -89,8 +172,40 @@ class QqhUserDBModelView(UserDBModelView):
         (_l("Personal Info"), {"fields": ["first_name", "last_name", "email"], "expanded": True}),
     ]
     label_columns = {**UserDBModelView.label_columns, "unit": _l("Unit")}
+    validators_columns = {"email": [EmailAddress()]}
 
     unit_required = False
+
+    def pre_add(self, item):
+        accounts.check_user_fields(item.username, item.email, item.password)
+        super().pre_add(item)
+
+    def pre_update(self, item):
+        accounts.check_user_fields(item.username, item.email, check_pw=False)
+        history = sa_inspect(item).attrs.roles.history
+        before = sorted(r.name for r in [*history.unchanged, *history.deleted])
+        after = sorted(r.name for r in [*history.unchanged, *history.added])
+        self._qqh_role_change = (before, after) if before != after else None
+        super().pre_update(item)
+
+    def post_update(self, item):
+        change = getattr(self, "_qqh_role_change", None)
+        if change:
+            actor = getattr(g, "user", None)
+            audit.log_event(
+                "role_change", username=getattr(actor, "username", None), user_id=getattr(actor, "id", None),
+                unit_id=item.unit_id, detail={"user": item.username, "user_id": item.id, "from": change[0], "to": change[1]},
+            )
+            self._qqh_role_change = None
+        super().post_update(item)
+
+    @action("unlock", _l("Unlock"), "", "fa-unlock", multiple=False)
+    def unlock(self, item):
+        if item is None or not may_manage(item):
+            abort(404)
+        accounts.unlock(self.datamodel.session, item.username)
+        flash(gettext("%(user)s can log in again.", user=item.username), "success")
+        return redirect(url_for(f"{self.endpoint}.show", pk=item.id))
 
     def __init__(self, **kwargs):
         from core.pickers import unit_picker
@@ -138,7 +253,7 @@ class UnitAdminUserView(QqhUserDBModelView):
     add_columns = ["first_name", "last_name", "username", "active", "email", "unit", "roles", "password", "conf_password"]
     edit_columns = ["first_name", "last_name", "username", "active", "email", "unit", "roles"]
     search_columns = ["username", "first_name", "last_name", "email", "active"]
-    validators_columns = {"roles": [DataRequired()]}  # FAB's needs a groups field
+    validators_columns = {"roles": [DataRequired()], "email": [EmailAddress()]}  # FAB's needs a groups field
 
     unit_required = True
 
@@ -170,11 +285,34 @@ class UnitAdminUserView(QqhUserDBModelView):
             abort(404)
         return item
 
+    def _refuse_unmanaged(self, item):
+        """None when the current user may change ``item`` (its stored roles are
+        not above their own), else the answer that refuses it."""
+        if may_manage(item):
+            return None
+        flash(gettext("You cannot change a user whose role is above your own."), "danger")
+        return redirect(url_for(f"{self.endpoint}.show", pk=item.id))
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        item = self._user_or_404(int(pk) if str(pk).isdigit() else -1)
+        return self._refuse_unmanaged(item) or super().edit(pk)
+
+    @expose("/delete/<pk>", methods=["GET", "POST"])
+    @has_access
+    def delete(self, pk):
+        item = self._user_or_404(int(pk) if str(pk).isdigit() else -1)
+        if item.id == getattr(g.user, "id", None):
+            flash(gettext("You cannot delete your own account."), "danger")
+            return redirect(url_for(f"{self.endpoint}.show", pk=item.id))
+        return self._refuse_unmanaged(item) or super().delete(pk)
+
     @expose("/show/<int:pk>", methods=["GET"])
     @has_access
     def show(self, pk):
         item = self._user_or_404(pk)
-        actions = {"resetpasswords": self.actions["resetpasswords"]} if may_manage(item) else {}
+        actions = {name: self.actions[name] for name in ("resetpasswords", "unlock")} if may_manage(item) else {}
         widgets = self._get_show_widget(pk, item, actions=actions)
         widgets["show"].template_args["actions"] = actions  # FAB shows every action when none is given
         self.update_redirect()
@@ -246,7 +384,53 @@ class QqhRoleModelView(RoleModelView):
 
 class QqhSecurityManager(SecurityManager):
     user_model = QqhUser
+    authdbview = QqhAuthDBView
     userdbmodelview = QqhUserDBModelView
     groupmodelview = QqhGroupModelView
     rolemodelview = QqhRoleModelView
     userstatschartview = None  # draws with Google Charts from the internet
+
+    def _has_access_builtin_roles(self, role, permission_name: str, view_name: str) -> bool:
+        """A built-in role holds exactly the pairs of its permission set (no patterns)."""
+        return (view_name, permission_name) in self.builtin_roles.get(role.name, ())
+
+    # -- accounts (core/accounts.py) --
+    def auth_user_db(self, username, password):
+        return accounts.authenticate(self, super().auth_user_db, username, password)
+
+    def load_user(self, pk):
+        """The user of a cookie session, if the session still holds (not
+        logged out, password unchanged since, younger than QQH_SESSION_HOURS)."""
+        user = super().load_user(pk)
+        return user if user is not None and accounts.session_valid(user) else None
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        user = self.get_user_by_id(int(jwt_data["sub"])) if str(jwt_data.get("sub", "")).isdigit() else None
+        if user and user.is_active:
+            g.user = user
+            return user
+        return None
+
+    def create_jwt_manager(self, app):
+        jwt_manager = super().create_jwt_manager(app)
+        accounts.install_jwt(jwt_manager)
+        return jwt_manager
+
+    def add_user(self, username, first_name, last_name, email, role, password="", hashed_password="", **kwargs):
+        if not hashed_password:
+            accounts.check_user_fields(username, email, password)
+        return super().add_user(username, first_name, last_name, email, role, password=password, hashed_password=hashed_password, **kwargs)
+
+    def reset_password(self, userid, password):
+        """Set a password (the policy holds) and end the user's other sessions and tokens."""
+        user = self.get_user_by_id(userid)
+        accounts.check_password(password, user.username)
+        super().reset_password(userid, password)
+        own = getattr(getattr(g, "user", None), "id", None) == user.id
+        accounts.revoke(user, keep_current=own)
+        self.update_user(user)
+        actor = getattr(g, "user", None)
+        audit.log_event(
+            "password_change", username=getattr(actor, "username", None) or user.username,
+            user_id=getattr(actor, "id", None), unit_id=user.unit_id, detail={"user": user.username, "own": own},
+        )

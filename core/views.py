@@ -14,6 +14,15 @@ from core import modules
 from core.scoping import InvalidInput, ScopedInterface, ScopedModelRestApi, current_scope, current_user, in_scope
 from core.units import LEVELS, TIERS, Unit, compute_path, move_unit
 
+
+def province_admin_or_command() -> bool:
+    """A province administrator's request, or a command (no request at all)."""
+    from flask import has_request_context
+
+    from core.security import PROVINCE_ADMIN, role_of
+
+    return not has_request_context() or role_of(current_user()) == PROVINCE_ADMIN
+
 ORG_CATEGORY = "Organization"
 ORG_CATEGORY_LABEL = _l("Organization")
 ADMIN_CATEGORY = "Administration"
@@ -62,6 +71,13 @@ def prepare_unit(session, unit: Unit, moved: bool) -> None:
         errors["level"] = gettext("Choose a level.")
     if unit.tier not in TIERS:
         errors["tier"] = gettext("Choose a KPI tier.")
+    if unit.id is not None and not province_admin_or_command():
+        from sqlalchemy import inspect as sa_inspect
+
+        state = sa_inspect(unit)
+        for attr in ("level", "tier", "prd"):
+            if state.attrs[attr].history.has_changes():
+                errors[attr] = gettext("Only province administrators can change a unit's level, KPI tier or region.")
     scope = current_scope()
     placed = unit.id is None or moved
     if placed and unit.parent is None and not scope.everything:

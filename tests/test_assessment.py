@@ -111,7 +111,7 @@ def test_adjustments_need_reason_and_move_the_ranking(app, units, as_user):
 def test_results_are_scoped_and_read_only_for_others(app, units, as_user):
     fs = as_user("fs_inspector")
     body = fs.get(f"/api/v1/assessment/?year={YEAR}").json()
-    assert body["result"] and all(r["unit"].startswith("4406") for r in body["result"])
+    assert body["result"] == [] and body["hidden"] is True  # a draft: the province's only (issue 12)
     assert fs.post("/api/v1/assessment/compute", json={"year": YEAR}).status_code == 403
     assert fs.post("/api/v1/assessment/publish", json={"year": YEAR}).status_code == 403
     page = fs.get(f"/assessment/?year={YEAR}")
@@ -162,6 +162,8 @@ def test_publish_locks_everything(app, units, as_user):
     after = rows_by_unit(admin.get(f"/api/v1/assessment/?year={YEAR}").json())
     assert {k: (v["total"], v["rank"]) for k, v in after.items()} == {k: (v["total"], v["rank"]) for k, v in before.items()}
     assert after[units.X3]["total"] == 75
+    published = as_user("fs_inspector").get(f"/api/v1/assessment/?year={YEAR}").json()  # now each unit sees its subtree's
+    assert published["result"] and all(r["unit"].startswith("4406") for r in published["result"])
     with app.app_context():
         with pytest.raises(asm.AssessmentLocked):
             asm.compute(app.appbuilder.session, YEAR)

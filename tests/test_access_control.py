@@ -1,0 +1,305 @@
+"""Issue 12, points 1 and 5, tried as the attacks of the issue over the live
+server: roles are explicit permission sets (FAB's security pages, whatever
+their class is called, are the province admins'), /unitusers guards every
+change by role, only province admins change a unit's tier, region or level,
+every menu entry answers its user, refusals are in Chinese, and draft
+assessment results are the province's until published."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import PASSWORD, Client
+
+
+@pytest.fixture
+def make_user(app):
+    """Throwaway users (unique names); deleted afterwards. Returns (id, username)."""
+    made = []
+
+    def make(unit_code: str, role: str) -> tuple[int, str]:
+        from core.units import unit_by_code
+
+        name = f"ac{uuid.uuid4().hex[:8]}"
+        with app.app_context():
+            sm, session = app.appbuilder.sm, app.appbuilder.session
+            user = sm.add_user(name, name, "测试", f"{name}@t.local", sm.find_role(role), password=PASSWORD)
+            assert user, name
+            user.unit = unit_by_code(session, unit_code)
+            session.commit()
+            made.append(user.id)
+            return user.id, name
+
+    yield make
+    with app.app_context():
+        from core.security import QqhUser
+
+        session = app.appbuilder.session
+        for pk in made:
+            user = session.get(QqhUser, pk)
+            if user is not None:
+                session.delete(user)
+        session.commit()
+
+
+def roles_of(app, pk) -> set[str] | None:
+    with app.app_context():
+        from core.security import QqhUser
+
+        session = app.appbuilder.session
+        session.expire_all()
+        user = session.get(QqhUser, pk)
+        return None if user is None else {r.name for r in user.roles}
+
+
+def role_id(app, name) -> int:
+    with app.app_context():
+        return app.appbuilder.sm.find_role(name).id
+
+
+def token_of(live, username) -> str:
+    with Client(live.url) as c:
+        r = c.post("/api/v1/security/login", json={"username": username, "password": PASSWORD, "provider": "db"})
+        assert r.status_code == 200, r.text
+        return r.json()["access_token"]
+
+
+def refused(r) -> bool:
+    """Refused: 403, 404 or 405 (never a page of the thing, never a redirect that did it)."""
+    return r.status_code in (403, 404, 405)
+
+
+# -- FAB's security pages ---------------------------------------------------------------
+SECURITY_PAGES = ["/users/list/", "/users/show/1", "/users/add", "/users/edit/1", "/roles/list/", "/roles/edit/1",
+                  "/roles/show/1", "/groups/list/", "/groups/add", "/resetpassword/form?pk=1"]
+
+
+@pytest.mark.parametrize("username", ["sd_clerk", "fs_inspector", "fs_admin"])
+def test_security_pages_are_the_province_admins(app, as_user, username):
+    c = as_user(username)
+    for url in SECURITY_PAGES:
+        r = c.get(url)
+        assert r.status_code == 403, (username, url, r.status_code)
+        assert "您无权" in r.text and 'class="navbar' in r.text, url  # Chinese, in the app's layout
+    assert as_user("admin").get("/users/list/").status_code == 200
+
+
+def test_clerk_cannot_make_itself_province_admin_nor_delete_the_admin(app, live, make_user):
+    pk, name = make_user("440606", "clerk")
+    clerk = Client(live.url).login(name)
+    r = clerk.post(f"/users/edit/{pk}", data={"first_name": name, "last_name": "x", "username": name, "email": f"{name}@t.local",
+                                             "active": "y", "roles": str(role_id(app, "province_admin")), "unit": ""})
+    assert refused(r), r.status_code
+    assert roles_of(app, pk) == {"clerk"}
+    admin_id = app_user_id(app, "admin")
+    assert refused(clerk.get(f"/users/delete/{admin_id}"))
+    assert refused(clerk.post(f"/users/delete/{admin_id}"))
+    assert roles_of(app, admin_id) == {"province_admin"}
+    clerk.close()
+
+
+def app_user_id(app, username) -> int:
+    with app.app_context():
+        return app.appbuilder.sm.find_user(username=username).id
+
+
+def test_no_security_api_for_tokens(app, live):
+    """FAB's security REST API is not registered; with a clerk's token nothing of users or roles answers."""
+    token = token_of(live, "sd_clerk")
+    with Client(live.url) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        for url in ("/api/v1/security/users/", "/api/v1/security/roles/", "/api/v1/user/", "/api/v1/role/"):
+            r = c.get(url)
+            assert r.status_code in (403, 404), (url, r.status_code)
+            assert r.headers["Content-Type"].startswith("application/json")
+
+
+# -- /unitusers ----------------------------------------------------------------------------
+def test_clerks_do_not_manage_users(app, as_user, make_user):
+    pk, name = make_user("440606", "unit_admin")
+    clerk = as_user("sd_clerk")
+    assert refused(clerk.get("/unitusers/list/"))
+    assert refused(clerk.get("/unitusers/add"))
+    r = clerk.post("/unitusers/add", data={"first_name": "x", "last_name": "y", "username": f"x{uuid.uuid4().hex[:6]}",
+                                            "email": "x@t.local", "active": "y", "roles": str(role_id(app, "clerk")),
+                                            "password": "Good-pass-987", "conf_password": "Good-pass-987"})
+    assert refused(r)
+    assert refused(clerk.get(f"/unitusers/delete/{pk}")) and refused(clerk.post(f"/unitusers/delete/{pk}"))
+    assert roles_of(app, pk) == {"unit_admin"}
+
+
+def test_unit_admin_never_touches_a_user_above_it(app, as_user, make_user):
+    high, high_name = make_user("440606", "province_admin")  # a province admin placed in 佛山's subtree
+    low, low_name = make_user("440606", "clerk")
+    fs_admin = as_user("fs_admin")
+    form = lambda name, role: {"first_name": name, "last_name": "测试", "username": name, "email": f"{name}@t.local",
+                               "active": "y", "roles": str(role_id(app, role)), "unit": str(unit_id(app, "440606"))}
+    r = fs_admin.post(f"/unitusers/edit/{high}", data=form(high_name, "clerk"))
+    assert r.status_code == 302 and f"/unitusers/show/{high}" in r.headers["Location"]
+    assert roles_of(app, high) == {"province_admin"}
+    r = fs_admin.post(f"/unitusers/edit/{high}", data={**form(high_name, "province_admin"), "active": ""})
+    assert roles_of(app, high) == {"province_admin"} and user_active(app, high)
+    fs_admin.post(f"/unitusers/delete/{high}")
+    fs_admin.get(f"/unitusers/delete/{high}")
+    assert roles_of(app, high) == {"province_admin"}
+    assert refused(fs_admin.get(f"/unitusers/action/unlock/{high}"))
+    # never raises anyone, itself included, above its own role
+    fs_admin.post(f"/unitusers/edit/{low}", data=form(low_name, "province_admin"))
+    assert roles_of(app, low) == {"clerk"}
+    me = app_user_id(app, "fs_admin")
+    fs_admin.post(f"/unitusers/edit/{me}", data={**form("fs_admin", "province_admin"), "unit": str(unit_id(app, "440600"))})
+    assert roles_of(app, me) == {"unit_admin"}
+    # a user below it: still managed as before
+    r = fs_admin.post(f"/unitusers/edit/{low}", data=form(low_name, "inspector"))
+    assert r.status_code == 302 and roles_of(app, low) == {"inspector"}
+    fs_admin.post(f"/unitusers/delete/{low}")
+    assert roles_of(app, low) is None
+
+
+def unit_id(app, code) -> int:
+    from core.units import unit_by_code
+
+    with app.app_context():
+        return unit_by_code(app.appbuilder.session, code).id
+
+
+def user_active(app, pk) -> bool:
+    with app.app_context():
+        from core.security import QqhUser
+
+        session = app.appbuilder.session
+        session.expire_all()
+        return session.get(QqhUser, pk).active
+
+
+# -- units: tier, region, level ------------------------------------------------------------
+def unit_state(app, code):
+    from core.units import Unit
+
+    with app.app_context():
+        session = app.appbuilder.session
+        session.expire_all()
+        u = session.execute(select(Unit).where(Unit.code == code)).scalar_one()
+        return u.name, u.tier, u.prd, u.level
+
+
+def test_only_province_admins_change_tier_region_level(app, live, as_user):
+    fs = unit_id(app, "440600")
+    before = unit_state(app, "440600")
+    fs_admin = as_user("fs_admin")
+    for change in ({"tier": "town"}, {"prd": not before[2]}, {"level": "county"}, {"tier": "town", "prd": False}):
+        r = fs_admin.put(f"/api/v1/unit/{fs}", json=change)
+        assert r.status_code == 422, (change, r.status_code, r.text)
+        assert "省级管理员" in str(r.json()["message"])
+    assert unit_state(app, "440600") == before
+    # the page: the same check
+    r = fs_admin.post(f"/unitview/edit/{fs}", data={"code": "440600", "name": before[0], "level": before[3], "tier": "town",
+                                                    "prd": "y" if before[2] else "", "undergraduate": ""})
+    assert unit_state(app, "440600") == before
+    # a unit admin still renames its units
+    r = fs_admin.put(f"/api/v1/unit/{fs}", json={"name": "佛山市（改）"})
+    assert r.status_code == 200, r.text
+    admin = as_user("admin")
+    r = admin.put(f"/api/v1/unit/{fs}", json={"name": before[0], "tier": "county"})
+    assert r.status_code == 200, r.text
+    assert unit_state(app, "440600")[1] == "county"
+    assert admin.put(f"/api/v1/unit/{fs}", json={"tier": before[1]}).status_code == 200
+    assert unit_state(app, "440600") == before
+    # with a bearer token: refused too
+    with Client(live.url) as c:
+        c.headers["Authorization"] = f"Bearer {token_of(live, 'sd_clerk')}"
+        r = c.put(f"/api/v1/unit/{fs}", json={"tier": "town"})
+        assert r.status_code == 403 and r.json()["message"] == "您无权执行此操作。"
+    assert unit_state(app, "440600") == before
+
+
+# -- the menu --------------------------------------------------------------------------------
+MENU_LINK = re.compile(r'<a tabindex="-1" href="([^"#]+)"')
+
+
+@pytest.mark.parametrize("username", ["sd_clerk", "fs_inspector", "fs_admin", "admin"])
+def test_every_menu_entry_answers_and_my_account_is_there(as_user, username):
+    c = as_user(username)
+    home = c.get("/")
+    assert home.status_code == 200
+    links = set(MENU_LINK.findall(home.text))
+    assert "/users/userinfo/" in home.text and "/resetmypassword/form" in home.text
+    assert 'action="/logout/"' in home.text and 'method="post"' in home.text
+    links |= {"/users/userinfo/", "/resetmypassword/form", "/userinfoeditview/form"}
+    for url in sorted(links):
+        r = c.get(url)
+        assert r.status_code in (200, 302), (username, url, r.status_code)
+        assert "Forbidden" not in r.text
+    if username == "sd_clerk":
+        assert "/unitusers/" not in home.text and "/modules/" not in home.text and "/users/list/" not in home.text
+
+
+def test_my_password_and_profile_for_every_role(app, live, make_user):
+    pk, name = make_user("440606", "inspector")
+    C = Client
+    c = C(live.url).login(name)
+    page = c.get("/users/userinfo/")
+    assert page.status_code == 200 and name in page.text
+    r = c.get(f"/users/action/resetmypassword/{pk}")
+    assert r.status_code == 200 and r.url.endswith("/resetmypassword/form")
+    r = c.post("/resetmypassword/form", data={"password": "Fresh-pass-2468", "conf_password": "Fresh-pass-2468"})
+    assert r.status_code == 302, re.findall(r"(?s)help-block.{0,300}|alert-.{0,300}", r.text)
+    c.close()
+    C(c.base).login(name, "Fresh-pass-2468").close()
+
+
+# -- refusals in Chinese -------------------------------------------------------------------
+def test_404_and_api_refusals_in_chinese(live, http, as_user):
+    r = http.get("/no/such/page")
+    assert r.status_code == 404 and "未找到" in r.text and 'class="navbar' in r.text
+    r = http.get("/api/v1/no_such_thing/")
+    assert r.status_code == 404 and r.json() == {"message": "未找到"}
+    r = http.get("/api/v1/unit/")
+    assert r.status_code == 401 and r.json() == {"message": "请先登录。"}
+    clerk = as_user("sd_clerk")
+    r = clerk.post("/api/v1/unit/", json={"code": "X1", "name": "x", "level": "town", "tier": "town", "prd": True})
+    assert r.status_code == 403 and r.json() == {"message": "您无权执行此操作。"}
+
+
+# -- point 5: draft assessment results ---------------------------------------------------------
+DRAFT_YEAR = 2031
+
+
+@pytest.fixture(scope="module")
+def draft(app):
+    from core import assessment as asm
+
+    with app.app_context():
+        session = app.appbuilder.session
+        asm.load_default_indicators(DRAFT_YEAR, session)
+        session.commit()
+        asm.compute(session, DRAFT_YEAR)
+        asm.add_adjustment(session, DRAFT_YEAR, "440606", 3, "草稿加分")
+    return DRAFT_YEAR
+
+
+def test_draft_results_are_the_provinces_until_published(app, live, as_user, draft):
+    from core import assessment as asm
+
+    admin = as_user("admin")
+    body = admin.get(f"/api/v1/assessment/?year={draft}").json()
+    assert body["status"] == "draft" and len(body["result"]) > 100 and body["adjustments"]
+    for username in ("sd_clerk", "fs_admin", "fs_inspector"):
+        c = as_user(username)
+        body = c.get(f"/api/v1/assessment/?year={draft}").json()
+        assert body["result"] == [] and body["adjustments"] == [] and body["hidden"] is True, username
+        page = c.get(f"/assessment/?year={draft}")
+        assert page.status_code == 200 and 'id="qqh-assess-hidden"' in page.text and "草稿加分" not in page.text
+    with Client(live.url) as t:
+        t.headers["Authorization"] = f"Bearer {token_of(live, 'fs_admin')}"
+        assert t.get(f"/api/v1/assessment/?year={draft}").json()["result"] == []
+    with app.app_context():
+        asm.publish(app.appbuilder.session, draft)
+    body = as_user("fs_admin").get(f"/api/v1/assessment/?year={draft}").json()
+    assert body["hidden"] is False and body["result"]
+    assert all(r["unit"].startswith("4406") for r in body["result"])
+    assert [a["reason"] for a in body["adjustments"]] == ["草稿加分"]
