@@ -12,9 +12,7 @@ from alembic.migration import MigrationContext
 from alembic.autogenerate import compare_metadata
 from flask import current_app
 
-from core.app import ROOT_DIR
-
-MIGRATIONS_DIR = os.path.join(ROOT_DIR, "migrations")
+from core.resources import MIGRATIONS_DIR
 CORE_BRANCH = "core"
 
 
