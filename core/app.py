@@ -10,7 +10,7 @@ from flask_appbuilder import AppBuilder
 from flask_appbuilder.models.sqla.base import SQLA
 from werkzeug.exceptions import HTTPException
 
-from core import display, fab_patches, menu, modules
+from core import display, fab_patches, health, menu, modules
 from core.config import build_config
 from core.plugins import Page, PluginError, PluginRegistry
 from core.scoping import ScopedInterface
@@ -68,6 +68,7 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     menu.install(app)
     display.install(app)
     _install_error_handlers(app)
+    health.install(app)
     return app
 
 

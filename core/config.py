@@ -85,6 +85,8 @@ def build_config(instance_path: str) -> dict:
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        # a pooled connection is tested before use: a restarted database costs no request
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "QQH_PLUGINS": plugin_names(),
         "APP_NAME": "亲青汇",
         "APP_THEME": "",
