@@ -10,7 +10,7 @@ from flask_appbuilder import AppBuilder
 from flask_appbuilder.models.sqla.base import SQLA
 from werkzeug.exceptions import HTTPException
 
-from core import display, fab_patches, health, menu, modules
+from core import display, fab_patches, health, logs, menu, modules
 from core.config import build_config
 from core.plugins import Page, PluginError, PluginRegistry
 from core.scoping import ScopedInterface
@@ -69,6 +69,7 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     display.install(app)
     _install_error_handlers(app)
     health.install(app)
+    logs.install(app)
     return app
 
 

@@ -88,6 +88,7 @@ def build_config(instance_path: str) -> dict:
         # a pooled connection is tested before use: a restarted database costs no request
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "QQH_PLUGINS": plugin_names(),
+        "QQH_PROXY_COUNT": int(os.environ.get("QQH_PROXY_COUNT") or 0),  # proxies in front (nginx: 1)
         "APP_NAME": "亲青汇",
         "APP_THEME": "",
         "BABEL_DEFAULT_LOCALE": "zh",
