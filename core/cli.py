@@ -358,8 +358,9 @@ def units_move(code, parent_code, tier):
 
 
 def _core_commands() -> None:
-    from core import import_views, kpi_views
+    from core import backup, import_views, kpi_views
 
+    backup.register_cli(cli)
     import_views.register_cli(cli)
     kpi_views.register_cli(cli)
 

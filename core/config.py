@@ -88,6 +88,10 @@ def build_config(instance_path: str) -> dict:
         # a pooled connection is tested before use: a restarted database costs no request
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "QQH_PLUGINS": plugin_names(),
+        # pending uploads (imports waiting for confirmation): a folder every app server shares
+        "QQH_UPLOAD_PATH": os.environ.get("QQH_UPLOAD_PATH") or os.path.join(instance_path, "imports"),
+        # attachments (files kept with records; shared by every app server, included in backups)
+        "QQH_ATTACHMENT_PATH": os.environ.get("QQH_ATTACHMENT_PATH") or None,
         "QQH_PROXY_COUNT": int(os.environ.get("QQH_PROXY_COUNT") or 0),  # proxies in front (nginx: 1)
         "APP_NAME": "亲青汇",
         "APP_THEME": "",
