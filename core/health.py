@@ -154,9 +154,9 @@ def status(app: Flask) -> dict:
 
 def startup_check(app: Flask) -> str | None:
     """``None`` when the app can serve; else one line saying what to do."""
-    from sqlalchemy.engine import make_url
+    from core.config import mask_url
 
-    safe = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
+    safe = mask_url(app.config["SQLALCHEMY_DATABASE_URI"])
     report = status(app)
     app.extensions["qqh_db"].engine.dispose()  # no connection inherited by forked workers
     if not report["database"]:
