@@ -36,7 +36,7 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     # the dependencies are those of this interpreter; the project comes from the wheel
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     py = str(venv / "bin" / "python")
-    subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheels[0])], check=True,
+    subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed", str(wheels[0])], check=True,
                    capture_output=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QQH_", "PYTHON"))}
     env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '')}"
