@@ -10,15 +10,13 @@ from flask_appbuilder import AppBuilder
 from flask_appbuilder.models.sqla.base import SQLA
 from werkzeug.exceptions import HTTPException
 
-from core import csrf, display, fab_patches, headers, inputs, menu, modules
+from core import csrf, display, fab_patches, headers, health, inputs, logs, menu, modules
 from core.config import build_config
 from core.plugins import Page, PluginError, PluginRegistry
 from core.scoping import ScopedInterface
 
 log = logging.getLogger(__name__)
-CORE_DIR = os.path.dirname(os.path.abspath(__file__))
-ROOT_DIR = os.path.dirname(CORE_DIR)
-CORE_TRANSLATIONS = os.path.join(ROOT_DIR, "translations")
+from core.resources import CORE_DIR, ROOT_DIR, TRANSLATIONS_DIR as CORE_TRANSLATIONS, default_instance_path
 
 
 def create_app(overrides: dict | None = None, registry: PluginRegistry | None = None) -> Flask:
@@ -28,7 +26,7 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     fab_patches.apply()
     app = Flask(
         "core",
-        instance_path=overrides.get("QQH_INSTANCE_PATH") or os.environ.get("QQH_INSTANCE_PATH") or os.path.join(ROOT_DIR, "instance"),
+        instance_path=overrides.get("QQH_INSTANCE_PATH") or default_instance_path(),
         template_folder=os.path.join(CORE_DIR, "templates"),
         static_folder=os.path.join(CORE_DIR, "static"),
         static_url_path="/qqh-static",
@@ -77,6 +75,8 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     headers.install(app)
     inputs.install(app)
     _install_error_handlers(app)
+    health.install(app)
+    logs.install(app)
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 
@@ -19,13 +20,18 @@ def fail(message: str) -> None:
 
 
 def _database_hint(exc: Exception, url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from core.config import mask_url, url_hint
 
-    safe = make_url(url).render_as_string(hide_password=True)
+    safe = mask_url(url)
     first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    if "permission denied for schema" in first or "must be owner of" in first:
+        return (
+            f"cannot use the database {safe} ({first}): the role may not create tables there; make it the "
+            f"owner of the database (ALTER DATABASE name OWNER TO role;) and run `qqh init` again."
+        )
     return (
         f"cannot use the database {safe} ({first}): check that the server is running "
-        f"and that QQH_DATABASE_URL is right, then run `qqh init`."
+        f"and that QQH_DATABASE_URL is right, then run `qqh init`.{url_hint(os.environ.get('QQH_DATABASE_URL') or url)}"
     )
 
 
@@ -397,8 +403,9 @@ def units_move(code, parent_code, tier, level):
 
 
 def _core_commands() -> None:
-    from core import import_views, kpi_views
+    from core import backup, import_views, kpi_views
 
+    backup.register_cli(cli)
     import_views.register_cli(cli)
     kpi_views.register_cli(cli)
 

@@ -53,13 +53,39 @@ def _secret_key(instance_path: str) -> str:
     return key
 
 
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ***, whatever characters the
+    password holds (a raw ``@`` too: everything up to the last ``@`` is the
+    user and password)."""
+    scheme, sep, rest = str(url).partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not sep or not at:
+        return str(url)
+    user, colon, _password = creds.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
+def url_hint(url: str) -> str:
+    """A hint for a password that was not percent-encoded, or ''."""
+    rest = str(url).partition("://")[2]
+    creds = rest.rpartition("@")[0]
+    if "@" in creds or "/" in creds or "?" in creds or "#" in creds:
+        return " The password holds @ / ? or #: percent-encode it in the URL (@ is %40, / is %2F)."
+    return ""
+
+
 def database_url(instance_path: str) -> str:
     url = os.environ.get("QQH_DATABASE_URL") or "sqlite:///" + os.path.join(instance_path, "qqh.db")
+    if "@" in url.partition("://")[2].rpartition("@")[0]:
+        raise ConfigError(
+            f"the password in QQH_DATABASE_URL ({mask_url(url)}) holds a raw @: percent-encode it "
+            f"(@ is %40, / is %2F, : is %3A), e.g. python3 -c 'import urllib.parse; print(urllib.parse.quote(input(), safe=\"\"))'."
+        )
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise ConfigError(
-            f"QQH_DATABASE_URL is not a database URL ({url!r}): write it like "
+            f"QQH_DATABASE_URL is not a database URL ({mask_url(url)!r}): write it like "
             f"postgresql+psycopg2://user:password@host:5432/dbname or sqlite:////path/qqh.db."
         ) from exc
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
@@ -105,7 +131,14 @@ def build_config(instance_path: str) -> dict:
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        # a pooled connection is tested before use: a restarted database costs no request
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "QQH_PLUGINS": plugin_names(),
+        # pending uploads (imports waiting for confirmation): a folder every app server shares
+        "QQH_UPLOAD_PATH": os.environ.get("QQH_UPLOAD_PATH") or os.path.join(instance_path, "imports"),
+        # attachments (files kept with records; shared by every app server, included in backups)
+        "QQH_ATTACHMENT_PATH": os.environ.get("QQH_ATTACHMENT_PATH") or None,
+        "QQH_PROXY_COUNT": int(os.environ.get("QQH_PROXY_COUNT") or 0),  # proxies in front (nginx: 1)
         "APP_NAME": "亲青汇",
         "APP_THEME": "",
         "BABEL_DEFAULT_LOCALE": "zh",

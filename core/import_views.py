@@ -111,7 +111,8 @@ def limits() -> Limits:
 
 def upload_store() -> UploadStore:
     cfg = current_app.config
-    return UploadStore(os.path.join(cfg["QQH_INSTANCE_PATH"], "imports"), int(cfg.get("QQH_IMPORT_KEEP_SECONDS", 3600)))
+    folder = cfg.get("QQH_UPLOAD_PATH") or os.path.join(cfg["QQH_INSTANCE_PATH"], "imports")
+    return UploadStore(folder, int(cfg.get("QQH_IMPORT_KEEP_SECONDS", 3600)))
 
 
 # -- export ------------------------------------------------------------------------

@@ -1472,10 +1472,14 @@ class UploadStore:
 
     def save(self, data: bytes, meta: dict) -> str:
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
+        try:
+            os.chmod(self.folder, 0o700)  # the raw uploads: the app's user only (whatever the umask)
+        except OSError:
+            pass
         self.purge()
         token = secrets.token_urlsafe(24)
         bin_path, json_path = self._paths(token)
-        with open(bin_path, "wb") as fh:
+        with os.fdopen(os.open(bin_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
             fh.write(data)
         self.save_meta(token, dict(meta, created=time.time()))
         return token
@@ -1483,7 +1487,7 @@ class UploadStore:
     def save_meta(self, token: str, meta: dict) -> None:
         _, json_path = self._paths(token)
         tmp = json_path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
             json.dump(meta, fh, ensure_ascii=False)
         os.replace(tmp, json_path)
 

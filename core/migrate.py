@@ -12,9 +12,7 @@ from alembic.migration import MigrationContext
 from alembic.autogenerate import compare_metadata
 from flask import current_app
 
-from core.app import ROOT_DIR
-
-MIGRATIONS_DIR = os.path.join(ROOT_DIR, "migrations")
+from core.resources import MIGRATIONS_DIR
 CORE_BRANCH = "core"
 
 
@@ -35,11 +33,32 @@ def upgrade(app=None) -> list[str]:
     """Bring the database to the head of core and of every enabled plugin."""
     app = app or current_app
     registry = app.extensions["qqh_plugins"]
+    check_encoding(app)
     cfg = alembic_config(app)
     targets = [CORE_BRANCH] + [n for n in registry.order if n in registry.migration_dirs(enabled_only=True)]
     for target in targets:
         command.upgrade(cfg, f"{target}@head")
     return targets
+
+
+def check_encoding(app) -> None:
+    """Refuse, before any migration, a PostgreSQL database that is not UTF-8
+    (on SQL_ASCII the first Chinese label fails half-way through the schema)."""
+    from sqlalchemy import text
+
+    from core.config import ConfigError, mask_url
+
+    engine = app.extensions["qqh_db"].engine
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        encoding = conn.execute(text("SHOW server_encoding")).scalar()
+    if str(encoding).upper().replace("-", "") != "UTF8":
+        raise ConfigError(
+            f"the database {mask_url(app.config['SQLALCHEMY_DATABASE_URI'])} uses the {encoding} encoding; "
+            f"亲青汇 needs UTF8: create it with CREATE DATABASE name OWNER role ENCODING 'UTF8' "
+            f"TEMPLATE template0; nothing was changed."
+        )
 
 
 def downgrade(app, target: str) -> None:

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Integer, String, select, update, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+from core.resources import DATA_DIR
 DIVISIONS_CSV = os.path.join(DATA_DIR, "guangdong_divisions.csv")
 
 LEVELS = {
