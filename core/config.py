@@ -176,7 +176,6 @@ def build_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": _flag("QQH_HTTPS"),
-        "QQH_PROXY_FIX": _flag("QQH_PROXY_FIX"),  # trust X-Forwarded-Proto/-For/-Host of one proxy
         "QQH_MAX_PAGE_SIZE": 100,
         "JSON_AS_ASCII": False,
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,

@@ -13,7 +13,7 @@
   nothing is written.
 * The session cookie is ``SameSite=Lax`` and ``HttpOnly``; ``Secure`` when
   ``QQH_HTTPS=1`` or when the request itself came over HTTPS (behind a proxy
-  that says so, with ``QQH_PROXY_FIX=1``).
+  that says so, with ``QQH_PROXY_COUNT=1``: core/logs.py installs ProxyFix).
 
 ``install`` must run before AppBuilder registers the APIs (FAB exempts their
 blueprints only when it finds the extension).
@@ -53,10 +53,6 @@ def _is_api_request() -> bool:
 
 def install(app: Flask) -> CSRFProtect:
     app.session_interface = SessionInterface()
-    if app.config.get("QQH_PROXY_FIX"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     csrf = CSRFProtect(app)
 
     @app.before_request
