@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from wtforms.validators import ValidationError
 
-from core import audit
+from core import audit, logs
 from core.scoping import InvalidInput
 
 MIN_PASSWORD_LENGTH = 8
@@ -191,6 +191,7 @@ def authenticate(sm, check, username: str, password: str):
     keys = [user_key(username)] + ([address_key(address)] if address else [])
     if locked_keys(db, keys):
         audit.log_event("login_failed", username=username, detail={"reason": "locked", "address": address})
+        logs.security_event("login_refused_locked", username)
         if has_request_context() and not request.path.startswith("/api/"):
             flash(gettext("Too many failed logins: this account or address is locked for %(minutes)d minutes, or until an administrator unlocks it.",
                           minutes=int(window.total_seconds() // 60)), "danger")
@@ -216,6 +217,7 @@ def authenticate(sm, check, username: str, password: str):
         audit.log_event("login_failed", username=username, detail={"address": address})
         if newly_locked:
             audit.log_event("lockout", username=username, detail={"address": address})
+            logs.security_event("locked_out", username)
         return None
     db.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
     db.commit()

@@ -130,7 +130,10 @@ def test_one_password_policy_everywhere(acc):
 
 
 # -- throttling ------------------------------------------------------------------------------
-def test_lock_out_after_failures_and_unlock(acc):
+def test_lock_out_after_failures_and_unlock(acc, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="qqh.security")
     app, base = acc
     pk, name = new_user(app)
     for _ in range(MAX_FAILURES):
@@ -138,6 +141,9 @@ def test_lock_out_after_failures_and_unlock(acc):
     # locked: the right password no longer logs in, on the page nor for a token
     assert page_login(base, name) is None
     assert token_login(base, name).status_code == 401
+    security = [r.getMessage() for r in caplog.records if r.name == "qqh.security"]
+    assert any(m.startswith(f"event=locked_out user={name} addr=127.0.0.1") for m in security), security
+    assert any(m.startswith(f"event=login_refused_locked user={name}") for m in security), security
     with app.app_context():
         from core.security import QqhUser
 
