@@ -132,7 +132,7 @@ def plan_camps(units: dict[str, Unit]) -> list[dict]:
             ))
     for code, count in COUNTY_CAMPS.items():
         county = units.get(code)
-        if county is None:
+        if county is None or county.level == "city":  # 顺德区 at city tier has its city camps
             continue
         rnd = random.Random(f"{SEED}:county:{code}")
         for n in range(1, count + 1):
