@@ -10,7 +10,7 @@ from flask_appbuilder import AppBuilder
 from flask_appbuilder.models.sqla.base import SQLA
 from werkzeug.exceptions import HTTPException
 
-from core import display, fab_patches, menu, modules
+from core import audit, display, fab_patches, menu, modules
 from core.config import build_config
 from core.plugins import Page, PluginError, PluginRegistry
 from core.scoping import ScopedInterface
@@ -65,10 +65,12 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
         core_views.register(appbuilder)
         import_views.register(appbuilder)
         kpi_views.register(appbuilder)
+        audit.register(appbuilder)
         _register_plugins(app, appbuilder, registry)
     modules.install(app)
     menu.install(app)
     display.install(app)
+    audit.install(app)
     _install_error_handlers(app)
     return app
 
