@@ -103,20 +103,57 @@ class AuditLog(Model):
         return json.loads(self.values_after) if self.values_after else {}
 
     @property
+    def model_label(self) -> str:
+        return _labels().get(self.model, ("", {}))[0] or (self.model or "")
+
+    @property
     def changes(self) -> str:
-        """What changed, as people read it: ``title: 甲 → 乙；phone: ******``."""
+        """What changed, as people read it: ``标题: 甲 → 乙；电话: ******``
+        (fields named as the model's pages name them)."""
         before, after = self.before, self.after
+        names = _labels().get(self.model, ("", {}))[1]
         parts = []
         for key in list(before) + [k for k in after if k not in before]:
             old, new = _show(before.get(key)), _show(after.get(key))
+            name = _field_label(names, key)
             if self.action == "update":
-                parts.append(f"{key}: {old} → {new}")
+                parts.append(f"{name}: {old} → {new}")
             else:
-                parts.append(f"{key}: {new if key in after else old}")
+                parts.append(f"{name}: {new if key in after else old}")
         return "；".join(parts)
 
     def __repr__(self) -> str:
         return f"{self.action} {self.model or ''} {self.record_id or ''}".strip()
+
+
+GENERIC_LABELS = {"id": _l("Record id"), "unit_id": _l("Unit id"), "user_id": _l("User id")}
+
+
+def _labels() -> dict[str, tuple[str, dict]]:
+    """table → (its list's title, {attribute: label}) from the registered
+    pages and APIs (core's and plugins'), gathered once."""
+    cached = current_app.extensions.get("qqh_audit_labels")
+    if cached is None:
+        cached = {}
+        for view in current_app.appbuilder.baseviews:
+            model = getattr(getattr(view, "datamodel", None), "obj", None)
+            table = getattr(model, "__table__", None)
+            if table is None:
+                continue
+            title, labels = cached.get(table.name, ("", {}))
+            labels = {**dict(getattr(view, "label_columns", None) or {}), **labels}
+            title = title or str(getattr(view, "list_title", "") or "")
+            cached[table.name] = (title, labels)
+        current_app.extensions["qqh_audit_labels"] = cached
+    return cached
+
+
+def _field_label(labels: dict, key: str) -> str:
+    label = None
+    if key.endswith(("_id", "_fk")):  # the relation's label ("Unit"), not FAB's made-up "Unit Id"
+        label = labels.get(key[:-3])
+    label = label or GENERIC_LABELS.get(key) or labels.get(key)
+    return str(label) if label else key
 
 
 def _show(value) -> str:
@@ -495,9 +532,17 @@ def _after_rollback(session) -> None:
     _transaction_ended(session)
 
 
-event.listen(Session, "before_flush", _before_flush)
-event.listen(Session, "after_flush", _after_flush)
-event.listen(Session, "do_orm_execute", _do_orm_execute)
+_RECORDING = (("before_flush", _before_flush), ("after_flush", _after_flush), ("do_orm_execute", _do_orm_execute))
+for _name, _fn in _RECORDING:
+    event.listen(Session, _name, _fn)
+
+
+def set_recording(on: bool) -> None:
+    """Switch the automatic recording of changes on or off for the whole
+    process. For benchmarks (bench/save_bench.py) only: never in the app."""
+    for name, fn in _RECORDING:
+        if event.contains(Session, name, fn) != on:
+            (event.listen if on else event.remove)(Session, name, fn)
 event.listen(Session, "after_commit", _transaction_ended)
 event.listen(Session, "after_rollback", _after_rollback)
 
@@ -533,8 +578,9 @@ AUDIT_LABELS = {
     "action": _l("Action"),
     "action_label": _l("Action"),
     "model": _l("Table"),
+    "model_label": _l("Kind of record"),
     "record_id": _l("Record id"),
-    "label": _l("Record"),
+    "label": _l("Record name"),
     "changes": _l("Changes"),
     "values_before": _l("Before"),
     "values_after": _l("After"),
@@ -559,8 +605,8 @@ def _views():
         include_route_methods = {"list", "show"}
         list_title = _l("Audit log")
         show_title = _l("Audit log entry")
-        list_columns = ["at", "username", "action_label", "model", "label", "unit", "changes"]
-        show_columns = ["at", "username", "user_id", "address", "action_label", "model", "record_id", "label", "unit", "changes"]
+        list_columns = ["at", "username", "action_label", "model_label", "label", "unit", "changes"]
+        show_columns = ["at", "username", "user_id", "address", "action_label", "model_label", "model", "record_id", "label", "unit", "changes"]
         search_columns = ["username", "action", "model", "record_id", "at"]
         order_columns = ["at", "username", "model"]
         base_order = ("id", "desc")
