@@ -314,10 +314,12 @@ def _who() -> tuple[int | None, str | None, str | None]:
     cached = g.get("_qqh_audit_who")
     if cached is not None:
         return cached
-    from core.scoping import current_user
-
-    user = current_user()
-    if user is None:
+    # the request's user as core.scoping knows it, without making it decide
+    # early (a flush during login happens before the user is logged in)
+    user = g.get("_qqh_user", False)
+    if user is False:
+        user = current_app.appbuilder.sm.current_user
+    if user is None or not getattr(user, "is_authenticated", False):
         candidate = g.get("user")
         user = candidate if candidate is not None and getattr(candidate, "is_authenticated", False) else None
     address = (request.remote_addr or "")[:64] or None
