@@ -131,6 +131,7 @@ class LoginThrottle(Model):
     """Failed logins of one account (``user:NAME``) or one client address (``addr:IP``)."""
 
     __tablename__ = "qqh_login_throttle"
+    __qqh_audit__ = False  # bookkeeping: login failures are audited as events (log_event)
 
     key: Mapped[str] = mapped_column(String(320), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -10,7 +10,7 @@ from flask_appbuilder import AppBuilder
 from flask_appbuilder.models.sqla.base import SQLA
 from werkzeug.exceptions import HTTPException
 
-from core import csrf, display, fab_patches, headers, health, inputs, logs, menu, modules
+from core import audit, csrf, display, fab_patches, headers, health, inputs, logs, menu, modules
 from core.config import build_config
 from core.plugins import Page, PluginError, PluginRegistry
 from core.scoping import ScopedInterface
@@ -64,6 +64,7 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
         core_views.register(appbuilder)
         import_views.register(appbuilder)
         kpi_views.register(appbuilder)
+        audit.register(appbuilder)
         _register_plugins(app, appbuilder, registry)
         from core import accounts, security
 
@@ -74,6 +75,7 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     display.install(app)
     headers.install(app)
     inputs.install(app)
+    audit.install(app)
     _install_error_handlers(app)
     health.install(app)
     logs.install(app)

@@ -1,7 +1,7 @@
 """KPI targets: whose records count (scope) and the first quarter that counts
 
 Revision ID: 0005_targets
-Revises: 0003_accounts
+Revises: 0004_audit
 Create Date: 2026-12-01 10:30:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0005_targets'
-down_revision = '0003_accounts'
+down_revision = '0004_audit'
 branch_labels = None
 depends_on = None
 
