@@ -43,7 +43,7 @@ from core.units import Unit
 MASK = "******"
 SECRET = frozenset({"password"})  # never a value, whatever the model
 # bookkeeping columns: not worth a row of their own, nor a place in one
-QUIET = frozenset({"changed_on", "changed_by_fk", "created_on", "created_by_fk", "last_login", "login_count", "fail_login_count"})
+QUIET = frozenset({"changed_on", "changed_by_fk", "created_on", "created_by_fk", "last_login", "login_count", "fail_login_count", "valid_after"})
 # Flask-AppBuilder's permission catalogue, rebuilt from the code by `qqh init`
 # (which role holds which permission is audited, on the role)
 SKIP_TABLES = frozenset({"ab_permission", "ab_view_menu", "ab_permission_view", "alembic_version"})
