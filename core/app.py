@@ -70,6 +70,9 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     menu.install(app)
     display.install(app)
     _install_error_handlers(app)
+    from core import api_errors
+
+    api_errors.install(app)
     return app
 
 
@@ -130,7 +133,9 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if wants_json():
-            return jsonify(message=exc.description if exc.code != 404 else gettext("Not found")), exc.code
+            from core.api_errors import http_error_response
+
+            return http_error_response(exc)
         return exc
 
     @app.errorhandler(Exception)
