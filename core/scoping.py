@@ -46,11 +46,31 @@ ALL = None  # scope value meaning "no restriction"
 NOTHING = ""  # scope value meaning "no unit at all"
 
 
+def authenticate() -> None:
+    """Establish who is asking before anything asks: a cookie session, or else
+    a bearer token (FAB checks a token only inside its API decorator, later
+    than the module gate and anything else that wants the user). Once per
+    request; a bad token is left to FAB's decorator to refuse (401)."""
+    if g.get("_qqh_authenticated"):
+        return
+    g._qqh_authenticated = True
+    from flask_login import current_user as session_user
+
+    if request.headers.get("Authorization", "").lower().startswith("bearer ") and not session_user.is_authenticated:
+        from flask_jwt_extended import verify_jwt_in_request
+
+        try:
+            verify_jwt_in_request(optional=True)
+        except Exception:  # expired, malformed, revoked: FAB's decorator answers 401
+            pass
+
+
 def current_user():
     if not has_request_context():
         return None
     user = getattr(g, "_qqh_user", False)
     if user is False:
+        authenticate()
         user = current_app.appbuilder.sm.current_user
         g._qqh_user = user
     return user if (user is not None and getattr(user, "is_authenticated", True)) else None
