@@ -28,7 +28,21 @@ def _json(message, code: int):
 
 
 def install(app) -> None:
+    from core.api_labels import install_locale
+
+    install_locale(app)
     _patch_base_api()
+
+    @app.after_request
+    def _allow_of_static_routes(response):
+        # OPTIONS /api/v1/x/_info: Flask lists the methods of /<pk> too; a static route allows only its own
+        from flask import request
+
+        if request.method == "OPTIONS" and request.path.startswith("/api/"):
+            allowed = {m for rule in app.url_map.iter_rules() if rule.rule == request.path for m in rule.methods}
+            if allowed:
+                response.headers["Allow"] = ", ".join(sorted(allowed))
+        return response
     jwt = getattr(app.appbuilder.sm, "jwt_manager", None)
     if jwt is None:
         return
@@ -98,7 +112,16 @@ def _patch_base_api() -> None:
     if getattr(BaseApi, "_qqh_messages", False):
         return
     BaseApi._qqh_messages = True
-    BaseApi.response_400 = lambda self, message=None: self.response(400, message=bad_request_message(message))
+    response = BaseApi.response
+
+    def translated(code, **kwargs):
+        # FAB writes some answers past response_400 (PUT: "Request is not JSON")
+        if code == 400 and "message" in kwargs:
+            kwargs["message"] = bad_request_message(kwargs["message"])
+        return response(code, **kwargs)
+
+    BaseApi.response = staticmethod(translated)
+    BaseApi.response_400 = lambda self, message=None: self.response(400, message=message)
     BaseApi.response_401 = lambda self: self.response(401, message=gettext("Log in first: send the header Authorization: Bearer <access token>."))
     BaseApi.response_403 = lambda self: self.response(403, message=gettext("You are not allowed to do this."))
     BaseApi.response_404 = lambda self: self.response(404, message=gettext("Not found"))

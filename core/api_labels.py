@@ -62,3 +62,22 @@ def _page_title(model, kind: str) -> str:
 
 def page_title(model, kind: str) -> LazyString:
     return LazyString(lambda: _page_title(model, kind))
+
+
+def install_locale(app) -> None:
+    """A REST request is answered in the language of its ``Accept-Language``
+    (``zh`` or ``en``; Chinese when it names neither), unless it says ``_l_=``;
+    pages keep the language the user chose."""
+    from flask import request
+
+    babel = app.extensions["babel"]
+    chosen = babel.locale_selector
+
+    def select():
+        if request.path.startswith("/api/") and "_l_" not in request.args:
+            header = request.headers.get("Accept-Language")
+            if header:
+                return request.accept_languages.best_match(list(app.config["LANGUAGES"])) or app.config["BABEL_DEFAULT_LOCALE"]
+        return chosen() if chosen else None
+
+    babel.locale_selector = select

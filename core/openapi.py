@@ -194,6 +194,9 @@ def _responses(spec: dict) -> None:
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("name") == "year" and parameter.get("schema", {}).get("type") == "integer":
+                    parameter["schema"].update(minimum=2000, maximum=2100)  # a plan year (core.kpi)
             responses = operation["responses"]
             for code in list(responses):
                 if str(code) != code:
@@ -208,7 +211,9 @@ def _responses(spec: dict) -> None:
                 if given is None or "$ref" in given or "content" not in given:
                     responses[code] = {"$ref": f"#/components/responses/{code}"}
             for code, given in responses.items():
-                if code.startswith("2") and "$ref" not in given and "content" not in given:
+                if code[0] in "45" and "$ref" not in given and "content" not in given:
+                    given["content"] = copy.deepcopy(ERROR_BODY)
+                elif code.startswith("2") and "$ref" not in given and "content" not in given:
                     if path.endswith(BINARY_SUFFIXES) or "/export" in path:
                         given["content"] = {
                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {

@@ -639,6 +639,21 @@ def _in_users_language(field, label) -> None:
         _in_users_language(field.inner, label)
 
 
+def _static_sibling(pk):
+    """PUT or DELETE /<pk> where ``pk`` is a sibling route (``/_info``,
+    ``/picker``): 405 with what that route allows, as for any URL."""
+    if str(pk).isdigit():
+        return None
+    from werkzeug.exceptions import MethodNotAllowed
+
+    allowed = {m for rule in current_app.url_map.iter_rules() if rule.rule == request.path for m in rule.methods}
+    if allowed:
+        from core.api_errors import http_error_response
+
+        return http_error_response(MethodNotAllowed(valid_methods=sorted(allowed)))
+    return None
+
+
 class ScopedModelRestApi(ModelRestApi):
     """Base REST API class for unit-owned data: answers bad input with 422 and
     a message in the user's language, and records outside the scope with 404.
@@ -687,10 +702,10 @@ class ScopedModelRestApi(ModelRestApi):
         return self._guard(super().post_headless)
 
     def put_headless(self, pk):
-        return self._guard(super().put_headless, pk)
+        return _static_sibling(pk) or self._guard(super().put_headless, pk)
 
     def delete_headless(self, pk):
-        return self._guard(super().delete_headless, pk)
+        return _static_sibling(pk) or self._guard(super().delete_headless, pk)
 
     def _get_field_info(self, field, filter_rel_field, page=None, page_size=None):
         ret = super()._get_field_info(field, filter_rel_field, page=page, page_size=page_size)
