@@ -24,4 +24,4 @@ def test_the_documented_example_runs(live):
     run = subprocess.run([sys.executable, "-c", example()], capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "承接共青团事务类" in run.stdout
-    assert "请选择类别" in run.stdout
+    assert "“服务领域”为必填项" in run.stdout
