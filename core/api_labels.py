@@ -54,7 +54,7 @@ def _page_title(model, kind: str) -> str:
                 return str(title)
     return {
         "list": gettext("Records"),
-        "show": gettext("Record"),
+        "show": gettext("The record"),
         "add": gettext("Add a record"),
         "edit": gettext("Edit the record"),
     }[kind]
@@ -68,13 +68,13 @@ def install_locale(app) -> None:
     """A REST request is answered in the language of its ``Accept-Language``
     (``zh`` or ``en``; Chinese when it names neither), unless it says ``_l_=``;
     pages keep the language the user chose."""
-    from flask import request
+    from flask import has_request_context, request
 
     babel = app.extensions["babel"]
     chosen = babel.locale_selector
 
     def select():
-        if request.path.startswith("/api/") and "_l_" not in request.args:
+        if has_request_context() and request.path.startswith("/api/") and "_l_" not in request.args:
             header = request.headers.get("Accept-Language")
             if header:
                 return request.accept_languages.best_match(list(app.config["LANGUAGES"])) or app.config["BABEL_DEFAULT_LOCALE"]
