@@ -197,6 +197,8 @@ def _responses(spec: dict) -> None:
             for parameter in operation.get("parameters", []):
                 if parameter.get("name") == "year" and parameter.get("schema", {}).get("type") == "integer":
                     parameter["schema"].update(minimum=2000, maximum=2100)  # a plan year (core.kpi)
+                if parameter.get("in") == "path" and parameter.get("name") == "pk":
+                    parameter["schema"] = {"type": "integer", "minimum": 1}  # ids count from 1
             responses = operation["responses"]
             for code in list(responses):
                 if str(code) != code:
