@@ -10,7 +10,7 @@ from flask_appbuilder import AppBuilder
 from flask_appbuilder.models.sqla.base import SQLA
 from werkzeug.exceptions import HTTPException
 
-from core import audit, csrf, display, fab_patches, headers, health, inputs, logs, menu, modules
+from core import api_errors, audit, csrf, display, fab_patches, headers, health, inputs, logs, menu, modules
 from core.config import build_config
 from core.plugins import Page, PluginError, PluginRegistry
 from core.scoping import ScopedInterface
@@ -79,6 +79,7 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     _install_error_handlers(app)
     health.install(app)
     logs.install(app)
+    api_errors.install(app)
     return app
 
 
@@ -154,7 +155,9 @@ def _install_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         message = refusal(exc.code)
         if wants_json():
-            return jsonify(message=message or exc.description), exc.code
+            from core.api_errors import http_error_response
+
+            return http_error_response(exc)
         if message is None:
             return exc
         return render_template("qqh/error.html", message=message, base_template=app.appbuilder.base_template, appbuilder=app.appbuilder), exc.code

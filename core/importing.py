@@ -37,6 +37,7 @@ import secrets
 import time
 import unicodedata
 import zipfile
+import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Iterable
@@ -105,6 +106,18 @@ class Importable:
     columns: tuple[Column, ...]
     natural_key: tuple[str, ...]
     defaults: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # an enum column without choices takes the model column's (core.choices)
+        from core.choices import choices_of
+
+        columns = tuple(
+            dataclasses.replace(c, choices=choices_of(self.model, c.attr))
+            if c.kind == "enum" and c.choices is None and choices_of(self.model, c.attr) is not None
+            else c
+            for c in self.columns
+        )
+        object.__setattr__(self, "columns", columns)
 
     @functools.cached_property
     def _by_attr(self) -> dict[str, Column]:

@@ -591,6 +591,15 @@ class ScopedModelView(PersonalDataView, ModelView):
         self.edit_form_extra_fields = {"unit": unit_picker(label), **(self.edit_form_extra_fields or {})}
         # the search form's unit filter is a picker too ("in the subtree of" first)
         self.search_form_extra_fields = {"unit": unit_picker(label, required=False), **(self.search_form_extra_fields or {})}
+        # an enumerated column (core.choices) is a drop-down of its labels, in forms and in the search
+        from core.choices import enumerated_columns
+        from core.fields import choice_field, search_choice
+
+        for attr, choices in enumerated_columns(self.datamodel.obj).items():
+            text = (self.label_columns or {}).get(attr, attr)
+            self.add_form_extra_fields.setdefault(attr, choice_field(text, choices))
+            self.edit_form_extra_fields.setdefault(attr, choice_field(text, choices))
+            self.search_form_extra_fields.setdefault(attr, search_choice(text, choices))
         searchable = self.search_columns or self.datamodel.get_search_columns_list()
         self.search_columns = [c for c in searchable if c not in ("created_by", "changed_by")]
         if "unit" not in self.search_columns:
@@ -712,6 +721,21 @@ def _in_users_language(field, label) -> None:
         _in_users_language(field.inner, label)
 
 
+def _static_sibling(pk):
+    """PUT or DELETE /<pk> where ``pk`` is a sibling route (``/_info``,
+    ``/picker``): 405 with what that route allows, as for any URL."""
+    if str(pk).isdigit():
+        return None
+    from werkzeug.exceptions import MethodNotAllowed
+
+    allowed = {m for rule in current_app.url_map.iter_rules() if rule.rule == request.path for m in rule.methods}
+    if allowed:
+        from core.api_errors import http_error_response
+
+        return http_error_response(MethodNotAllowed(valid_methods=sorted(allowed)))
+    return None
+
+
 class ScopedModelRestApi(PersonalDataApi, ModelRestApi):
     """Base REST API class for unit-owned data: answers bad input with 422 and
     a message in the user's language, and records outside the scope with 404.
@@ -735,6 +759,21 @@ class ScopedModelRestApi(PersonalDataApi, ModelRestApi):
             for name, field in schema.fields.items():
                 _in_users_language(field, self.label_columns.get(name, name))
 
+    def _gen_labels_columns(self, list_columns) -> None:
+        # in the user's language (core/api_labels.py), on a copy: FAB would write into the declared dict
+        from core.api_labels import column_labels
+
+        self.label_columns = column_labels(self.label_columns, list(list_columns) + list(self.list_columns or []) + list(self.show_columns or []))
+        super()._gen_labels_columns(list_columns)
+
+    def _init_titles(self) -> None:
+        from core.api_labels import page_title
+
+        for kind in ("list", "show", "add", "edit"):
+            if not getattr(self, f"{kind}_title"):
+                setattr(self, f"{kind}_title", page_title(self.datamodel.obj, kind))
+        super()._init_titles()
+
     def _guard(self, fn, *args):
         try:
             return fn(*args)
@@ -745,10 +784,10 @@ class ScopedModelRestApi(PersonalDataApi, ModelRestApi):
         return self._guard(super().post_headless)
 
     def put_headless(self, pk):
-        return self._guard(super().put_headless, pk)
+        return _static_sibling(pk) or self._guard(super().put_headless, pk)
 
     def delete_headless(self, pk):
-        return self._guard(super().delete_headless, pk)
+        return _static_sibling(pk) or self._guard(super().delete_headless, pk)
 
     def _get_field_info(self, field, filter_rel_field, page=None, page_size=None):
         ret = super()._get_field_info(field, filter_rel_field, page=page, page_size=page_size)
@@ -757,4 +796,7 @@ class ScopedModelRestApi(PersonalDataApi, ModelRestApi):
         desc = self.description_columns.get(field.name, "")
         ret["label"] = str(label) if label else field.name
         ret["description"] = str(desc) if desc else ""
+        from core.openapi import field_info_extras
+
+        ret.update(field_info_extras(self.datamodel.obj, field))
         return ret

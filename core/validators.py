@@ -198,6 +198,12 @@ def mask_resident_id(value) -> str:
 # Phones
 # --------------------------------------------------------------------------
 
+# the stored (normalised) forms, as regular expressions for the OpenAPI document;
+# input is normalised first (spaces, full-width characters, a lower-case x, +86)
+CREDIT_CODE_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
+RESIDENT_ID_PATTERN = r"^[0-9]{17}[0-9X]$"
+PHONE_PATTERN = r"^(1[3-9][0-9]{9}|0(10|2[0-9]|[3-9][0-9]{2})-[0-9]{7,8}(-[0-9]{1,6})?)$"
+
 _MOBILE_RE = re.compile(r"(?:\+86|0086|86)?(1[3-9]\d{9})")
 # 3-digit area codes are 010 and 02X; every other area code has 4 digits.
 _AREA = r"0(?:10|2\d|[3-9]\d\d)"

@@ -300,6 +300,6 @@ def register(appbuilder) -> None:
     )
     appbuilder.add_api(UnitApi)
     appbuilder.add_api(PluginsApi)
-    from flask_appbuilder.api.manager import OpenApi
+    from core.openapi import QqhOpenApi
 
-    appbuilder.add_api(OpenApi)  # /api/v1/_openapi (FAB adds it only with its CDN-loading Swagger UI)
+    appbuilder.add_api(QqhOpenApi)  # /api/v1/_openapi (FAB adds it only with its CDN-loading Swagger UI)

@@ -167,3 +167,36 @@ def as_user(live):
     yield make
     for c in clients:
         c.close()
+
+
+class TokenClient(Client):
+    """A client as a machine client is: a bearer token from
+    POST /api/v1/security/login on every request, no cookie."""
+
+    def login(self, username, password=PASSWORD):
+        r = self.post("/api/v1/security/login", json={"username": username, "password": password, "provider": "db"})
+        assert r.status_code == 200, r.text[:500]
+        self.headers["Authorization"] = "Bearer " + r.json()["access_token"]
+        self.cookies.clear()
+        return self
+
+
+@pytest.fixture
+def as_token(live):
+    """Like ``as_user``, with a bearer token instead of a cookie session."""
+    clients = []
+
+    def make(username):
+        c = TokenClient(live.url).login(username)
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture(params=["session", "token"])
+def as_api_user(request, as_user, as_token):
+    """REST tests run twice: with a cookie session and with a bearer token."""
+    return as_user if request.param == "session" else as_token

@@ -29,7 +29,8 @@ from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from core import clock
 from core.scoping import UnitOwned
-from core.validators import ValidationError, credit_code, format_amount, format_date_zh, parse_amount, phone
+from core.choices import Choices, limits
+from core.validators import CREDIT_CODE_PATTERN, PHONE_PATTERN, ValidationError, credit_code, format_amount, format_date_zh, parse_amount, phone
 
 __all__ = [
     "YouthOrg",
@@ -44,53 +45,49 @@ __all__ = [
 ]
 
 # 两大类 (notice 三(一))
-CATEGORIES = {
+CATEGORIES = Choices({
     "league_affairs": _l("Takes on League affairs"),  # 承接共青团事务类
     "interest": _l("Youth interests and self-organised"),  # 兴趣爱好自主类
-}
+})
 # the notice's five service fields, plus other
-SERVICE_FIELDS = {
+SERVICE_FIELDS = Choices({
     "migrant_workers": _l("Social integration of new-generation industrial workers"),
     "graduates": _l("Employment and entrepreneurship of university students"),
     "left_behind_children": _l("Healthy growth of left-behind children"),
     "creative_culture": _l("Youth creative culture"),
     "youth_rights": _l("Protection of the lawful rights of young people"),
     "other": _l("Other field"),
-}
+})
 REGISTERED = "registered"
-REG_STATUSES = {
+REG_STATUSES = Choices({
     "unregistered": _l("Not registered"),
     "registering": _l("Registration in progress"),
     REGISTERED: _l("Registered"),
-}
+})
 # legal form of a registered organization (民政 registration)
-LEGAL_FORMS = {
+LEGAL_FORMS = Choices({
     "private_non_enterprise": _l("Private non-enterprise unit"),  # 民办非企业单位
     "social_group": _l("Social group"),  # 社会团体
     "other": _l("Other legal form"),
-}
+})
 
 COUNSELLING, PURCHASE, CUSTODY = "counselling", "purchase", "custody"
-SERVICE_KINDS = {
+SERVICE_KINDS = Choices({
     COUNSELLING: _l("Registration counselling"),  # 注册辅导
     PURCHASE: _l("Purchased service"),  # 购买服务
     CUSTODY: _l("Financial custody"),  # 财务托管
     "venue": _l("Free venue"),  # 场地
     "network": _l("Free network"),  # 网络
     "logistics": _l("Free logistics"),  # 后勤
-}
-COUNSELLING_OUTCOMES = {
+})
+COUNSELLING_OUTCOMES = Choices({
     "registered": _l("Registered successfully"),
     "in_progress": _l("Still in progress"),
     "not_registered": _l("Not registered in the end"),
-}
+})
 
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 MAX_MEMBERS = 1_000_000
-
-
-def _label(choices: dict, code) -> str:
-    return str(choices[code]) if code in choices else (code or "")
 
 
 def _session_of(item):
@@ -133,16 +130,16 @@ class YouthOrg(UnitOwned, Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
-    credit_code: Mapped[str | None] = mapped_column(String(18))
-    category: Mapped[str] = mapped_column(String(20), nullable=False)
-    service_field: Mapped[str] = mapped_column(String(30), nullable=False)
-    reg_status: Mapped[str] = mapped_column(String(20), nullable=False, default="unregistered")
-    legal_form: Mapped[str | None] = mapped_column(String(30))
+    credit_code: Mapped[str | None] = mapped_column(String(18), info=limits(pattern=CREDIT_CODE_PATTERN))
+    category: Mapped[str] = mapped_column(String(20), nullable=False, info=CATEGORIES.info())
+    service_field: Mapped[str] = mapped_column(String(30), nullable=False, info=SERVICE_FIELDS.info())
+    reg_status: Mapped[str] = mapped_column(String(20), nullable=False, default="unregistered", info=REG_STATUSES.info())
+    legal_form: Mapped[str | None] = mapped_column(String(30), info=LEGAL_FORMS.info())
     founded_on: Mapped[datetime.date | None] = mapped_column(Date)
     contact_name: Mapped[str | None] = mapped_column(String(50))
-    contact_phone: Mapped[str | None] = mapped_column(String(30))
-    members: Mapped[int | None] = mapped_column(Integer)
-    youth_share: Mapped[int | None] = mapped_column(Integer)  # per cent of members aged 14-35
+    contact_phone: Mapped[str | None] = mapped_column(String(30), info=limits(pattern=PHONE_PATTERN))
+    members: Mapped[int | None] = mapped_column(Integer, info=limits(minimum=0, maximum=MAX_MEMBERS))
+    youth_share: Mapped[int | None] = mapped_column(Integer, info=limits(minimum=0, maximum=100))  # per cent of members aged 14-35
     directly_connected_on: Mapped[datetime.date | None] = mapped_column(Date, index=True)
     is_pilot: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     cultivated_on: Mapped[datetime.date | None] = mapped_column(Date, index=True)
@@ -159,21 +156,13 @@ class YouthOrg(UnitOwned, Model):
         return self.name or ""
 
     # -- labels shown in lists and on the profile -------------------------
-    @property
-    def category_label(self) -> str:
-        return _label(CATEGORIES, self.category)
+    category_label = CATEGORIES.label_of("category")
 
-    @property
-    def service_field_label(self) -> str:
-        return _label(SERVICE_FIELDS, self.service_field)
+    service_field_label = SERVICE_FIELDS.label_of("service_field")
 
-    @property
-    def reg_status_label(self) -> str:
-        return _label(REG_STATUSES, self.reg_status)
+    reg_status_label = REG_STATUSES.label_of("reg_status")
 
-    @property
-    def legal_form_label(self) -> str:
-        return _label(LEGAL_FORMS, self.legal_form)
+    legal_form_label = LEGAL_FORMS.label_of("legal_form")
 
     @property
     def directly_connected(self) -> bool:
@@ -268,10 +257,10 @@ class Service(UnitOwned, Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("cultivation_youth_org.id"), nullable=False, index=True)
-    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False, info=SERVICE_KINDS.info())
     starts_on: Mapped[datetime.date] = mapped_column(Date, nullable=False)
     ends_on: Mapped[datetime.date | None] = mapped_column(Date)
-    outcome: Mapped[str | None] = mapped_column(String(20))  # registration counselling
+    outcome: Mapped[str | None] = mapped_column(String(20), info=COUNSELLING_OUTCOMES.info())  # registration counselling
     contract: Mapped[str | None] = mapped_column(String(200))  # purchased service
     amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))  # purchased service, 元
     custodian: Mapped[str | None] = mapped_column(String(200))  # financial custody
@@ -282,13 +271,9 @@ class Service(UnitOwned, Model):
     def __repr__(self) -> str:
         return f"{self.kind_label} {self.starts_on or ''}".strip()
 
-    @property
-    def kind_label(self) -> str:
-        return _label(SERVICE_KINDS, self.kind)
+    kind_label = SERVICE_KINDS.label_of("kind")
 
-    @property
-    def outcome_label(self) -> str:
-        return _label(COUNSELLING_OUTCOMES, self.outcome)
+    outcome_label = COUNSELLING_OUTCOMES.label_of("outcome")
 
     @property
     def amount_text(self) -> str:

@@ -12,19 +12,13 @@ from marshmallow.validate import Length
 from sqlalchemy import select
 from wtforms.validators import DataRequired
 
-from core.fields import choice_field, flag_field, search_choice
+from core.fields import flag_field
 from core.pickers import PickerField
 from core.plugins import module_dir
 from core.scoping import ScopedInterface, ScopedModelRestApi, ScopedModelView, current_scope, in_scope
 from core.units import Unit
 from core.validators import format_amount, format_date_zh
 from plugins.cultivation.models import (
-    CATEGORIES,
-    COUNSELLING_OUTCOMES,
-    LEGAL_FORMS,
-    REG_STATUSES,
-    SERVICE_FIELDS,
-    SERVICE_KINDS,
     Service,
     YouthOrg,
 )
@@ -127,13 +121,10 @@ def org_picker(label) -> PickerField:
     return PickerField(label, validators=[DataRequired()], endpoint="YouthOrgApi.picker", load=load_scoped_org)
 
 
+# enumerated columns get their drop-downs from the model (core.choices)
 ORG_FORM_FIELDS = {
     # a non-null boolean must not be "required": unticked means "no"
     "is_pilot": flag_field(ORG_LABELS["is_pilot"]),
-    "category": choice_field(ORG_LABELS["category"], CATEGORIES),
-    "service_field": choice_field(ORG_LABELS["service_field"], SERVICE_FIELDS),
-    "reg_status": choice_field(ORG_LABELS["reg_status"], REG_STATUSES),
-    "legal_form": choice_field(ORG_LABELS["legal_form"], LEGAL_FORMS),
 }
 ORG_EDIT_COLUMNS = [
     "name", "unit", "category", "service_field", "reg_status", "legal_form", "credit_code", "founded_on",
@@ -167,12 +158,6 @@ class YouthOrgView(ScopedModelView):
         "name", "credit_code", "category", "service_field", "reg_status", "legal_form", "is_pilot",
         "founded_on", "directly_connected_on", "cultivated_on", "contact_name",
     ]
-    search_form_extra_fields = {
-        "category": search_choice(ORG_LABELS["category"], CATEGORIES),
-        "service_field": search_choice(ORG_LABELS["service_field"], SERVICE_FIELDS),
-        "reg_status": search_choice(ORG_LABELS["reg_status"], REG_STATUSES),
-        "legal_form": search_choice(ORG_LABELS["legal_form"], LEGAL_FORMS),
-    }
     order_columns = ["name", "credit_code", "founded_on", "directly_connected_on", "cultivated_on", "members"]
     base_order = ("name", "asc")
     label_columns = ORG_LABELS
@@ -312,10 +297,6 @@ class ServiceView(ScopedModelView):
         "org", "kind_label", "starts_on", "ends_on", "outcome_label", "contract", "amount", "custodian", "note", "unit",
     ]
     search_columns = ["kind", "starts_on", "ends_on", "outcome", "contract", "amount", "custodian"]
-    search_form_extra_fields = {
-        "kind": search_choice(SERVICE_LABELS["kind"], SERVICE_KINDS),
-        "outcome": search_choice(SERVICE_LABELS["outcome"], COUNSELLING_OUTCOMES),
-    }
     order_columns = ["starts_on", "ends_on", "amount"]
     base_order = ("starts_on", "desc")
     label_columns = SERVICE_LABELS
@@ -328,8 +309,6 @@ class ServiceView(ScopedModelView):
     def __init__(self, **kwargs):
         fields = {
             "org": org_picker(SERVICE_LABELS["org"]),
-            "kind": choice_field(SERVICE_LABELS["kind"], SERVICE_KINDS),
-            "outcome": choice_field(SERVICE_LABELS["outcome"], COUNSELLING_OUTCOMES),
         }
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)

@@ -26,8 +26,6 @@ from core.validators import ValidationError, credit_code, phone
 from plugins.cultivation.models import YouthOrg
 from plugins.homes.models import (
     FUND_SOURCES,
-    GRANT_STATUSES,
-    HOME_KINDS,
     HOME_SERVICES,
     MAX_AREA,
     Grant,
@@ -139,7 +137,7 @@ HOMES = Importable(
         Column("name", _l("Name of the base"), required=True, example="广州市青年社会组织孵化基地", width=30),
         Column("unit", _l("Owning unit"), kind="unit", required=True, example="440100",
                help=_l("Code or full name of the League unit.")),
-        Column("kind", _l("Kind of base"), kind="enum", required=True, choices=HOME_KINDS, example="youth_centre"),
+        Column("kind", _l("Kind of base"), kind="enum", required=True, example="youth_centre"),
         Column("address", _l("Address"), required=True, example="广州市越秀区北京路广州市青年文化宫7楼", width=36),
         Column("area", _l("Area (m²)"), kind="decimal", parse=parse_area, example="800",
                help=_l("Floor area in square metres.")),
@@ -190,7 +188,7 @@ GRANTS = Importable(
         Column("purpose", _l("Purpose"), required=True, example="青少年社工服务项目启动资金", width=30),
         Column("applied_on", _l("Applied on"), kind="date", required=True, example=datetime.date(2012, 6, 15)),
         Column("amount", _l("Amount (yuan)"), kind="decimal", required=True, example="50000.00"),
-        Column("status", _l("Approval"), kind="enum", choices=GRANT_STATUSES, example="approved",
+        Column("status", _l("Approval"), kind="enum", example="approved",
                help=_l("Empty means awaiting approval.")),
         Column("approved_on", _l("Decided on"), kind="date", example=datetime.date(2012, 6, 30)),
         Column("approved_by", _l("Approved by"), example="佛山团市委书记办公会"),

@@ -55,8 +55,9 @@ from sqlalchemy.orm import (
 
 from core import clock
 from core.locks import lock_rows, unwritten
+from core.choices import Choices, limits
 from core.scoping import Audited, UnitOwned, stored_value
-from core.validators import ValidationError, format_amount, format_date_zh, parse_amount, phone
+from core.validators import PHONE_PATTERN, ValidationError, format_amount, format_date_zh, parse_amount, phone
 from plugins.cultivation.models import YouthOrg
 
 __all__ = [
@@ -82,7 +83,7 @@ __all__ = [
 # -- vocabularies (stored code → Chinese label) -----------------------------------
 # notice 三(二): revitalise old positions, open new ones, lean on mature bases,
 # and the universities' student centres and "terminal stores"
-HOME_KINDS = {
+HOME_KINDS = Choices({
     "youth_centre": _l("Youth centre"),  # 青年中心
     "youth_zone": _l("Youth zone"),  # 青年地带
     "volunteer_station": _l("Volunteer service station"),  # 志愿服务站
@@ -92,14 +93,14 @@ HOME_KINDS = {
     "campus_centre": _l("University student activity centre"),  # 高校学生活动中心
     "campus_room": _l("Student activity room (terminal store)"),  # 学生活动室"终端门店"
     "other": _l("Other position"),
-}
-KIND_GROUPS = {
+})
+KIND_GROUPS = Choices({
     "revitalised": _l("Revitalised League position"),  # 盘活原有阵地
     "new": _l("New position"),  # 拓展新型阵地
     "partner": _l("Mature partner base"),  # 依托成熟基地
     "campus": _l("University"),  # 高校
     "other": _l("Other position"),
-}
+})
 KIND_GROUP_OF = {
     "youth_centre": "revitalised",
     "youth_zone": "revitalised",
@@ -112,28 +113,28 @@ KIND_GROUP_OF = {
     "other": "other",
 }
 # what a base offers its resident organizations: attribute → label
-HOME_SERVICES = {
+HOME_SERVICES = Choices({
     "offers_venue": _l("Venue"),  # 场地
     "offers_network": _l("Network"),  # 网络
     "offers_logistics": _l("Logistics"),  # 后勤
     "offers_counselling": _l("Registration counselling"),  # 注册辅导
     "offers_custody": _l("Financial custody"),  # 财务托管
     "offers_training": _l("Leader training"),  # 骨干培训
-}
-CHECKLIST_SECTIONS = {
+})
+CHECKLIST_SECTIONS = Choices({
     "venue": _l("Venue and signage"),  # 场地与标识
     "services": _l("Service functions"),  # 服务功能
     "management": _l("Management"),  # 管理制度
     "league": _l("League building and pairing"),  # 团建与结对
     "publicity": _l("Publicity and information"),  # 宣传与信息
-}
+})
 ENTERED, INCUBATING, GRADUATED, LEFT = "entered", "incubating", "graduated", "left"
-RESIDENCY_STATUSES = {
+RESIDENCY_STATUSES = Choices({
     ENTERED: _l("Entered"),  # 已入驻
     INCUBATING: _l("Incubating"),  # 孵化中
     GRADUATED: _l("Graduated"),  # 已出壳
     LEFT: _l("Left"),  # 已退出
-}
+})
 OPEN_STATUSES = (ENTERED, INCUBATING)
 RESIDENCY_NEXT = {
     ENTERED: {ENTERED, INCUBATING, GRADUATED, LEFT},
@@ -141,24 +142,24 @@ RESIDENCY_NEXT = {
     GRADUATED: {GRADUATED},
     LEFT: {LEFT},
 }
-SECTOR_KINDS = {
+SECTOR_KINDS = Choices({
     "sector": _l("Sector"),  # 界别
     "group": _l("Group"),  # 小组
-}
+})
 # attribute of the committed amount → source label
-FUND_SOURCES = {
+FUND_SOURCES = Choices({
     "from_youth_foundation": _l("Youth development foundation"),  # 青少年发展基金会
     "from_volunteer_foundation": _l("Volunteer foundation"),  # 志愿者基金会
     "from_federation_members": _l("Youth federation members"),  # 青联委员
     "from_entrepreneurs": _l("Young entrepreneurs' chamber members"),  # 青企青商会员
     "from_other": _l("Other sources"),  # 其他
-}
+})
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
-GRANT_STATUSES = {
+GRANT_STATUSES = Choices({
     PENDING: _l("Awaiting approval"),  # 待审批
     APPROVED: _l("Approved"),  # 已批准
     REJECTED: _l("Not approved"),  # 未获批准
-}
+})
 GRANT_NEXT = {
     PENDING: {PENDING, APPROVED, REJECTED},
     APPROVED: {APPROVED},
@@ -258,7 +259,7 @@ class Home(UnitOwned, Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
-    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False, info=HOME_KINDS.info())
     address: Mapped[str] = mapped_column(String(300), nullable=False)
     area: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # m²
     opened_on: Mapped[datetime.date | None] = mapped_column(Date, index=True)
@@ -270,7 +271,7 @@ class Home(UnitOwned, Model):
     offers_custody: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     offers_training: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     manager: Mapped[str | None] = mapped_column(String(50))
-    phone: Mapped[str | None] = mapped_column(String(30))
+    phone: Mapped[str | None] = mapped_column(String(30), info=limits(pattern=PHONE_PATTERN))
     note: Mapped[str | None] = mapped_column(Text)
 
     # deleting a base deletes what hangs off it; no back-references, so a
@@ -282,9 +283,7 @@ class Home(UnitOwned, Model):
     def __repr__(self) -> str:
         return self.name or ""
 
-    @property
-    def kind_label(self) -> str:
-        return _label(HOME_KINDS, self.kind)
+    kind_label = HOME_KINDS.label_of("kind")
 
     @property
     def kind_group_label(self) -> str:
@@ -396,7 +395,7 @@ class ChecklistItem(Audited, Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(20), nullable=False, unique=True)
-    section: Mapped[str] = mapped_column(String(20), nullable=False)
+    section: Mapped[str] = mapped_column(String(20), nullable=False, info=CHECKLIST_SECTIONS.info())
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -405,9 +404,7 @@ class ChecklistItem(Audited, Model):
     def __repr__(self) -> str:
         return f"{self.code} {self.title}" if self.code else (self.title or "")
 
-    @property
-    def section_label(self) -> str:
-        return _label(CHECKLIST_SECTIONS, self.section)
+    section_label = CHECKLIST_SECTIONS.label_of("section")
 
     def validate(self) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
@@ -513,7 +510,7 @@ class Residency(UnitOwned, Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("cultivation_youth_org.id"), nullable=False, index=True)
     home_id: Mapped[int] = mapped_column(ForeignKey("homes_home.id"), nullable=False, index=True)
-    status: Mapped[str] = mapped_column(String(20), nullable=False, default=ENTERED)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default=ENTERED, info=RESIDENCY_STATUSES.info())
     entered_on: Mapped[datetime.date] = mapped_column(Date, nullable=False, index=True)
     ended_on: Mapped[datetime.date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
@@ -524,9 +521,7 @@ class Residency(UnitOwned, Model):
     def __repr__(self) -> str:
         return f"{self.org or ''} @ {self.home or ''}"
 
-    @property
-    def status_label(self) -> str:
-        return _label(RESIDENCY_STATUSES, self.status)
+    status_label = RESIDENCY_STATUSES.label_of("status")
 
     @property
     def is_open(self) -> bool:
@@ -596,7 +591,7 @@ class Sector(UnitOwned, Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
-    kind: Mapped[str] = mapped_column(String(10), nullable=False, default="sector")
+    kind: Mapped[str] = mapped_column(String(10), nullable=False, default="sector", info=SECTOR_KINDS.info())
     convenor: Mapped[str | None] = mapped_column(String(50))  # 召集人
     note: Mapped[str | None] = mapped_column(Text)
 
@@ -605,9 +600,7 @@ class Sector(UnitOwned, Model):
     def __repr__(self) -> str:
         return self.name or ""
 
-    @property
-    def kind_label(self) -> str:
-        return _label(SECTOR_KINDS, self.kind)
+    kind_label = SECTOR_KINDS.label_of("kind")
 
     def validate(self) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
@@ -840,7 +833,7 @@ class Grant(UnitOwned, Model):
     purpose: Mapped[str] = mapped_column(String(300), nullable=False)
     applied_on: Mapped[datetime.date] = mapped_column(Date, nullable=False)
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default=PENDING)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default=PENDING, info=GRANT_STATUSES.info())
     approved_on: Mapped[datetime.date | None] = mapped_column(Date)
     approved_by: Mapped[str | None] = mapped_column(String(200))  # who approved, or the document
     note: Mapped[str | None] = mapped_column(Text)
@@ -851,9 +844,7 @@ class Grant(UnitOwned, Model):
     def __repr__(self) -> str:
         return f"{self.org or ''} {format_amount(self.amount) if self.amount is not None else ''}".strip()
 
-    @property
-    def status_label(self) -> str:
-        return _label(GRANT_STATUSES, self.status)
+    status_label = GRANT_STATUSES.label_of("status")
 
     @property
     def amount_text(self) -> str:

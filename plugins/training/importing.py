@@ -24,7 +24,7 @@ from core.importing import Column, Importable
 from core.scoping import in_scope
 from core.validators import ValidationError, credit_code, phone, resident_id
 from plugins.cultivation.models import YouthOrg
-from plugins.training.models import GENDERS, STATUSES, Camp, Enrolment, Lecturer
+from plugins.training.models import Camp, Enrolment, Lecturer
 
 _CAMP_CELL = re.compile(r"(?P<title>.+?)\s*[（(]\s*第\s*(?P<n>\d+)\s*期\s*[）)]")
 
@@ -119,7 +119,7 @@ ENROLMENT = Importable(
                example="广东省“亲青汇训练营”（第1期）", width=32,
                help=_l("The camp as written in exports: title（第N期）; or its title when it is the only one.")),
         Column("name", _l("Trainee name"), required=True, example="陈嘉欣"),
-        Column("gender", _l("Gender"), kind="enum", choices=GENDERS, example="female",
+        Column("gender", _l("Gender"), kind="enum", example="female",
                help=_l("May be left empty when the ID number is given.")),
         Column("phone", _l("Mobile phone"), required=True, parse=_keep_masked(phone),
                example="13812345678"),
@@ -153,7 +153,7 @@ CAMP = Importable(
         Column("org_partners", _l("Social organization partners"), example="南海桂城创益中心"),
         Column("institution_partners", _l("Training institution partners"), example="佛山市社会工作学院"),
         Column("capacity", _l("Places"), kind="int", required=True, example=60),
-        Column("status", _l("Camp status"), kind="enum", required=True, choices=STATUSES, example="planned"),
+        Column("status", _l("Camp status"), kind="enum", required=True, example="planned"),
         Column("note", _l("Remarks")),
     ),
     natural_key=("unit", "title", "session_no"),

@@ -58,10 +58,11 @@ from sqlalchemy.orm import (
 )
 
 from core import clock
+from core.choices import Choices, limits
 from core.locks import lock_rows, unwritten
 from core.personal import sees_personal_data, shown
 from core.scoping import Audited, UnitOwned, current_scope, stored_value
-from core.validators import ValidationError, phone, resident_id
+from core.validators import PHONE_PATTERN, RESIDENT_ID_PATTERN, ValidationError, phone, resident_id
 from plugins.cultivation.models import YouthOrg
 
 __all__ = [
@@ -79,12 +80,12 @@ __all__ = [
 ]
 
 PLANNED, OPEN, FINISHED, CANCELLED = "planned", "open", "finished", "cancelled"
-STATUSES = {
+STATUSES = Choices({
     PLANNED: _l("Planned"),  # 筹备中
     OPEN: _l("Open for enrolment"),  # 报名中
     FINISHED: _l("Finished"),  # 已结束
     CANCELLED: _l("Cancelled"),  # 已取消
-}
+})
 # which status may follow which (a camp entered after the fact may be
 # created in any status; a finished camp stays finished)
 TRANSITIONS = {
@@ -94,7 +95,7 @@ TRANSITIONS = {
     CANCELLED: {PLANNED},
 }
 MALE, FEMALE = "male", "female"
-GENDERS = {MALE: _l("Male trainee"), FEMALE: _l("Female trainee")}
+GENDERS = Choices({MALE: _l("Male trainee"), FEMALE: _l("Female trainee")})
 MAX_CAPACITY = 10000
 
 
@@ -167,7 +168,7 @@ class Camp(UnitOwned, Model):
     __qqh_remember__ = ("status",)  # a finished camp stays finished
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    session_no: Mapped[int] = mapped_column(Integer, nullable=False)
+    session_no: Mapped[int] = mapped_column(Integer, nullable=False, info=limits(minimum=1))
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     starts_on: Mapped[datetime.date] = mapped_column(Date, nullable=False, index=True)
     ends_on: Mapped[datetime.date] = mapped_column(Date, nullable=False, index=True)
@@ -175,8 +176,8 @@ class Camp(UnitOwned, Model):
     media_partners: Mapped[str | None] = mapped_column(String(500))
     org_partners: Mapped[str | None] = mapped_column(String(500))
     institution_partners: Mapped[str | None] = mapped_column(String(500))
-    capacity: Mapped[int] = mapped_column(Integer, nullable=False)
-    status: Mapped[str] = mapped_column(String(20), nullable=False, default=PLANNED)
+    capacity: Mapped[int] = mapped_column(Integer, nullable=False, info=limits(minimum=1, maximum=MAX_CAPACITY))
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default=PLANNED, info=STATUSES.info())
     note: Mapped[str | None] = mapped_column(Text)
 
     # written from the camp's side only (Lecturer.camps is read-only): a camp
@@ -188,9 +189,7 @@ class Camp(UnitOwned, Model):
             return self.title or ""
         return gettext("%(title)s (session %(n)s)", title=self.title or "", n=self.session_no)
 
-    @property
-    def status_label(self) -> str:
-        return _label(STATUSES, self.status)
+    status_label = STATUSES.label_of("status")
 
     @property
     def dates_text(self) -> str:
@@ -296,7 +295,7 @@ class Lecturer(UnitOwned, Model):
     institution: Mapped[str] = mapped_column(String(200), nullable=False)
     title: Mapped[str | None] = mapped_column(String(50))  # 职称
     expertise: Mapped[str] = mapped_column(String(500), nullable=False)
-    phone: Mapped[str | None] = mapped_column(String(30))
+    phone: Mapped[str | None] = mapped_column(String(30), info=limits(pattern=PHONE_PATTERN))
     email: Mapped[str | None] = mapped_column(String(120))
     note: Mapped[str | None] = mapped_column(Text)
 
@@ -371,16 +370,14 @@ class Trainee(Audited, Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(50), nullable=False)
-    gender: Mapped[str | None] = mapped_column(String(10))
-    phone: Mapped[str] = mapped_column(String(30), nullable=False)
-    resident_id: Mapped[str | None] = mapped_column(String(18))
+    gender: Mapped[str | None] = mapped_column(String(10), info=GENDERS.info())
+    phone: Mapped[str] = mapped_column(String(30), nullable=False, info=limits(pattern=PHONE_PATTERN))
+    resident_id: Mapped[str | None] = mapped_column(String(18), info=limits(pattern=RESIDENT_ID_PATTERN))
 
     def __repr__(self) -> str:
         return self.name or ""
 
-    @property
-    def gender_label(self) -> str:
-        return _label(GENDERS, self.gender)
+    gender_label = GENDERS.label_of("gender")
 
     @property
     def camps_attended(self) -> int:
@@ -463,9 +460,9 @@ class Enrolment(UnitOwned, Model):
     trainee_id: Mapped[int] = mapped_column(ForeignKey("training_trainee.id"), nullable=False, index=True)
     youth_org_id: Mapped[int] = mapped_column(ForeignKey("cultivation_youth_org.id"), nullable=False, index=True)
     name: Mapped[str] = mapped_column(String(50), nullable=False)
-    gender: Mapped[str | None] = mapped_column(String(10))
-    phone: Mapped[str] = mapped_column(String(30), nullable=False)
-    resident_id: Mapped[str | None] = mapped_column(String(18))
+    gender: Mapped[str | None] = mapped_column(String(10), info=GENDERS.info())
+    phone: Mapped[str] = mapped_column(String(30), nullable=False, info=limits(pattern=PHONE_PATTERN))
+    resident_id: Mapped[str | None] = mapped_column(String(18), info=limits(pattern=RESIDENT_ID_PATTERN))
     role: Mapped[str | None] = mapped_column(String(50))  # 职务 in the organization
     enrolled_on: Mapped[datetime.date | None] = mapped_column(Date)
     attended: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
@@ -481,9 +478,7 @@ class Enrolment(UnitOwned, Model):
     def __repr__(self) -> str:
         return self.name or ""
 
-    @property
-    def gender_label(self) -> str:
-        return _label(GENDERS, self.gender)
+    gender_label = GENDERS.label_of("gender")
 
     @property
     def phone_shown(self) -> str:

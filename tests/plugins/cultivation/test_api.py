@@ -5,6 +5,13 @@ import pytest
 
 from tests.plugins.cultivation.conftest import count_orgs, count_services, new_credit_code, unique
 
+
+@pytest.fixture
+def as_user(as_api_user):
+    """Every test here runs with a cookie session and with a bearer token (tests/conftest.py)."""
+    return as_api_user
+
+
 API = "/api/v1/youthorg/"
 SAPI = "/api/v1/youthorgservice/"
 

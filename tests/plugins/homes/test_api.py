@@ -19,6 +19,12 @@ from tests.plugins.homes.conftest import (
 )
 
 
+@pytest.fixture
+def as_user(as_api_user):
+    """Every test here runs with a cookie session and with a bearer token (tests/conftest.py)."""
+    return as_api_user
+
+
 def message_of(r, field) -> str:
     assert r.status_code == 422, r.text
     messages = r.json()["message"]

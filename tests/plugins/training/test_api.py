@@ -23,6 +23,12 @@ from tests.plugins.training.conftest import (
 )
 
 
+@pytest.fixture
+def as_user(as_api_user):
+    """Every test here runs with a cookie session and with a bearer token (tests/conftest.py)."""
+    return as_api_user
+
+
 def enrol(client, camp, org, **kw):
     return client.post(ENROL, json=dict(person(**kw), camp=camp, youth_org=org))
 
