@@ -63,6 +63,33 @@ ACTIONS = {
 }
 
 
+def _loads(text: str | None) -> dict:
+    """Stored values; a text that is no JSON object (written by hand into the
+    table) is shown as it is, never a 500."""
+    if not text:
+        return {}
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return {"": text}
+    return values if isinstance(values, dict) else {"": text}
+
+
+_READY: set = set()  # engines whose database has the audit table
+
+
+def _log_table_ready(connection) -> bool:
+    """Whether the audit table exists: not yet while `qqh init` or `qqh db
+    upgrade` brings an older database up to date (roles are written before the
+    migrations run). Asked once per engine once it does."""
+    key = id(connection.engine)
+    if key not in _READY:
+        if not sa_inspect(connection).has_table(AuditLog.__tablename__):
+            return False
+        _READY.add(key)
+    return True
+
+
 def _now():
     return datetime.datetime.now().replace(microsecond=0)
 
@@ -96,11 +123,11 @@ class AuditLog(Model):
 
     @property
     def before(self) -> dict:
-        return json.loads(self.values_before) if self.values_before else {}
+        return _loads(self.values_before)
 
     @property
     def after(self) -> dict:
-        return json.loads(self.values_after) if self.values_after else {}
+        return _loads(self.values_after)
 
     @property
     def model_label(self) -> str:
@@ -468,7 +495,7 @@ def _do_orm_execute(state) -> object:
 
 
 def _write_rows(session, rows: list[dict]) -> None:
-    if rows:
+    if rows and _log_table_ready(session.connection()):
         session.connection().execute(insert(AuditLog.__table__), rows)
 
 
@@ -520,7 +547,8 @@ def _username(user_id: int) -> str | None:
 
 def _insert_events(engine, rows: list[dict]) -> None:
     with engine.begin() as conn:
-        conn.execute(insert(AuditLog.__table__), rows)
+        if _log_table_ready(conn):
+            conn.execute(insert(AuditLog.__table__), rows)
 
 
 def _transaction_ended(session) -> None:

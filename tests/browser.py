@@ -95,5 +95,5 @@ def type_date(page, field: str, day: str):
 
 
 def submit(page):
-    page.click("form button[type=submit], form input[type=submit]")
+    page.click("form:not(.qqh-logout) button[type=submit], form:not(.qqh-logout) input[type=submit]")
     page.wait_for_load_state()

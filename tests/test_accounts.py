@@ -153,7 +153,7 @@ def test_lock_out_after_failures_and_unlock(acc, caplog):
         assert "锁定" in r.text
     # unlocked by a province admin's page action
     admin = page_login(base, "admin")
-    r = admin.post(f"/users/action/unlock/{pk}")  # list and row actions are POST only
+    r = admin.post(f"/users/action/unlock/{pk}", allow_redirects=True)  # list and row actions are POST only
     assert r.status_code == 200
     assert page_login(base, name) is not None
     # by the command line
@@ -167,7 +167,7 @@ def test_lock_out_after_failures_and_unlock(acc, caplog):
     for _ in range(MAX_FAILURES):
         page_login(base, name, "wrong-password")
     fs_admin = page_login(base, "fs_admin")
-    assert fs_admin.post(f"/unitusers/action/unlock/{pk}").status_code == 200
+    assert fs_admin.post(f"/unitusers/action/unlock/{pk}", allow_redirects=True).status_code == 200
     assert page_login(base, name) is not None
     admin.close()
     fs_admin.close()

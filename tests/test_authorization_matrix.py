@@ -51,6 +51,8 @@ SELF_VIEWS = {"ResetMyPasswordView", "UserInfoEditView", "Menu", "OpenApi"}
 PUBLIC = {
     "static", "appbuilder.static", "AuthDBView.login", "AuthDBView.logout", "LocaleView.index",
     "DashboardView.index", "UtilView.back", "SecurityApi.login", "SecurityApi.refresh",
+    "QqhAuthDBView.login", "QqhAuthDBView.logout",  # core/accounts.py: throttled login, logout by POST
+    "qqh_health",  # /health for load balancers (core/health.py)
 }
 # models whose records every user reads, whichever unit keeps them (writes stay with
 # the keeping unit's subtree): the training plugin's shared lecturer pool

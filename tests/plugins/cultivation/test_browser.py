@@ -33,7 +33,7 @@ def test_org_picker_and_service_form(browser, live, as_user, org_payload):  # no
         page.locator("input[name=ends_on]").evaluate("el => { el.value = '2012-12-31'; }")
         page.fill("#contract", "青年读书会购买服务")
         page.fill("#amount", "35000")
-        page.click("form button[type=submit], form input[type=submit]")
+        page.click("form:not(.qqh-logout) button[type=submit], form:not(.qqh-logout) input[type=submit]")
         page.wait_for_load_state()
         assert page.locator(".alert-success").count() == 1, page.inner_text("body")[:1000]
         page.goto(f"{live.url}/youthorg/profile/{pk}")

@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from core.hookspecs import hookimpl
 from core.plugins import Manifest, PluginError, PluginRegistry
+from core.scoping import Scope
 from plugins import cultivation
 from plugins.cultivation import hookspecs
 from plugins.cultivation.profile import ProfileSection, normalise
@@ -29,7 +30,7 @@ def fake_plugin(name, requires=("cultivation",), **hooks):
 
 @hookimpl
 def trainings_section(org, session, scope):
-    assert session is not None and (scope is None or isinstance(scope, str))
+    assert session is not None and isinstance(scope, Scope)
     return [
         ProfileSection("骨干培训记录", columns=("训练营", "日期"), rows=[("第一期亲青汇训练营", org.founded_on)], order=10),
         ("入驻的亲青家园", Markup("<b>南海桂城创益中心</b>")),
