@@ -73,7 +73,9 @@ def qqh_default_targets(plan_year):
     """Return the notice's default targets for ``plan_year`` that concern this
     plugin, as a list of :class:`core.kpi.TargetSpec`. Core ships the notice's
     whole target table; when a plugin returns targets for a check, they replace
-    core's defaults for that check (nothing is loaded twice)."""
+    core's defaults for that check (nothing is loaded twice). Each spec says
+    whose records count (``scope``: "own" 本级, the default, or "subtree"
+    含下级) and, for a quarterly target, the first quarter that counts."""
 
 
 @hookspec

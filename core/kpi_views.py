@@ -871,10 +871,15 @@ def register_cli(cli) -> None:
     def assessment_show(year):
         """Ranking within each tier."""
         data = asm.results(current_app.appbuilder.session, year)
-        rows = [[r["tier_label"], r["rank"], r["unit_name"], r["unit"], r["points"], r["adjustment"], r["total"], r["max_points"]] for r in data["rows"]]
+        full = asm.full_points(data["indicators"])
+        rows = [[r["tier_label"], r["rank"], r["unit_name"], r["unit"], r["points"], r["adjustment"], r["total"], r["max_points"], full]
+                for r in data["rows"]]
         headers = [gettext("KPI tier"), gettext("Rank"), gettext("Unit"), gettext("Code"), gettext("Computed score"),
-                   gettext("Adjustment"), gettext("Total"), gettext("Maximum")]
+                   gettext("Adjustment"), gettext("Total"), gettext("Maximum"), gettext("Full marks")]
         click.echo(_table(headers, rows))
+        missing = asm.not_installed(data["indicators"])
+        if missing:
+            click.echo(f"{asm.NOT_INSTALLED}: " + "、".join(f"{i.label}（{i.weight:g}）" for i in missing))
 
     @assessment_group.command("adjust")
     @click.option("--year", type=int, required=True)

@@ -48,7 +48,9 @@ def figures(app):
             ("county", 6, datetime.date(YEAR, 5, 31)),
         ):
             if (tier, due) not in have:
-                s.add(KpiTarget(plan_year=YEAR, check_key="sample_notes", tier=tier, threshold=threshold, due=due, period="year"))
+                # the cities' and the province's figures roll up their subtree (含下级)
+                scope = "own" if tier == "county" else "subtree"
+                s.add(KpiTarget(plan_year=YEAR, check_key="sample_notes", tier=tier, threshold=threshold, due=due, period="year", scope=scope))
         s.commit()
 
 

@@ -307,6 +307,10 @@ def test_assessment_says_what_it_cannot_score(notice_app):
         weibo = next(h for h in header if h and h.endswith("（10）") and "微博" in h)
         assert zh_line[header.index(weibo)] == "未纳入考核（模块未安装）"
         assert zh_line[header.index("纳入考核分值")] == 75 and zh_line[header.index("满分")] == 100
+    from core.cli import cli
+
+    shown = CliRunner().invoke(cli, ["assessment", "show", "--year", str(Y)], obj={"app": notice_app})
+    assert shown.exit_code == 0 and "满分" in shown.output and "未纳入考核（模块未安装）: " in shown.output
     with notice_app.test_client() as c:
         c.post("/login/", data={"username": "admin", "password": PASSWORD})
         page = c.get(f"/assessment/?year={Y}").get_data(as_text=True)
