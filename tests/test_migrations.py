@@ -61,3 +61,28 @@ def test_autogenerate_is_limited_to_the_owner(app):
     assert "sample_note" in owned["sample"]
     assert "sample_note" not in owned["core"]
     assert {"ab_user", "qqh_unit"} <= owned["core"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_database_of_the_previous_release_upgrades_with_qqh_init(engine, tmp_path_factory):
+    """A deployment at core 0002_kpi (the release before accounts, audit log and
+    target scopes), holding users and roles, is brought up to date by the new
+    code's `qqh init`: nothing the app does at start (roles are written then)
+    may need a table that only the pending migrations create."""
+    from tests.test_platform import run_qqh
+
+    url, drop = new_database(engine, tmp_path_factory)
+    try:
+        app = make_app(url, tmp_path_factory.mktemp("old"))
+        initialise(app)
+        with app.app_context():
+            migrate.downgrade(app, "0002_kpi")
+            app.extensions["qqh_db"].session.remove()
+            app.extensions["qqh_db"].engine.dispose()
+        assert "qqh_audit_log" not in tables(app) and "ab_user" in tables(app)
+        r = run_qqh("init", "--admin-password", "Upgrade-pass-2468",
+                    env={"QQH_DATABASE_URL": url, "QQH_INSTANCE_PATH": str(tmp_path_factory.mktemp("new"))})
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert {"qqh_audit_log", "qqh_login_throttle"} <= tables(app)
+    finally:
+        drop()
