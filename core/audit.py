@@ -75,21 +75,6 @@ def _loads(text: str | None) -> dict:
     return values if isinstance(values, dict) else {"": text}
 
 
-_READY: set = set()  # engines whose database has the audit table
-
-
-def _log_table_ready(connection) -> bool:
-    """Whether the audit table exists: not yet while `qqh init` or `qqh db
-    upgrade` brings an older database up to date (roles are written before the
-    migrations run). Asked once per engine once it does."""
-    key = id(connection.engine)
-    if key not in _READY:
-        if not sa_inspect(connection).has_table(AuditLog.__tablename__):
-            return False
-        _READY.add(key)
-    return True
-
-
 def _now():
     return datetime.datetime.now().replace(microsecond=0)
 
@@ -495,7 +480,7 @@ def _do_orm_execute(state) -> object:
 
 
 def _write_rows(session, rows: list[dict]) -> None:
-    if rows and _log_table_ready(session.connection()):
+    if rows:
         session.connection().execute(insert(AuditLog.__table__), rows)
 
 
@@ -547,8 +532,7 @@ def _username(user_id: int) -> str | None:
 
 def _insert_events(engine, rows: list[dict]) -> None:
     with engine.begin() as conn:
-        if _log_table_ready(conn):
-            conn.execute(insert(AuditLog.__table__), rows)
+        conn.execute(insert(AuditLog.__table__), rows)
 
 
 def _transaction_ended(session) -> None:
