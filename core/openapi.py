@@ -134,6 +134,10 @@ def _nullable(prop: dict) -> bool:
 
 
 def _declare_column(prop: dict, model, name: str, request: bool) -> None:
+    if prop.get("format") == "date-time":
+        # stored and sent without a zone offset (local time of QQH_TIME_ZONE): no RFC 3339 date-time
+        del prop["format"]
+        prop["pattern"] = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"
     choices = choices_of(model, name)
     if choices is not None:
         prop["enum"] = list(choices) + ([None] if _nullable(prop) else [])

@@ -186,7 +186,7 @@ def cells(app, records, paths):
                     perm_a = view.get_action_permission_name(name)
                     perm_a = perm_a if perm_a.startswith("can_") else "can_" + perm_a
                     for where, pk in records.get(model, {}).items():
-                        c = cell(rule, "GET", {"name": name, "pk": pk}, family(view, perm_a), paths.get((model, pk)), True, False, "action")
+                        c = cell(rule, "POST", {"name": name, "pk": pk}, family(view, perm_a), paths.get((model, pk)), True, False, "action")
                         out.append(dict(c, perm=perm_a, model=model))
             continue
         if meth == "action_post":
