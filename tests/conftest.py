@@ -196,6 +196,37 @@ def as_token(live):
         c.close()
 
 
+@pytest.fixture
+def make_user(app):
+    """Throwaway users (unique names) made with FAB's security manager;
+    deleted afterwards. ``make(unit_code, role)`` returns (id, username)."""
+    made = []
+
+    def make(unit_code: str, role: str) -> tuple[int, str]:
+        from core.units import unit_by_code
+
+        name = f"u{uuid.uuid4().hex[:8]}"
+        with app.app_context():
+            sm, session = app.appbuilder.sm, app.appbuilder.session
+            user = sm.add_user(name, name, "测试", f"{name}@t.local", sm.find_role(role), password=PASSWORD)
+            assert user, name
+            user.unit = unit_by_code(session, unit_code)
+            session.commit()
+            made.append(user.id)
+            return user.id, name
+
+    yield make
+    with app.app_context():
+        from core.security import QqhUser
+
+        session = app.appbuilder.session
+        for pk in made:
+            user = session.get(QqhUser, pk)
+            if user is not None:
+                session.delete(user)
+        session.commit()
+
+
 @pytest.fixture(params=["session", "token"])
 def as_api_user(request, as_user, as_token):
     """REST tests run twice: with a cookie session and with a bearer token."""

@@ -7,44 +7,11 @@ keep FAB's own reset page."""
 from __future__ import annotations
 
 import re
-import uuid
 
-import pytest
 
 from tests.conftest import PASSWORD, Client
 
 NEW_PASSWORD = "Neu-pass-456"
-
-
-@pytest.fixture
-def make_user(app):
-    """Throwaway users (unique names) made with FAB's security manager;
-    deleted afterwards. Returns (id, username)."""
-    made = []
-
-    def make(unit_code: str, role: str) -> tuple[int, str]:
-        from core.units import unit_by_code
-
-        name = f"pw{uuid.uuid4().hex[:8]}"
-        with app.app_context():
-            sm, session = app.appbuilder.sm, app.appbuilder.session
-            user = sm.add_user(name, name, "测试", f"{name}@t.local", sm.find_role(role), password=PASSWORD)
-            assert user, name
-            user.unit = unit_by_code(session, unit_code)
-            session.commit()
-            made.append(user.id)
-            return user.id, name
-
-    yield make
-    with app.app_context():
-        from core.security import QqhUser
-
-        session = app.appbuilder.session
-        for pk in made:
-            user = session.get(QqhUser, pk)
-            if user is not None:
-                session.delete(user)
-        session.commit()
 
 
 def logs_in(live, username: str, password: str) -> bool:
