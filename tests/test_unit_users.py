@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-
 from tests.conftest import PASSWORD, Client
 
 NEW_PASSWORD = "Neu-pass-456"
