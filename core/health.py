@@ -35,6 +35,20 @@ def first_line(exc: BaseException) -> str:
     return (msg.splitlines() or [type(exc).__name__])[0][:300]
 
 
+#: PostgreSQL's undefined_table and undefined_column (SQLSTATE)
+_MISSING_SCHEMA_CODES = frozenset({"42P01", "42703"})
+
+
+def is_uninitialised(exc: BaseException) -> bool:
+    """The schema is missing or older than the code: ``qqh init`` was not run
+    (or not after an upgrade) — not an outage, and not a bug of the query."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "pgcode", None) in _MISSING_SCHEMA_CODES:
+        return True
+    msg = str(orig or "")
+    return isinstance(exc, sa_exc.OperationalError) and msg.startswith(("no such table", "no such column"))
+
+
 def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.TimeoutError):
         return True
@@ -54,8 +68,15 @@ def install(app: Flask) -> None:
                 db.session.remove()
         except Exception:  # the rollback itself needs the dead connection
             pass
-        log.error("database unavailable: %s %s: %s", request.method, request.path, first_line(exc))
-        message = gettext("The database is unavailable at the moment. Please try again in a minute.")
+        if is_uninitialised(exc):
+            log.error("database not initialised: %s %s: %s", request.method, request.path, first_line(exc))
+            message = gettext(
+                "The database has not been initialised for this version. "
+                "The operator must run \"qqh init\"; please try again later."
+            )
+        else:
+            log.error("database unavailable: %s %s: %s", request.method, request.path, first_line(exc))
+            message = gettext("The database is unavailable at the moment. Please try again in a minute.")
         wants_json = request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
         if wants_json:
             resp = jsonify(message=message)
@@ -69,11 +90,11 @@ def install(app: Flask) -> None:
         return resp
 
     def handler(exc: Exception):
-        if not is_outage(exc):
+        if not (is_outage(exc) or is_uninitialised(exc)):
             raise exc  # not ours: the generic handler of core/app.py answers
         return unavailable(exc)
 
-    for cls in OUTAGE_ERRORS:
+    for cls in OUTAGE_ERRORS + (sa_exc.ProgrammingError,):
         app.register_error_handler(cls, handler)
 
     app.add_url_rule("/health", "qqh_health", lambda: _health_response(app), methods=["GET"])

@@ -138,3 +138,26 @@ def test_outage_on_postgresql(own_pg, tmp_path, caplog):
         with app.app_context():
             app.extensions["qqh_db"].session.remove()
             app.extensions["qqh_db"].engine.dispose()
+
+
+@pytest.mark.parametrize("db_engine", ["sqlite", "postgresql"])
+def test_uninitialised_database_says_run_init(db_engine, tmp_path_factory, tmp_path):
+    """A database without the schema (``qqh init`` never run, or not after an
+    upgrade) is not an outage: pages and API answer 503 with a Chinese message
+    that says the schema is missing, not "database unavailable" (SQLite: no
+    such table; PostgreSQL: undefined_table, which used to be a 500)."""
+    from tests.conftest import PG_URL, new_database
+
+    if db_engine == "postgresql" and not PG_URL:
+        pytest.skip("PostgreSQL tests need QQH_TEST_PG_URL (bin/test)")
+    url, drop = new_database(db_engine, tmp_path_factory)
+    try:
+        client = make_app(url, tmp_path / "i").test_client()
+        page = client.get("/login/")
+        api = client.get("/api/v1/unit/")
+        assert page.status_code == 503 and api.status_code == 503, (page.status_code, api.status_code)
+        text = page.get_data(as_text=True)
+        assert "qqh init" in text and "尚未初始化" in text and UNAVAILABLE not in text
+        assert "qqh init" in api.json["message"]
+    finally:
+        drop()
