@@ -53,6 +53,29 @@ def units(app):
         return types.SimpleNamespace(X=x.code, X1=counties[0].code, X2=counties[1].code, X3=counties[2].code)
 
 
+@pytest.fixture(scope="module")
+def computed(app, units):
+    """The draft of YEAR computed once (the tests below read it in any order)."""
+    with app.app_context():
+        asm.compute(app.appbuilder.session, YEAR)
+        app.appbuilder.session.commit()
+    return units
+
+
+@pytest.fixture
+def adjusted(app, computed):
+    """X3 raised by 60 for 团建示范点建设突出, once."""
+    with app.app_context():
+        s = app.appbuilder.session
+        x3 = s.execute(select(Unit).where(Unit.code == computed.X3)).scalar_one()
+        draft = asm.get_assessment(s, YEAR)
+        if not s.execute(select(asm.ScoreAdjustment).where(
+                asm.ScoreAdjustment.unit_id == x3.id, asm.ScoreAdjustment.assessment_id == draft.id)).first():
+            asm.add_adjustment(s, YEAR, computed.X3, 60, "团建示范点建设突出")
+            s.commit()
+    return computed
+
+
 def rows_by_unit(body):
     return {r["unit"]: r for r in body["result"]}
 
@@ -84,7 +107,12 @@ def test_scores_follow_the_indicators(app, units, as_user):
     assert tier[0] == 1 and len(tier) > 3
 
 
-def test_adjustments_need_reason_and_move_the_ranking(app, units, as_user):
+def test_adjustments_need_reason_and_move_the_ranking(app, computed, as_user):
+    units = computed
+    with app.app_context():  # from no adjustment, whatever ran before
+        s = app.appbuilder.session
+        s.query(asm.ScoreAdjustment).filter(asm.ScoreAdjustment.assessment_id == asm.get_assessment(s, YEAR).id).delete()
+        s.commit()
     admin = as_user("admin")
     r = admin.post("/api/v1/assessment/adjustment", json={"year": YEAR, "unit": units.X3, "points": 60})
     assert r.status_code == 422 and "reason" in r.json()["message"]
@@ -108,7 +136,8 @@ def test_adjustments_need_reason_and_move_the_ranking(app, units, as_user):
     assert rows_by_unit(admin.get(f"/api/v1/assessment/?year={YEAR}").json())[units.X3]["total"] == 75
 
 
-def test_results_are_scoped_and_read_only_for_others(app, units, as_user):
+def test_results_are_scoped_and_read_only_for_others(app, computed, as_user):
+    units = computed
     fs = as_user("fs_inspector")
     body = fs.get(f"/api/v1/assessment/?year={YEAR}").json()
     assert body["result"] == [] and body["hidden"] is True  # a draft: the province's only (issue 12)
@@ -120,7 +149,8 @@ def test_results_are_scoped_and_read_only_for_others(app, units, as_user):
     assert fs.get("/api/v1/assessment/?year=20x4").status_code == 400
 
 
-def test_export_for_awards(app, units, as_user):
+def test_export_for_awards(app, adjusted, as_user):
+    units = adjusted
     r = as_user("admin").get(f"/api/v1/assessment/export?year={YEAR}")
     assert r.status_code == 200
     wb = load_workbook(io.BytesIO(r.content))
@@ -138,35 +168,50 @@ def test_export_for_awards(app, units, as_user):
 
 
 def test_publish_locks_everything(app, units, as_user):
+    """Publishing is for ever: it gets a plan year of its own (YEAR + 1, the
+    same indicators and target), so that the draft tests above pass in any
+    order and alone."""
+    year = YEAR + 1
+    with app.app_context():
+        s = app.appbuilder.session
+        if not asm.indicators_of(s, year):
+            s.add(KpiTarget(plan_year=year, check_key="sample_notes", tier="county", threshold=4, due=D(year, 12, 31), period="year"))
+            for ind in asm.indicators_of(s, YEAR):
+                s.add(asm.AssessmentIndicator(plan_year=year, key=ind.key, label=ind.label, check_key=ind.check_key,
+                                              weight=ind.weight, method=ind.method, target=ind.target, position=ind.position))
+            s.commit()
     admin = as_user("admin")
-    listed = admin.get(f"/api/v1/assessmentindicator/?q=(filters:!((col:plan_year,opr:eq,value:{YEAR})))").json()
+    assert admin.post("/api/v1/assessment/compute", json={"year": year}).status_code == 200
+    r = admin.post("/api/v1/assessment/adjustment", json={"year": year, "unit": units.X3, "points": 60, "reason": "团建示范点建设突出"})
+    assert r.status_code == 201, r.text
+    listed = admin.get(f"/api/v1/assessmentindicator/?q=(filters:!((col:plan_year,opr:eq,value:{year})))").json()
     indicator, record = listed["ids"][0], listed["result"][0]
-    r = admin.post("/api/v1/assessment/publish", json={"year": YEAR})
+    r = admin.post("/api/v1/assessment/publish", json={"year": year})
     assert r.status_code == 200 and r.json()["status"] == "published"
     before = rows_by_unit(r.json())
     for url, payload in (
-        ("/api/v1/assessment/compute", {"year": YEAR}),
-        ("/api/v1/assessment/adjustment", {"year": YEAR, "unit": units.X1, "points": -5, "reason": "迟报"}),
-        ("/api/v1/assessment/publish", {"year": YEAR}),
+        ("/api/v1/assessment/compute", {"year": year}),
+        ("/api/v1/assessment/adjustment", {"year": year, "unit": units.X1, "points": -5, "reason": "迟报"}),
+        ("/api/v1/assessment/publish", {"year": year}),
     ):
         refused = admin.post(url, json=payload)
         assert refused.status_code == 409, (url, refused.text)
-        assert str(YEAR) in refused.json()["message"] and "不能再修改" in refused.json()["message"]
+        assert str(year) in refused.json()["message"] and "不能再修改" in refused.json()["message"]
     edited = {k: record[k] for k in ("plan_year", "position", "key", "label", "check_key", "method", "target")}
     r = admin.put(f"/api/v1/assessmentindicator/{indicator}", json={**edited, "weight": 99})
     assert r.status_code == 422 and "不能再修改" in str(r.json()["message"])
     assert admin.delete(f"/api/v1/assessmentindicator/{indicator}").status_code == 422
     # the page refuses too, with the message
-    page = admin.post("/assessment/compute", data={"year": YEAR}, allow_redirects=True)
+    page = admin.post("/assessment/compute", data={"year": year}, allow_redirects=True)
     assert page.status_code == 200 and "分数不能再修改" in page.text
-    after = rows_by_unit(admin.get(f"/api/v1/assessment/?year={YEAR}").json())
+    after = rows_by_unit(admin.get(f"/api/v1/assessment/?year={year}").json())
     assert {k: (v["total"], v["rank"]) for k, v in after.items()} == {k: (v["total"], v["rank"]) for k, v in before.items()}
-    assert after[units.X3]["total"] == 75
-    published = as_user("fs_inspector").get(f"/api/v1/assessment/?year={YEAR}").json()  # now each unit sees its subtree's
+    assert after[units.X3]["total"] == after[units.X3]["points"] + 60
+    published = as_user("fs_inspector").get(f"/api/v1/assessment/?year={year}").json()  # now each unit sees its subtree's
     assert published["result"] and all(r["unit"].startswith("4406") for r in published["result"])
     with app.app_context():
         with pytest.raises(asm.AssessmentLocked):
-            asm.compute(app.appbuilder.session, YEAR)
+            asm.compute(app.appbuilder.session, year)
 
 
 def test_bad_requests_never_500(app, as_user):

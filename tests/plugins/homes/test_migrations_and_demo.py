@@ -35,6 +35,15 @@ def fresh(engine_name, tmp_path_factory):
     drop()
 
 
+@pytest.fixture(scope="module")
+def demo(fresh):
+    """The demo data, loaded once: what the first load added, per plugin
+    (the branch test needs cultivation's records whatever the test order)."""
+    app = fresh[0]
+    with app.app_context():
+        return load_demo(app)
+
+
 def tables(url):
     engine = sa.create_engine(url)
     try:
@@ -62,10 +71,10 @@ def test_the_migration_ships_the_default_checklist(fresh):
         s.rollback()
 
 
-def test_demo_data_is_plausible_valid_and_idempotent(fresh):
+def test_demo_data_is_plausible_valid_and_idempotent(fresh, demo):
     app, _url, _ = fresh
     with app.app_context():
-        first = load_demo(app)
+        first = demo
         assert first["homes"] > 500 and first["cultivation"] > 0
         assert load_demo(app)["homes"] == 0  # idempotent
         s = app.appbuilder.session
@@ -99,7 +108,7 @@ def test_demo_data_is_plausible_valid_and_idempotent(fresh):
         s.rollback()
 
 
-def test_branch_goes_down_and_up_alone(fresh):
+def test_branch_goes_down_and_up_alone(fresh, demo):
     app, url, instance = fresh
     before = tables(url)
     assert OWN <= before
