@@ -24,7 +24,7 @@ import time
 from flask import current_app, flash, g, has_request_context, jsonify, redirect, request, session, url_for
 from flask_appbuilder import Model, expose
 from flask_appbuilder.security.views import AuthDBView
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
 from flask_login import logout_user
 from sqlalchemy import DateTime, Integer, String, delete, select, update
 from sqlalchemy.exc import IntegrityError

@@ -16,7 +16,7 @@ from core.plugins import Page, PluginError, PluginRegistry
 from core.scoping import ScopedInterface
 
 log = logging.getLogger(__name__)
-from core.resources import CORE_DIR, ROOT_DIR, TRANSLATIONS_DIR as CORE_TRANSLATIONS, default_instance_path
+from core.resources import CORE_DIR, TRANSLATIONS_DIR as CORE_TRANSLATIONS, default_instance_path
 
 
 def create_app(overrides: dict | None = None, registry: PluginRegistry | None = None) -> Flask:
@@ -101,7 +101,6 @@ def _register_plugins(app: Flask, appbuilder: AppBuilder, registry: PluginRegist
         if not isinstance(page, Page):
             raise PluginError(f"Plugin {plugin!r}: qqh_views() must return core.plugins.Page items.")
         _require_scoped(plugin, page.view)
-        page.view.plugin_name = plugin
         appbuilder.add_view(
             page.view,
             str(page.label),
@@ -115,7 +114,6 @@ def _register_plugins(app: Flask, appbuilder: AppBuilder, registry: PluginRegist
         view_plugins[page.view.__name__] = plugin
     for plugin, api in registry.collect("qqh_apis", "REST API", key=lambda a: a.resource_name or a.__name__):
         _require_scoped(plugin, api)
-        api.plugin_name = plugin
         appbuilder.add_api(api)
         view_plugins[api.__name__] = plugin
     app.extensions["qqh_view_plugins"] = view_plugins

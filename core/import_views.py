@@ -15,7 +15,6 @@ permissions (inspectors have them), ``can_import`` is a write permission
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
 

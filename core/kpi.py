@@ -531,9 +531,6 @@ class Report:
     units: list[ReportUnit]  # root first, then the units below it that are reported
     rows: list[ReportRow] = field(default_factory=list)
 
-    def rows_of(self, unit: Unit) -> list[ReportRow]:
-        return [r for r in self.rows if r.unit.id == unit.id]
-
     def as_dicts(self) -> list[dict]:
         return [r.as_dict() for r in self.rows]
 

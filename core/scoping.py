@@ -552,7 +552,6 @@ class ScopedModelView(PersonalDataView, ModelView):
     it), and ``back_to = ("org", "YouthOrgView.profile")`` returns the user to
     that page after saving."""
 
-    plugin_name: str | None = None  # set by core when a plugin registers the view
     page_size = 25
     list_template = "qqh/import_list.html"  # FAB's list page plus the Excel buttons (core/import_views.py)
     prefill: dict[str, type] = {}
@@ -743,7 +742,6 @@ class ScopedModelRestApi(PersonalDataApi, ModelRestApi):
     The schema checks what a JSON value can tell (present, of its type, not
     too long) and the model's ``validate()`` the rest."""
 
-    plugin_name: str | None = None
     allow_browser_login = True
 
     def _init_model_schemas(self) -> None:

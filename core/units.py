@@ -79,20 +79,12 @@ class Unit(Model):
             return ("prd_" if self.prd else "nonprd_") + self.tier
         return self.tier
 
-    def subtree_clause(self):
-        return subtree_of(self.path)
-
 
 def subtree_of(path: str):
     """SQL condition: a unit lies in the subtree rooted at ``path`` (itself
     included). A range on the indexed path column (codes and "/" only; on
     PostgreSQL the column uses the "C" collation so the range is bytewise)."""
     return (Unit.path >= path) & (Unit.path < path[:-1] + chr(ord(SEP) + 1))
-
-
-def subtree_ids(path: str):
-    """Sub-select of the ids of the units under ``path``: one indexed query."""
-    return select(Unit.id).where(subtree_of(path)).scalar_subquery()
 
 
 def unit_by_code(session, code: str) -> Unit | None:
