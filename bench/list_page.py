@@ -44,7 +44,7 @@ def main():
     logging.disable(logging.WARNING)
     from sqlalchemy import select, text
 
-    from tests.conftest import PASSWORD, initialise, make_app
+    from bench._support import PASSWORD, initialise, make_app
 
     tmp = tempfile.mkdtemp()
     url = args.url or f"sqlite:///{tmp}/bench.db"
