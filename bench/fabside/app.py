@@ -165,5 +165,8 @@ def setup(app, units, notes, members):
         if db.engine.dialect.name == "postgresql":
             from sqlalchemy import text
 
+            for table in ("fab_unit", "fab_note"):  # the rows came with their ids
+                session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"))
             session.execute(text("ANALYZE"))
             session.commit()
