@@ -12,7 +12,7 @@ a city clerk (佛山). Prints the median and 90th percentile in ms and the page
 size. The bar (ARCHITECTURE.md): Django admin rendered the same 25 rows in
 ~11 ms; stock FAB took ~55 ms because its search form listed every unit.
 
-When Django is installed (`pip install django`; only this script uses it), the
+When Django is installed (`pip install django`, or `pip install -e .[bench]`; only this script uses it), the
 same units and rows are copied into a Django admin (bench/djangoside: same
 columns, order, search and date filter, scoped to the clerk's subtree by the
 same indexed path range) on the same engine (its own SQLite file, or its own
