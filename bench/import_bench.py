@@ -68,7 +68,7 @@ def main():
     logging.disable(logging.WARNING)
     from sqlalchemy import delete, select
 
-    from tests.conftest import initialise, make_app
+    from bench._support import initialise, make_app
 
     tmp = tempfile.mkdtemp()
     url = args.url or f"sqlite:///{tmp}/bench.db"

@@ -224,7 +224,7 @@ def main():
     from core.kpi import KpiCheck
     from core.units import Unit
     from plugins.sample.models import SampleNote
-    from tests.conftest import initialise, make_app
+    from bench._support import initialise, make_app
 
     tmp = tempfile.mkdtemp()
     reuse = bool(args.sqlite_file and os.path.exists(args.sqlite_file))

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """List-page speed with the real 1,901-unit tree and N unit-owned records.
 
-Usage: python3 bench/list_page.py [--rows 100000] [--repeat 50] [--url DATABASE_URL] [--no-django]
+Usage: python3 bench/list_page.py [--rows 100000] [--repeat 50] [--url DATABASE_URL] [--no-django] [--no-fab]
+                                  [--quick]
 
 Builds a fresh database (SQLite in a temp folder unless --url names an empty
 PostgreSQL database), loads the Guangdong tree and N sample notes spread over
@@ -11,12 +12,20 @@ a city clerk (佛山). Prints the median and 90th percentile in ms and the page
 size. The bar (ARCHITECTURE.md): Django admin rendered the same 25 rows in
 ~11 ms; stock FAB took ~55 ms because its search form listed every unit.
 
-When Django is installed (`pip install django`; only this script uses it), the
+When Django is installed (`pip install django`, or `pip install -e .[bench]`; only this script uses it), the
 same units and rows are copied into a Django admin (bench/djangoside: same
 columns, order, search and date filter, scoped to the clerk's subtree by the
 same indexed path range) on the same engine (its own SQLite file, or its own
 database on the same PostgreSQL server) and timed the same way, in the same
 run, so that both sides see the same machine load.
+
+A stock Flask-AppBuilder 5.3 app (bench/fabside: one ModelView and one
+ModelRestApi over a note of the same shape, its clerk scoped by a stock base
+filter on the same path range) gets the same units, rows and users on the same
+engine and is timed the same way in its own process (our app patches FAB, so
+the stock side must not share a process with it). The ratios printed at the
+end are the bars of issue 21: our REST list ≤ 0.8× stock FAB's, our HTML list
+≤ 0.5× Django admin's. --quick (500 rows, 3 repeats) only checks that it runs.
 """
 
 import argparse
@@ -37,14 +46,18 @@ def main():
     ap.add_argument("--repeat", type=int, default=50)
     ap.add_argument("--url")
     ap.add_argument("--no-django", action="store_true", help="skip the Django admin side")
+    ap.add_argument("--no-fab", action="store_true", help="skip the stock Flask-AppBuilder side")
+    ap.add_argument("--quick", action="store_true", help="500 rows, 3 repeats: a smoke run")
     args = ap.parse_args()
+    if args.quick:
+        args.rows, args.repeat = 500, 3
 
     import logging
 
     logging.disable(logging.WARNING)
     from sqlalchemy import select, text
 
-    from tests.conftest import PASSWORD, initialise, make_app
+    from bench._support import PASSWORD, initialise, make_app
 
     tmp = tempfile.mkdtemp()
     url = args.url or f"sqlite:///{tmp}/bench.db"
@@ -83,6 +96,8 @@ def main():
         else:
             django_client = django_side(app, tmp, url)
 
+    fab = fab_side(url, tmp, args.repeat) if not args.no_fab else {}
+    medians = {}
     for user in ("admin", "fs_clerk"):
         client = app.test_client()
         client.post("/login/", data={"username": user, "password": PASSWORD})
@@ -98,8 +113,53 @@ def main():
                 t = time.perf_counter()
                 c.get(path)
                 times.append((time.perf_counter() - t) * 1000)
-            times.sort()
-            print(f"{user:9} {label:15} median {statistics.median(times):6.1f} ms   p90 {times[int(len(times) * 0.9)]:6.1f} ms   {size / 1024:6.1f} KB")
+            report(user, label, times, size, medians)
+        for label, (times, size) in fab.get(user, {}).items():
+            report(user, label, times, size, medians)
+    print("ratios (median):")
+    for user in ("admin", "fs_clerk"):
+        m = medians.get(user, {})
+        for ours, theirs, bar in (("REST list", "stock FAB REST", 0.8), ("HTML list page", "stock FAB HTML", None),
+                                  ("HTML list page", "Django admin", 0.5)):
+            if ours in m and theirs in m:
+                aim = f"  (aim ≤ {bar}×)" if bar else ""
+                print(f"  {user:9} {ours} / {theirs} = {m[ours] / m[theirs]:.2f}×{aim}")
+
+
+def report(user, label, times, size, medians):
+    times = sorted(times)
+    medians.setdefault(user, {})[label] = statistics.median(times)
+    print(f"{user:9} {label:15} median {statistics.median(times):6.1f} ms   p90 {times[int(len(times) * 0.9)]:6.1f} ms   "
+          f"{size / 1024:6.1f} KB", flush=True)
+
+
+def fab_side(url, tmp, repeat):
+    """Time the stock FAB app (bench/fabside) on a copy of our rows, in its own process, on the same
+    engine (its own SQLite file, or a fresh database on the same PostgreSQL server)."""
+    import json
+    import subprocess
+
+    from bench._support import fresh_database
+
+    fab_url, drop = fresh_database(None if url.startswith("sqlite") else url, tmp if url.startswith("sqlite") else None)
+    if url.startswith("sqlite"):
+        fab_url = f"sqlite:///{os.path.join(tmp, 'fab.db')}"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    try:
+        out = subprocess.run([sys.executable, "-m", "bench.fabside.side", "--source", url, "--db", fab_url,
+                              "--repeat", str(repeat)], cwd=root, env=env, capture_output=True, text=True, timeout=3600)
+    finally:
+        drop()
+    if out.returncode:
+        print("stock FAB side failed:\n" + out.stderr[-3000:])
+        return {}
+    found = {}
+    for line in out.stdout.splitlines():
+        d = json.loads(line)
+        if "user" in d:
+            found.setdefault(d["user"], {})[d["label"]] = (d["times"], d["size"])
+    return found
 
 
 def django_database(url, tmp):

@@ -35,7 +35,7 @@ def main():
     from sqlalchemy import func, select
 
     from core import audit
-    from tests.conftest import PASSWORD, initialise, make_app
+    from bench._support import PASSWORD, initialise, make_app
 
     tmp = tempfile.mkdtemp()
     url = args.url or f"sqlite:///{tmp}/bench.db"

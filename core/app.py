@@ -11,6 +11,7 @@ from flask_appbuilder.models.sqla.base import SQLA
 from werkzeug.exceptions import HTTPException
 
 from core import api_errors, audit, csrf, display, fab_patches, headers, health, inputs, logs, menu, modules
+from core import compact
 from core.config import build_config
 from core.plugins import Page, PluginError, PluginRegistry
 from core.scoping import ScopedInterface
@@ -74,6 +75,7 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     menu.install(app)
     display.install(app)
     headers.install(app)
+    compact.install(app)
     inputs.install(app)
     audit.install(app)
     _install_error_handlers(app)

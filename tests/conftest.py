@@ -5,29 +5,15 @@ Nothing is mocked: real databases, a real HTTP server, real browsers."""
 from __future__ import annotations
 
 import os
-import threading
-import uuid
 
 import pytest
 import requests
-import sqlalchemy as sa
-from werkzeug.serving import make_server
 
+from bench._support import PASSWORD, USERS, LiveServer, fresh_database, initialise, make_app  # noqa: F401 (shared with bench/)
 from tests.browser import browser  # noqa: E402,F401 (one Chromium for the whole session)
 
 PG_URL = os.environ.get("QQH_TEST_PG_URL")
 ENGINES = ["sqlite"] + (["postgresql"] if PG_URL else [])
-
-USERS = {
-    # username: (unit code, role)
-    "admin": ("440000", "province_admin"),
-    "fs_clerk": ("440600", "clerk"),
-    "sd_clerk": ("440606", "clerk"),
-    "sz_clerk": ("440300", "clerk"),
-    "fs_inspector": ("440600", "inspector"),
-    "fs_admin": ("440600", "unit_admin"),
-}
-PASSWORD = "Test-pass-123"
 
 
 def pytest_sessionstart(session):
@@ -38,60 +24,8 @@ def pytest_sessionstart(session):
 def new_database(engine: str, tmp_path_factory) -> tuple[str, callable]:
     """A fresh empty database; returns its URL and a function that drops it."""
     if engine == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "qqh.db"
-        return f"sqlite:///{path}", lambda: None
-    name = "qqh_t_" + uuid.uuid4().hex[:10]
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-
-    def drop():
-        with admin.connect() as c:
-            c.execute(sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-    return url, drop
-
-
-def make_app(url: str, instance, **overrides):
-    from core.app import create_app
-
-    config = {
-        "SQLALCHEMY_DATABASE_URI": url,
-        "QQH_INSTANCE_PATH": str(instance),
-        "TESTING": True,
-        "WTF_CSRF_ENABLED": False,
-        "SECRET_KEY": "t" * 40,
-    }
-    config.update(overrides)
-    return create_app(config)
-
-
-def initialise(app, users=USERS):
-    """What `qqh init` does, plus the test users."""
-    from click.testing import CliRunner
-
-    from core.cli import cli
-
-    with app.app_context():
-        from core import migrate
-        from core.cli import sync_roles_and_permissions
-        from core.units import load_divisions, unit_by_code
-
-        migrate.upgrade(app)
-        session = app.appbuilder.session
-        load_divisions(session)
-        session.commit()
-        sync_roles_and_permissions()
-        sm = app.appbuilder.sm
-        for username, (code, role) in users.items():
-            if sm.find_user(username=username):
-                continue
-            u = sm.add_user(username, username, "测试", f"{username}@t.local", sm.find_role(role), password=PASSWORD)
-            u.unit = unit_by_code(session, code)
-        session.commit()
+        return fresh_database(None, str(tmp_path_factory.mktemp("db")))
+    return fresh_database(PG_URL)
 
 
 @pytest.fixture(scope="session", params=ENGINES)
@@ -109,17 +43,6 @@ def app(engine_name, tmp_path_factory):
         application.extensions["qqh_db"].session.remove()
         application.extensions["qqh_db"].engine.dispose()
     drop()
-
-
-class LiveServer:
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -84,6 +84,7 @@ def untranslated(page: str) -> set[str]:
     """Visible English on a page: text, tooltips, placeholders, confirm messages."""
     texts = re.findall(r'\b(?:title|placeholder|alt)="([^"]*)"', page)
     texts += re.findall(r"execute_single_delete\('[^']*','([^']*)'", page)
+    texts += re.findall(r'\bdata-confirm[\w-]*="([^"]*)"', page)
     body = re.sub(r"<script.*?</script>|<style.*?</style>|<code>.*?</code>|<title>.*?</title>", "", page, flags=re.S)
     texts += html.unescape(re.sub(r"<[^>]+>", "\n", body)).splitlines()
     found = set()
