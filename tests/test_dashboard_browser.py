@@ -290,3 +290,28 @@ def test_dashboard_explains_ranks_prints_and_fits_a_phone(browser, live, app, fi
     finally:
         phone.close()
     assert not errors, errors
+
+
+def test_screenshot_script_takes_every_picture(browser, live, figures, engine_name, tmp_path):
+    """bin/screenshots' photographing (its take()) against this server: five PNGs, each small."""
+    if engine_name != "sqlite":
+        pytest.skip("the script's pages do not depend on the engine: once is enough")
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader("qqh_screenshots", os.path.join(ROOT, "bin", "screenshots"))
+    spec = importlib.util.spec_from_loader("qqh_screenshots", loader)
+    script = importlib.util.module_from_spec(spec)
+    loader.exec_module(script)
+    files = script.take(live.url, str(tmp_path), browser=browser, admin=("admin", PASSWORD), clerk=("fs_clerk", PASSWORD),
+                        resource="samplenote", list_path="/samplenoteview/list/", dashboard_query=f"?year={YEAR}")
+    names = sorted(os.path.basename(f) for f in files)
+    assert names == ["dashboard.png", "import-dry-run.png", "list.png", "phone.png", "record.png"]
+    for f in files:
+        with open(f, "rb") as fh:
+            assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+        assert 3000 < os.path.getsize(f) <= script.MAX_BYTES, (f, os.path.getsize(f))
+    # the committed pictures are small too
+    committed = os.path.join(ROOT, "docs", "screenshots")
+    for name in names:
+        assert os.path.getsize(os.path.join(committed, name)) <= script.MAX_BYTES, name
