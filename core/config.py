@@ -145,6 +145,8 @@ def build_config(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("QQH_TIME_ZONE") or "Asia/Shanghai",
         # "today" and "now" of every date comparison (core/clock.py)
         "QQH_TIME_ZONE": os.environ.get("QQH_TIME_ZONE") or "Asia/Shanghai",
+        # a fixed "now" for demonstrations (bin/serve: a day inside the demo's plan year); unset: the real clock
+        **({"QQH_NOW": os.environ["QQH_NOW"].strip()} if os.environ.get("QQH_NOW", "").strip() else {}),
         "LANGUAGES": {"zh": {"flag": "cn", "name": "简体中文"}, "en": {"flag": "gb", "name": "English"}},
         "AUTH_TYPE": 1,  # AUTH_DB
         "AUTH_ROLE_ADMIN": PROVINCE_ADMIN,

@@ -22,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 
 from core import assessment as asm
 from core import clock, kpi
+from core import kpi_present as present
 from core.scoping import InvalidInput, ScopedInterface, ScopedModelRestApi, current_scope, current_user
 from core.units import Unit
 from core.validators import ValidationError, format_date_zh, parse_date
@@ -201,6 +202,7 @@ class DashboardView(HomeView):
             abort(404)
         report = kpi.evaluate(session, year, unit, as_of)
         data = dashboard_data(report)
+        sort = present.rank_lines(data["lines"], data["columns"], (request.args.get("sort") or "code").strip())
         year_end = datetime.date(year, 12, 31)
         year_over = clock.today() > year_end
         return self.render_template(
@@ -215,6 +217,10 @@ class DashboardView(HomeView):
             scopes=kpi.SCOPES,
             report=report,
             data=data,
+            sort=sort,
+            after_due=present.after_due(session, report),
+            completion=present.completion,
+            percent=present.percent,
             crumbs=breadcrumbs(session, unit),
             statuses=kpi.STATUSES,
             status_help=kpi.STATUS_HELP,

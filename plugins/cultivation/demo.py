@@ -102,8 +102,21 @@ def contact(rnd: random.Random, unit_code: str) -> tuple[str, str]:
     return name, phone
 
 
+# the notice's targets a unit meets in the demo when it is one of the "strong" ones (about
+# 45 % of the units, drawn per unit and target): direct contacts and organizations cultivated
+CONTACT_TARGETS = {("city", True): 30, ("county", True): 10, ("city", False): 20, ("county", False): 5}
+CULTIVATED_TARGETS = {("city", True): 30, ("county", True): 10, ("city", False): 15, ("county", False): 5}
+CONTACTS_DUE = {("city", True): datetime.date(YEAR, 3, 31)}  # else 4-30
+
+
+def strong(unit: Unit, what: str) -> bool:
+    """Whether ``unit`` meets its ``what`` target in the demo (deterministic, about 45 %)."""
+    return random.Random(f"{SEED}:strong:{what}:{unit.code}").random() < 0.45
+
+
 def plan_units(session) -> list[tuple[Unit, int]]:
-    """(unit, how many organizations) for every city and county, in code order."""
+    """(unit, how many organizations) for every city and county, in code order:
+    enough for the targets of the units that meet them, fewer for the others."""
     units = session.execute(
         select(Unit).where(Unit.level.in_(("city", "county"))).order_by(Unit.code)
     ).scalars().all()
@@ -114,6 +127,11 @@ def plan_units(session) -> list[tuple[Unit, int]]:
             n = rnd.randint(10, 16) if unit.prd else rnd.randint(6, 10)
         else:
             n = rnd.randint(2, 4) if unit.prd else rnd.randint(1, 3)
+        key = (unit.level, bool(unit.prd))
+        if strong(unit, "contacts"):
+            n = max(n, CONTACT_TARGETS[key] + rnd.randint(0, 2))
+        if strong(unit, "cultivated"):
+            n = max(n, CULTIVATED_TARGETS[key] + rnd.randint(1, 3))
         plan.append((unit, n))
     return plan
 
@@ -200,6 +218,11 @@ def load(session) -> int:
         place = short_place(unit.name)
         city = units_by_code.get(unit.code[:4] + "00") or unit
         names = choose_names(random.Random(f"{SEED}:{unit.code}"), place, n)
+        key = (unit.level, bool(unit.prd))
+        contacts_due = CONTACTS_DUE.get(key, datetime.date(YEAR, 4, 30))
+        # the strong units connect enough organizations by the due date and cultivate enough by late November
+        on_time = CONTACT_TARGETS[key] + 1 if strong(unit, "contacts") else 0
+        grown = CULTIVATED_TARGETS[key] + 1 if strong(unit, "cultivated") else 0
         for i, (name, field) in enumerate(names):
             rnd = org_random(unit.code, name)
             category = "league_affairs" if field in ("migrant_workers", "youth_rights") or rnd.random() < 0.3 else "interest"
@@ -213,8 +236,12 @@ def load(session) -> int:
             pilot = connected is not None and i < (5 if unit.level == "city" else 2) and rnd.random() < 0.8
             if pilot:
                 connected = day_between(rnd, datetime.date(YEAR, 2, 15), datetime.date(YEAR, 3, 20))
+            if i < on_time and not pilot:
+                connected = day_between(rnd, datetime.date(YEAR, 2, 15), contacts_due)
             cultivated = None
-            if rnd.random() < 0.45:
+            if i < grown:
+                cultivated = day_between(rnd, datetime.date(YEAR, 4, 1), datetime.date(YEAR, 11, 30))
+            elif rnd.random() < 0.45:
                 cultivated = day_between(rnd, datetime.date(YEAR, 4, 1), datetime.date(YEAR, 12, 31))
             person, phone = contact(rnd, unit.code)
             org = YouthOrg(

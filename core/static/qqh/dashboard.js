@@ -55,8 +55,9 @@
           .concat([{ name: data.text.target, icon: "rect" }]),
         selectedMode: false
       },
-      grid: { left: 50, right: 20, top: 40, bottom: many ? 90 : 60 },
-      xAxis: { type: "category", data: data.units, axisLabel: { interval: 0, rotate: many ? 40 : 0, fontFamily: FONT } },
+      // containLabel: the unit names (rotated when many) are never cut
+      grid: { left: 10, right: 20, top: 40, bottom: 40, containLabel: true },
+      xAxis: { type: "category", data: data.units, axisLabel: { interval: 0, rotate: many ? 40 : 0, fontFamily: FONT, hideOverlap: false } },
       yAxis: { type: "value", minInterval: 1 },
       series: [
         {
@@ -91,7 +92,8 @@
       legend: { bottom: 0, textStyle: { fontFamily: FONT } },
       grid: { left: 10, right: 20, top: 10, bottom: 40, containLabel: true },
       xAxis: { type: "value", minInterval: 1 },
-      yAxis: { type: "category", data: labels, inverse: true, axisLabel: { fontFamily: FONT, width: 130, overflow: "truncate" } },
+      // long target names wrap onto a second line instead of being cut
+      yAxis: { type: "category", data: labels, inverse: true, axisLabel: { fontFamily: FONT, width: 150, overflow: "break", lineHeight: 14 } },
       series: ORDER.map(function (s) {
         return {
           name: data.statusLabels[s], type: "bar", stack: "all", barMaxWidth: 28, itemStyle: { color: colours[s] },
