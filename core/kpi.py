@@ -32,7 +32,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import Date, Float, Integer, String, UniqueConstraint, literal, select, union_all
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core import clock
+from core import clock, kpilive
 from core.scoping import Audited
 from core.units import Unit, subtree_of
 
@@ -44,6 +44,8 @@ class KpiCheck:
     unit_of_measure: Any
     query: Callable[[int, datetime.date], Any]
     rollup: str = "sum"  # or "distinct"
+    # tables the figures depend on beyond those the query names (see core.kpilive)
+    depends_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -554,6 +556,7 @@ def evaluate(
     depth: int | None = 1,
     checks: dict[str, KpiCheck] | None = None,
     today: datetime.date | None = None,
+    live: bool | None = None,
 ) -> Report:
     """Status of every target of ``plan_year`` for ``root`` and the units
     below it (``depth`` levels: 1 = its children; None = the whole subtree)
@@ -576,7 +579,10 @@ def evaluate(
     check is not registered is "not applicable".
 
     SQL: one query for the units, one for the targets, one per check
-    (whatever the number of units, due dates or quarters).
+    (whatever the number of units, due dates or quarters) — or, when the
+    figures are kept (:mod:`core.kpilive`; ``live`` None: as the app's
+    QQH_KPI_LIVE says), two instead of the checks: the table versions and
+    the kept figures; only the checks whose tables changed are computed.
     """
     checks = registered_checks() if checks is None else checks
     today = today or clock.today()
@@ -627,21 +633,20 @@ def evaluate(
                     if before is not None:
                         cutoffs[t.check_key].add(before)
 
-    targeted = {unit.code for unit, *_rest in plan}
-    own_values: dict = {}
-    values = compute_values(session, plan_year, cutoffs, checks, root, targeted, paths, own=own_values)
+    # the figures of every (check, window, unit) the plan needs: kept ones
+    # where current, computed (one statement per check) where not
+    needed: dict[str, set[tuple]] = defaultdict(set)
+    for unit, t, windows, _q, _due in plan:
+        if t.check_key in checks:
+            for before, end in windows.values():
+                needed[t.check_key].add((before, end, unit.code))
+    values = kpilive.figures(session, plan_year, needed, checks, root, paths, live=live)
 
     def count(check: KpiCheck, code: str, before, end, scope=SUBTREE):
-        source = own_values if scope == OWN else values
-        distinct = check.rollup == "distinct"
-        empty = set() if distinct else 0
-        v_end = source.get((check.key, end, code), empty)
-        if before is None:
-            return _number(len(v_end) if distinct else v_end)
-        if end <= before:  # asked before the window began
+        if before is not None and end <= before:  # asked before the window began
             return 0
-        v_before = source.get((check.key, before, code), empty)
-        return _number(len(v_end - v_before) if distinct else v_end - v_before)
+        own_value, subtree_value = values.get((check.key, before, end, code), (0, 0))
+        return _number(own_value if scope == OWN else subtree_value)
 
     labels = {k: (str(c.label), str(c.unit_of_measure)) for k, c in checks.items() if k in cutoffs}
     report = Report(plan_year, as_of, root, units)
