@@ -502,7 +502,8 @@ class ReportRow:
             text += gettext(" (quarters missed: %(quarters)s)", quarters=missed)
         return text
 
-    def as_dict(self) -> dict:
+    def as_dict(self, statuses: dict | None = None, scopes: dict | None = None) -> dict:
+        """``statuses``/``scopes``: their labels translated once for a whole report."""
         return {
             "unit": self.unit.code,
             "unit_name": self.unit.name,
@@ -517,9 +518,9 @@ class ReportRow:
             "quarter": self.quarter,
             "missed_quarters": self.missed_quarters,
             "status": self.status,
-            "status_label": self.status_label,
+            "status_label": statuses[self.status] if statuses else self.status_label,
             "scope": self.scope,
-            "scope_label": self.scope_label,
+            "scope_label": scopes.get(self.scope, self.scope) if scopes else self.scope_label,
             "own_value": self.own_value,
             "subtree_value": self.subtree_value,
         }
@@ -537,13 +538,19 @@ class Report:
         return [r for r in self.rows if r.unit.id == unit.id]
 
     def as_dicts(self) -> list[dict]:
-        return [r.as_dict() for r in self.rows]
+        statuses = {k: str(v) for k, v in STATUSES.items()}
+        scopes = {k: str(v) for k, v in SCOPES.items()}
+        return [r.as_dict(statuses, scopes) for r in self.rows]
 
 
-def _subtree_units(session, root: Unit) -> list[ReportUnit]:
-    """Every unit under ``root`` (itself included), shallowest first: one query."""
+def _subtree_units(session, root: Unit, max_depth: int | None = None) -> list[ReportUnit]:
+    """Every unit under ``root`` (itself included; down to ``max_depth`` when
+    given), shallowest first: one query."""
     cols = [getattr(Unit, a) for a in ReportUnit.__slots__]
-    rows = session.connection().execute(select(*cols).where(subtree_of(root.path)).order_by(Unit.depth, Unit.code)).all()
+    stmt = select(*cols).where(subtree_of(root.path))
+    if max_depth is not None:
+        stmt = stmt.where(Unit.depth <= max_depth)
+    rows = session.connection().execute(stmt.order_by(Unit.depth, Unit.code)).all()
     return [ReportUnit(r) for r in rows]
 
 
@@ -588,9 +595,9 @@ def evaluate(
     today = today or clock.today()
     year_end = datetime.date(plan_year, 12, 31)
     year_over = today > year_end or as_of > year_end
-    subtree = _subtree_units(session, root)
-    paths = {u.id: u.path for u in subtree}
-    units = subtree if depth is None else [u for u in subtree if u.depth <= root.depth + depth]
+    units = _subtree_units(session, root, None if depth is None else root.depth + depth)
+    # the paths of the whole subtree: read only when figures must be computed
+    paths = {u.id: u.path for u in units} if depth is None else None
     targets = list(
         session.execute(select(KpiTarget).where(KpiTarget.plan_year == plan_year)).scalars()
     )

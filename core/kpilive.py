@@ -177,14 +177,30 @@ def tables_read(stmt) -> set[str]:
     return {e.name for e in visitors.iterate(stmt) if isinstance(e, TableClause) and getattr(e, "name", None)}
 
 
+_compiled: dict[tuple, tuple[str, frozenset]] = {}  # (dialect, statement structure) → (SQL, tables read)
+
+
 def _slot_base(check, plan_year: int, dialect) -> tuple[str, set[str]]:
-    """(definition fingerprint, tables read) of ``check`` for ``plan_year``."""
+    """(definition fingerprint, tables read) of ``check`` for ``plan_year``:
+    its SQL and bound values, as the check builds it now (a definition that
+    changes gets other figures). The SQL text of a statement structure is
+    compiled once (SQLAlchemy's own cache key of the statement)."""
     stmt = check.query(plan_year, datetime.date(plan_year, 12, 31))
-    compiled = stmt.compile(dialect=dialect)
-    params = sorted((k, repr(v)) for k, v in compiled.params.items())
-    tables = tables_read(stmt) | {UNIT_TABLE} | set(getattr(check, "depends_on", ()) or ())
-    text = f"{check.key}|{check.rollup}|{plan_year}|{compiled}|{params}"
-    return text, tables
+    ck = stmt._generate_cache_key()
+    known = _compiled.get((dialect.name, ck.key)) if ck is not None else None
+    if known is None:
+        known = (str(stmt.compile(dialect=dialect)), frozenset(tables_read(stmt)))
+        if ck is not None:
+            if len(_compiled) > 1000:
+                _compiled.clear()
+            _compiled[(dialect.name, ck.key)] = known
+    sql, tables = known
+    if ck is not None:
+        params = [repr(b.effective_value) for b in ck.bindparams]
+    else:  # not cacheable: every value from the compiled form
+        params = sorted((k, repr(v)) for k, v in stmt.compile(dialect=dialect).params.items())
+    tables = set(tables) | {UNIT_TABLE} | set(getattr(check, "depends_on", ()) or ())
+    return f"{check.key}|{check.rollup}|{plan_year}|{sql}|{params}", tables
 
 
 def enabled() -> bool:
