@@ -44,6 +44,7 @@ import datetime
 import hashlib
 import logging
 import re
+import time
 from typing import Any, Iterable
 
 from flask import current_app, has_app_context
@@ -98,15 +99,22 @@ class KpiFigure(Model):
 
 
 # -- the versions, bumped by every write ------------------------------------------------
-_ready: dict[int, bool] = {}  # id(engine) → the version table exists
+_ready: dict[int, float] = {}  # id(engine) → since when the version table is known to exist (0: not yet)
 
 
 def _has_version_table(conn) -> bool:
+    """The version table exists: known for good once seen; "not yet" is
+    asked again after a few seconds (a restore, another process's
+    migration may create it without this process seeing the DDL)."""
     key = id(conn.engine)
     known = _ready.get(key)
-    if known is None:
-        known = _ready[key] = inspect(conn).has_table(VERSION_TABLE)
-    return known
+    if known is None or (known == 0 and time.monotonic() - _checked.get(key, 0) > 5):
+        _checked[key] = time.monotonic()
+        known = _ready[key] = 1.0 if inspect(conn).has_table(VERSION_TABLE) else 0
+    return bool(known)
+
+
+_checked: dict[int, float] = {}
 
 
 def _written_table(clauseelement) -> str | None:
