@@ -332,5 +332,7 @@ def _store(session, plan_year: int, slots: dict[str, str], fresh: dict[str, list
 
 
 def clear(session) -> int:
-    """Forget every kept figure (they are recomputed on demand)."""
-    return session.execute(KpiFigure.__table__.delete()).rowcount
+    """Forget every kept figure (they are recomputed on demand). On the
+    session's connection, not through the session: kept figures are not
+    records, the audit log does not list them."""
+    return session.connection().execute(KpiFigure.__table__.delete()).rowcount
