@@ -32,7 +32,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import Date, Float, Integer, String, UniqueConstraint, literal, select, union_all
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core import clock
+from core import clock, kpilive
 from core.scoping import Audited
 from core.units import Unit, subtree_of
 
@@ -44,6 +44,8 @@ class KpiCheck:
     unit_of_measure: Any
     query: Callable[[int, datetime.date], Any]
     rollup: str = "sum"  # or "distinct"
+    # tables the figures depend on beyond those the query names (see core.kpilive)
+    depends_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -500,7 +502,8 @@ class ReportRow:
             text += gettext(" (quarters missed: %(quarters)s)", quarters=missed)
         return text
 
-    def as_dict(self) -> dict:
+    def as_dict(self, statuses: dict | None = None, scopes: dict | None = None) -> dict:
+        """``statuses``/``scopes``: their labels translated once for a whole report."""
         return {
             "unit": self.unit.code,
             "unit_name": self.unit.name,
@@ -515,9 +518,9 @@ class ReportRow:
             "quarter": self.quarter,
             "missed_quarters": self.missed_quarters,
             "status": self.status,
-            "status_label": self.status_label,
+            "status_label": statuses[self.status] if statuses else self.status_label,
             "scope": self.scope,
-            "scope_label": self.scope_label,
+            "scope_label": scopes.get(self.scope, self.scope) if scopes else self.scope_label,
             "own_value": self.own_value,
             "subtree_value": self.subtree_value,
         }
@@ -532,13 +535,19 @@ class Report:
     rows: list[ReportRow] = field(default_factory=list)
 
     def as_dicts(self) -> list[dict]:
-        return [r.as_dict() for r in self.rows]
+        statuses = {k: str(v) for k, v in STATUSES.items()}
+        scopes = {k: str(v) for k, v in SCOPES.items()}
+        return [r.as_dict(statuses, scopes) for r in self.rows]
 
 
-def _subtree_units(session, root: Unit) -> list[ReportUnit]:
-    """Every unit under ``root`` (itself included), shallowest first: one query."""
+def _subtree_units(session, root: Unit, max_depth: int | None = None) -> list[ReportUnit]:
+    """Every unit under ``root`` (itself included; down to ``max_depth`` when
+    given), shallowest first: one query."""
     cols = [getattr(Unit, a) for a in ReportUnit.__slots__]
-    rows = session.connection().execute(select(*cols).where(subtree_of(root.path)).order_by(Unit.depth, Unit.code)).all()
+    stmt = select(*cols).where(subtree_of(root.path))
+    if max_depth is not None:
+        stmt = stmt.where(Unit.depth <= max_depth)
+    rows = session.connection().execute(stmt.order_by(Unit.depth, Unit.code)).all()
     return [ReportUnit(r) for r in rows]
 
 
@@ -551,6 +560,7 @@ def evaluate(
     depth: int | None = 1,
     checks: dict[str, KpiCheck] | None = None,
     today: datetime.date | None = None,
+    live: bool | None = None,
 ) -> Report:
     """Status of every target of ``plan_year`` for ``root`` and the units
     below it (``depth`` levels: 1 = its children; None = the whole subtree)
@@ -573,15 +583,18 @@ def evaluate(
     check is not registered is "not applicable".
 
     SQL: one query for the units, one for the targets, one per check
-    (whatever the number of units, due dates or quarters).
+    (whatever the number of units, due dates or quarters) — or, when the
+    figures are kept (:mod:`core.kpilive`; ``live`` None: as the app's
+    QQH_KPI_LIVE says), two instead of the checks: the table versions and
+    the kept figures; only the checks whose tables changed are computed.
     """
     checks = registered_checks() if checks is None else checks
     today = today or clock.today()
     year_end = datetime.date(plan_year, 12, 31)
     year_over = today > year_end or as_of > year_end
-    subtree = _subtree_units(session, root)
-    paths = {u.id: u.path for u in subtree}
-    units = subtree if depth is None else [u for u in subtree if u.depth <= root.depth + depth]
+    units = _subtree_units(session, root, None if depth is None else root.depth + depth)
+    # the paths of the whole subtree: read only when figures must be computed
+    paths = {u.id: u.path for u in units} if depth is None else None
     targets = list(
         session.execute(select(KpiTarget).where(KpiTarget.plan_year == plan_year)).scalars()
     )
@@ -624,21 +637,20 @@ def evaluate(
                     if before is not None:
                         cutoffs[t.check_key].add(before)
 
-    targeted = {unit.code for unit, *_rest in plan}
-    own_values: dict = {}
-    values = compute_values(session, plan_year, cutoffs, checks, root, targeted, paths, own=own_values)
+    # the figures of every (check, window, unit) the plan needs: kept ones
+    # where current, computed (one statement per check) where not
+    needed: dict[str, set[tuple]] = defaultdict(set)
+    for unit, t, windows, _q, _due in plan:
+        if t.check_key in checks:
+            for before, end in windows.values():
+                needed[t.check_key].add((before, end, unit.code))
+    values = kpilive.figures(session, plan_year, needed, checks, root, paths, live=live)
 
     def count(check: KpiCheck, code: str, before, end, scope=SUBTREE):
-        source = own_values if scope == OWN else values
-        distinct = check.rollup == "distinct"
-        empty = set() if distinct else 0
-        v_end = source.get((check.key, end, code), empty)
-        if before is None:
-            return _number(len(v_end) if distinct else v_end)
-        if end <= before:  # asked before the window began
+        if before is not None and end <= before:  # asked before the window began
             return 0
-        v_before = source.get((check.key, before, code), empty)
-        return _number(len(v_end - v_before) if distinct else v_end - v_before)
+        own_value, subtree_value = values.get((check.key, before, end, code), (0, 0))
+        return _number(own_value if scope == OWN else subtree_value)
 
     labels = {k: (str(c.label), str(c.unit_of_measure)) for k, c in checks.items() if k in cutoffs}
     report = Report(plan_year, as_of, root, units)

@@ -219,12 +219,12 @@ def test_statements_are_bounded_by_checks_not_units(app, tree):
         code, county_code = city.code, county.code
     n_checks = len(used & set(all_checks))
 
-    def report(root_code):
+    def report(root_code, live=False):  # the computation itself (core.kpilive keeps it: see test_kpilive)
         def go():
             with app.app_context():
                 s = app.appbuilder.session
                 root = s.execute(select(Unit).where(Unit.code == root_code)).scalar_one()
-                kpi.evaluate(s, YEAR, root, D(2013, 8, 15), depth=None, checks=all_checks)
+                kpi.evaluate(s, YEAR, root, D(2013, 8, 15), depth=None, checks=all_checks, live=live)
         return go
 
     small = count_statements(app, report(code))
@@ -241,6 +241,9 @@ def test_statements_are_bounded_by_checks_not_units(app, tree):
     assert small == bigger == whole_province
     # the root, the units, the targets, then one statement per check
     assert small <= 3 + n_checks
+    # kept figures: once computed, two statements (the versions, the figures) instead of the checks'
+    count_statements(app, report(code, live=True))
+    assert count_statements(app, report(code, live=True)) <= 3 + 2
     assert run(app, code, D(2013, 12, 31))[(county_code, "sample_notes", "year")].value == 41
 
 
