@@ -316,3 +316,51 @@ def test_deadlines_of_my_unit_are_in_the_todo(app, as_api_user, cleanup):
     if soon.year == today.year:
         assert [i["due"] for i in items] == [soon.isoformat()]  # the city's, in the next 14 days only
         assert "3" in items[0]["title"] and items[0]["url"].startswith("/")
+
+
+# -- the story in a real browser -------------------------------------------------------------------------
+@pytest.mark.browser
+def test_browser_publish_notice_recipient_reads_publisher_sees(browser, live, app, cleanup):
+    from playwright.sync_api import expect
+
+    title = "测试通知浏览器" + uuid.uuid4().hex[:6]
+    publisher = browser.new_context(locale="zh-CN")
+    reader = browser.new_context(locale="zh-CN")
+    try:
+        page = publisher.new_page()
+        login(page, live.url, "fs_admin", PASSWORD)
+        page.goto(live.url + "/notices/add")
+        page.fill("#title", title)
+        page.fill("#body", "请于3月5日前报送直接联系名单。")
+        page.fill("#deadline", "2012-03-05")
+        page.set_input_files("#file", files=[{"name": "活动照片.png", "mimeType": "image/png", "buffer": unique_bytes()}])
+        page.click(".qqh-notice-form button[type=submit]")
+        page.wait_for_load_state()
+        expect(page.locator("#qqh-notice h2")).to_have_text(title)
+        expect(page.locator('tr[data-user="fs_clerk"] .qqh-unread')).to_have_text("未读")
+
+        other = reader.new_page()
+        login(other, live.url, "fs_clerk", PASSWORD)
+        other.goto(live.url + "/")
+        item = other.locator("#qqh-todo .qqh-todo-notice a", has_text=title)
+        expect(item).to_be_visible()
+        badge = int(other.locator("#qqh-todo-badge .badge").inner_text())
+        assert badge >= 1
+        item.click()
+        other.wait_for_load_state()
+        expect(other.locator(".qqh-notice-body")).to_contain_text("直接联系名单")
+        expect(other.locator("#qqh-notice")).to_contain_text("2012年3月5日")
+        assert other.evaluate("() => document.querySelector('.qqh-attachment-preview').naturalWidth") == 1
+        other.click("#qqh-notice-mark-read")
+        other.wait_for_load_state()
+        expect(other.locator(".qqh-notice-read")).to_contain_text("已读")
+        other.goto(live.url + "/")
+        expect(other.locator("#qqh-todo .qqh-todo-notice a", has_text=title)).to_have_count(0)
+        assert int(other.locator("#qqh-todo-badge .badge").inner_text()) == badge - 1
+
+        page.reload()
+        expect(page.locator('tr[data-user="fs_clerk"] .qqh-read')).to_have_text("已读")
+        expect(page.locator('tr[data-user="fs_inspector"] .qqh-unread')).to_have_text("未读")
+    finally:
+        publisher.close()
+        reader.close()
