@@ -125,9 +125,12 @@ def record_key(record) -> tuple[str, int]:
     return type(record).__tablename__, record.id
 
 
-def find_record(record_type, record_id):
-    """The record if the current user may see it, else None (never a hint
-    whether it exists)."""
+def find_record(record_type, record_id, write: bool = True):
+    """The record if the current user may see it (``write``: may change it),
+    else None (never a hint whether it exists). A model whose records are
+    read beyond its units' subtrees (a notice, by the units below it)
+    declares ``__qqh_readable__ = staticmethod(fn(session, pk) -> record | None)``
+    for reading; writing is always limited to the user's subtree."""
     model = attachable_models().get(str(record_type or ""))
     try:
         pk = int(record_id)
@@ -135,6 +138,9 @@ def find_record(record_type, record_id):
         return None
     if model is None or not 0 < pk < 2**31:
         return None
+    readable = getattr(model, "__qqh_readable__", None)
+    if not write and readable is not None:
+        return readable(current_app.appbuilder.session, pk)
     return scoped_get(model, pk)
 
 
@@ -144,8 +150,9 @@ def attachments_of(session, record) -> list[Attachment]:
     return list(session.execute(stmt.order_by(Attachment.id)).scalars())
 
 
-def get_visible(session, pk) -> tuple[Attachment, object] | None:
-    """(attachment, its record) if the current user may see the record."""
+def get_visible(session, pk, write: bool = False) -> tuple[Attachment, object] | None:
+    """(attachment, its record) if the current user may see the record
+    (``write``: may change it)."""
     try:
         pk = int(pk)
     except (TypeError, ValueError):
@@ -155,7 +162,7 @@ def get_visible(session, pk) -> tuple[Attachment, object] | None:
     att = session.get(Attachment, pk)
     if att is None:
         return None
-    record = find_record(att.record_type, att.record_id)
+    record = find_record(att.record_type, att.record_id, write=write)
     return (att, record) if record is not None else None
 
 
@@ -459,7 +466,7 @@ class AttachmentView(BaseView):
     @permission_name("delete")
     def remove(self, pk):
         session = self.appbuilder.session
-        found = get_visible(session, pk)
+        found = get_visible(session, pk, write=True)
         if found is None:
             abort(404)
         att = found[0]
@@ -513,7 +520,7 @@ class AttachmentApi(BaseApi):
             404:
               description: no such record, or outside your units
         """
-        record = find_record(request.args.get("record_type"), request.args.get("record_id"))
+        record = find_record(request.args.get("record_type"), request.args.get("record_id"), write=False)
         if record is None:
             return self.response(404, message=gettext("Not found"))
         return self.response(200, result=[describe(a) for a in attachments_of(self.appbuilder.session, record)])
@@ -640,7 +647,7 @@ class AttachmentApi(BaseApi):
               description: not found, or outside your units
         """
         session = self.appbuilder.session
-        found = get_visible(session, pk)
+        found = get_visible(session, pk, write=True)
         if found is None:
             return self.response(404, message=gettext("Not found"))
         session.delete(found[0])

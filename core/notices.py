@@ -46,6 +46,9 @@ class Notice(UnitOwned, Model):
     def __repr__(self):
         return self.title or ""
 
+    # its recipients read it (and its attachments), below the publisher's subtree
+    __qqh_readable__ = staticmethod(lambda session, pk: get_visible(session, pk, current_user(), current_scope()))
+
     def validate(self) -> dict[str, str]:
         errors = {}
         self.title = (self.title or "").strip()

@@ -15,6 +15,7 @@ request.
 from __future__ import annotations
 
 import datetime
+import logging
 
 from flask import current_app, g, has_request_context, url_for
 from flask_appbuilder import BaseView, expose, has_access
@@ -26,6 +27,7 @@ from sqlalchemy import select
 from core import clock
 from core.scoping import current_user
 
+log = logging.getLogger(__name__)
 PERMISSION_VIEW = "Todo"
 KEYS = ("kind", "title", "url", "due", "count")
 
@@ -101,7 +103,9 @@ def plugin_items(user) -> list[dict]:
             continue
         for item in items or ():
             if not isinstance(item, dict) or set(item) != set(KEYS):
-                raise TypeError(f"Plugin {plugin!r}: qqh_todo_items must return dicts with exactly {KEYS}")
+                # a page must not fail for it: say so in the log, leave the item out
+                log.error("Plugin %r: qqh_todo_items must return dicts with exactly the keys %s, not %r", plugin, KEYS, item)
+                continue
             out.append({**item, "title": str(item["title"]), "count": int(item["count"])})
     return out
 

@@ -299,6 +299,20 @@ def test_notices_todo_and_read_status(app, as_user, as_token, cleanup):
     assert as_user("fs_inspector").post("/notices/add", data={"title": "测试通知x"}).status_code in (302, 403)
     assert notice_id(app, "测试通知x") is None
 
+    # the province's notice: the units below read it and its attachments, and change nothing of them
+    province = "测试通知全省" + uuid.uuid4().hex[:6]
+    assert publish(as_user("admin"), province, files={"file": ("方案.pdf", b"%PDF-1.4 " + uuid.uuid4().bytes)}).status_code == 302
+    pk = notice_id(app, province)
+    assert any(i["url"] == f"/notices/{pk}" for i in todo(clerk))
+    with app.app_context():
+        att = app.appbuilder.session.execute(select(Attachment.id).where(Attachment.record_id == pk,
+                                                                         Attachment.record_type == "qqh_notice")).scalar()
+    assert clerk.get(f"{API}{att}/content").status_code == 200
+    assert clerk.get(API, params={"record_type": "qqh_notice", "record_id": pk}).status_code == 200
+    assert clerk.delete(f"{API}{att}").status_code == 404
+    assert upload(clerk, pk, "x.png", unique_bytes(), record_type="qqh_notice").status_code == 404
+    assert cookie_clerk.get(f"/notices/{pk}").status_code == 200 and "阅读情况" not in cookie_clerk.get(f"/notices/{pk}").text
+
 
 def test_deadlines_of_my_unit_are_in_the_todo(app, as_api_user, cleanup):
     from core import clock
