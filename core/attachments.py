@@ -517,9 +517,13 @@ class AttachmentApi(BaseApi):
           responses:
             200:
               description: the record's attachments
+            400:
+              description: record_type or record_id missing
             404:
               description: no such record, or outside your units
         """
+        if not request.args.get("record_type") or not request.args.get("record_id"):
+            return self.response(400, message=gettext("Say whose attachments: record_type (the table) and record_id."))
         record = find_record(request.args.get("record_type"), request.args.get("record_id"), write=False)
         if record is None:
             return self.response(404, message=gettext("Not found"))

@@ -131,6 +131,7 @@ def test_attachments_api_upload_read_scope_and_refusals(app, as_api_user, note):
     assert got.status_code == 200 and got.content == data and got.headers["Content-Type"] == "image/png"
     listed = fs.get(API, params={"record_type": "sample_note", "record_id": pk}).json()["result"]
     assert [a["id"] for a in listed] == [att["id"]]
+    assert fs.get(API).status_code == 400 and "record_id" in fs.get(API).json()["message"]
 
     before_rows, before_files = rows(app), files_in(app)
     # a renamed executable, a file over the limit: Chinese message, nothing written
