@@ -66,6 +66,11 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
         import_views.register(appbuilder)
         kpi_views.register(appbuilder)
         audit.register(appbuilder)
+        from core import attachments, notices, todo
+
+        notices.register(appbuilder)
+        attachments.register(appbuilder)
+        todo.register(appbuilder)
         _register_plugins(app, appbuilder, registry)
         from core import accounts, security
 

@@ -137,7 +137,9 @@ def build_config(instance_path: str) -> dict:
         # pending uploads (imports waiting for confirmation): a folder every app server shares
         "QQH_UPLOAD_PATH": os.environ.get("QQH_UPLOAD_PATH") or os.path.join(instance_path, "imports"),
         # attachments (files kept with records; shared by every app server, included in backups)
-        "QQH_ATTACHMENT_PATH": os.environ.get("QQH_ATTACHMENT_PATH") or None,
+        "QQH_ATTACHMENT_PATH": os.environ.get("QQH_ATTACHMENT_PATH") or os.path.join(instance_path, "attachments"),
+        "QQH_ATTACHMENT_MAX_BYTES": _int_setting("QQH_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        "QQH_TODO_DAYS": _int_setting("QQH_TODO_DAYS", 14),
         "QQH_PROXY_COUNT": int(os.environ.get("QQH_PROXY_COUNT") or 0),  # proxies in front (nginx: 1)
         "APP_NAME": "亲青汇",
         "APP_THEME": "",

@@ -107,3 +107,16 @@ def qqh_demo_data(session):
     """Load deterministic demo records into ``session`` (idempotent: running
     ``qqh demo`` twice must not duplicate anything). Called in load order, so
     a plugin can use the records of the plugins it requires. Do not commit."""
+
+
+@hookspec
+def qqh_todo_items(user):
+    """Return this plugin's 待办 (to-do) items for ``user`` (core/todo.py), a
+    list of dicts of exactly this shape::
+
+        {"kind": str, "title": str (translated), "url": str, "due": date | None, "count": int}
+
+    for example ``{"kind": "grants_pending", "title": gettext("Grants awaiting
+    approval"), "url": ..., "due": None, "count": 3}``. Count set-based (one
+    query, limited to the user's scope); return [] when there is nothing to do.
+    Not called for a unit that switched the plugin off."""

@@ -554,6 +554,7 @@ class ScopedModelView(PersonalDataView, ModelView):
 
     page_size = 25
     list_template = "qqh/import_list.html"  # FAB's list page plus the Excel buttons (core/import_views.py)
+    show_template = "qqh/show.html"  # FAB's record page plus its attachments (core/attachments.py)
     prefill: dict[str, type] = {}
     back_to: tuple[str, str] | None = None  # (query argument, endpoint of the parent's page)
 

@@ -119,3 +119,11 @@ def qqh_youthorg_profile_sections(org, session, scope):
     from plugins.homes.profile import sections
 
     return sections(org, session, scope)
+
+
+@hookimpl
+def qqh_todo_items(user):
+    """Grants awaiting approval (待审批) in the user's subtree."""
+    from plugins.homes.views import pending_grants_item
+
+    return pending_grants_item(user)

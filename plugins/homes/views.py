@@ -819,3 +819,23 @@ class GrantApi(ScopedModelRestApi):
     order_columns = ["applied_on", "amount", "approved_on"]
     label_columns = GRANT_LABELS
     description_columns = GRANT_DESCRIPTIONS
+
+
+# == 待办 =======================================================================================
+def pending_grants_item(user) -> list[dict]:
+    """One to-do item: the grants of the user's subtree awaiting approval (one COUNT)."""
+    from flask import url_for
+    from sqlalchemy import func
+
+    from core.scoping import in_scope, user_scope
+    from plugins.homes.models import PENDING
+
+    scope = user_scope(user)
+    if scope.nothing:
+        return []
+    stmt = in_scope(select(func.count(Grant.id)).where(Grant.status == PENDING), Grant, scope)
+    n = current_app.appbuilder.session.execute(stmt).scalar() or 0
+    if not n:
+        return []
+    return [{"kind": "grants_pending", "title": gettext("Grants awaiting approval"),
+             "url": url_for("GrantView.list", _flt_0_status=PENDING), "due": None, "count": int(n)}]
