@@ -133,6 +133,11 @@ def _sqlite(app) -> bool:
     return _engine(app).dialect.name == "sqlite"
 
 
+def thread_wanted(app) -> bool:
+    """Whether this process runs a worker thread (QQH_JOB_WORKER_THREAD, default on in thread mode)."""
+    return mode(app) == "thread" and bool(app.config.get("QQH_JOB_WORKER_THREAD", True))
+
+
 def mode(app) -> str:
     if app.config.get("QQH_REDIS_URL"):
         return "rq"
@@ -175,7 +180,7 @@ def submit(kind_name: str, params: dict, user=None, address: str | None = None, 
         run_claimed(app, job_id, inline=True)
     elif m == "rq":
         _rq_enqueue(app, job_id)
-    else:
+    elif thread_wanted(app):
         worker_for(app).wake()
     return job_id
 
@@ -245,14 +250,16 @@ def claim(app, worker: str, job_id: str | None = None) -> tuple[str, int] | None
     return None
 
 
-def _finish(app, job_id: str, worker: str, state: str, result=None, error=None) -> None:
+def _finish(app, job_id: str, worker: str, state: str, result=None, error=None, progress=None) -> None:
     t = Job.__table__
+    stage, done, total = progress or (None, 0, 0)
+    more = dict(stage=stage, done=done, total=total) if stage else {}
     for attempt in range(20):  # SQLite: wait for the write lock rather than lose the outcome
         try:
             with _engine(app).begin() as conn:
                 conn.execute(update(t).where(t.c.id == job_id, t.c.worker == worker).values(
                     state=state, error=error, finished=_now(), heartbeat=_now(),
-                    result=json.dumps(result, ensure_ascii=False) if result is not None else None,
+                    result=json.dumps(result, ensure_ascii=False) if result is not None else None, **more,
                 ))
             return
         except SQLAlchemyError:
@@ -267,6 +274,7 @@ class JobContext:
 
     def __init__(self, app, job_id: str, worker: str, user_id):
         self.app, self.job_id, self.worker, self.user_id = app, job_id, worker, user_id
+        self.engine = _engine(app)  # in the job's app context: the heartbeat thread has none
         self.state = (None, 0, 0)
         self._written = None
         self._stop = threading.Event()
@@ -279,7 +287,7 @@ class JobContext:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             stage, done, total = self.state
             try:
-                with _engine(self.app).begin() as conn:
+                with self.engine.begin() as conn:
                     conn.execute(update(t).where(t.c.id == self.job_id, t.c.worker == self.worker, t.c.state == RUNNING)
                                  .values(stage=stage, done=done, total=total, heartbeat=_now()))
             except SQLAlchemyError:
@@ -332,9 +340,10 @@ def execute(app, job_id: str, worker: str, inline: bool = False) -> None:
             started = time.monotonic()
             try:
                 fn = KINDS[row["kind"]]
-                with JobContext(app, job_id, worker, row["user_id"]) as ctx:
+                ctx = JobContext(app, job_id, worker, row["user_id"])
+                with ctx:
                     result = fn(body.get("params") or {}, ctx)
-                _finish(app, job_id, worker, DONE, result=result)
+                _finish(app, job_id, worker, DONE, result=result, progress=ctx.state)
                 log.info("job %s (%s) done in %.1f s", job_id, row["kind"], time.monotonic() - started)
             except Exception as exc:  # the outcome must be recorded whatever happened
                 session.rollback()
@@ -375,7 +384,7 @@ class Worker:
         failing = False
         while not self._stop.is_set():
             app = self._app()
-            if app is None:
+            if app is None or not thread_wanted(app):
                 return
             poll = float(app.config.get("QQH_JOB_POLL_SECONDS", 2))
             try:
@@ -418,7 +427,7 @@ def install(app) -> None:
 
     @app.before_request
     def _start_job_worker():
-        if mode(app) == "thread":
+        if thread_wanted(app):
             w = app.extensions.get("qqh_job_worker")
             if w is None or w.pid != os.getpid() or not w.thread.is_alive():
                 worker_for(app)
