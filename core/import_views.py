@@ -837,7 +837,9 @@ def register(appbuilder) -> None:
 
 # -- CLI -------------------------------------------------------------------------------
 def register_cli(cli) -> None:
-    """Add ``qqh import`` / ``qqh export`` to the ``qqh`` click group."""
+    """Add ``qqh import`` / ``qqh export`` / ``qqh worker`` to the ``qqh`` click group."""
+    import time
+
     import click
 
     from core.cli import fail, with_app
@@ -922,6 +924,29 @@ def register_cli(cli) -> None:
         if not report.ok:
             fail(gettext("Nothing was saved."))
         click.echo(gettext("Records saved.") if report.written else gettext("Dry run: nothing was saved."))
+
+    @cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop.")
+    @with_app
+    def worker_command(burst):
+        """Run background jobs (imports, big exports): an RQ worker when
+        QQH_REDIS_URL is set, else jobs claimed from the job table (as the app
+        servers' worker threads do)."""
+        app = current_app._get_current_object()
+        if jobs.mode(app) == "rq":
+            from rq import SimpleWorker
+
+            jobs._rq_app = app
+            queue = jobs._rq_queue(app)
+            jobs.rq_requeue_stale(app)  # jobs whose worker died, or lost by Redis
+            SimpleWorker([queue], connection=queue.connection).work(burst=burst, with_scheduler=False)
+            return
+        while True:
+            ran = jobs.run_claimed(app)
+            if ran is None:
+                if burst:
+                    return
+                time.sleep(float(app.config.get("QQH_JOB_POLL_SECONDS", 2)))
 
     @cli.command("export")
     @click.argument("resource")

@@ -456,7 +456,8 @@ def rq_run(job_id: str) -> None:
         from core.app import create_app
 
         _rq_app = create_app()
-    run_claimed(_rq_app, job_id)
+    with _rq_app.app_context():
+        run_claimed(_rq_app, job_id)
 
 
 def rq_requeue_stale(app) -> int:

@@ -184,3 +184,48 @@ def test_import_pages_show_a_progress_bar_until_the_worker_is_done(browser, live
     finally:
         page.close()
         delete_notes(app, t)
+
+
+def test_with_redis_the_jobs_go_through_rq(app, as_user, tmp_path):
+    """QQH_REDIS_URL: the import job is queued in RQ and run by `qqh worker`
+    (a process of its own), reported through the table as before."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+
+    server = shutil.which("redis-server")
+    if server is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs redis-server (bin/test installs Debian's redis-server)")
+        pytest.skip("no redis-server: bin/test installs Debian's redis-server")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    redis = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                              "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    t = tag()
+    try:
+        with config(app, QQH_REDIS_URL=url):
+            clerk = as_user("fs_clerk")
+            r = clerk.post("/api/v1/import/samplenote", params={"dry_run": 0}, headers={"Prefer": "respond-async"},
+                           files={"file": ("a.xlsx", xlsx([(f"{t}-1", "", "2012-03-01", "440600")]))})
+            assert r.status_code == 202, r.text
+            location = r.headers["Location"]
+            assert clerk.get(location).json()["result"]["state"] == "queued"  # no thread runs it: RQ does
+            env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_")}
+            env.update(QQH_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], QQH_REDIS_URL=url,
+                       QQH_INSTANCE_PATH=app.instance_path, QQH_UPLOAD_PATH=app.config["QQH_UPLOAD_PATH"],
+                       QQH_SECRET_KEY="r" * 48, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            done = subprocess.run([sys.executable, "-m", "core", "worker", "--burst"], env=env, capture_output=True,
+                                  text=True, timeout=120)
+            assert done.returncode == 0, done.stdout + done.stderr
+            job = clerk.get(location).json()["result"]
+            assert job["state"] == "done" and job["result"]["report"]["new"] == 1, job
+        assert sorted(notes(app, t)) == [f"{t}-1"]
+    finally:
+        redis.terminate()
+        redis.wait(10)
+        delete_notes(app, t)
