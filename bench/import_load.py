@@ -132,12 +132,12 @@ def main():
         gunicorn = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:core.gunicorn_conf",
                                      "-b", f"127.0.0.1:{port}", "core.app:create_app()"],
                                     env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 120
+        deadline = time.time() + 300
         while True:
             try:
-                if requests.get(base + "/health", timeout=5).status_code == 200:
+                if requests.get(base + "/health", timeout=30).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             assert gunicorn.poll() is None and time.time() < deadline, "gunicorn did not start"
             time.sleep(0.5)
