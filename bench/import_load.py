@@ -86,6 +86,7 @@ def import_job(base, session, data, dry_run: int, codes: Counter) -> tuple[float
                      files={"file": ("压力.xlsx", data)}, timeout=120)
     codes[f"import POST {r.status_code}"] += 1
     if r.status_code != 202:
+        print("   ", r.status_code, r.text[:300], flush=True)
         return time.monotonic() - t0, r.json()
     location = r.headers["Location"]
     last = None
@@ -168,7 +169,10 @@ def main():
         for t in threads:
             t.start()
         time.sleep(3)
-        importer = login(base, "foshan")
+        importer = requests.Session()  # a REST client: bearer token
+        r = importer.post(base + "/api/v1/security/login", timeout=60,
+                          json={"username": "foshan", "password": DEMO_PASSWORD, "provider": "db"})
+        importer.headers["Authorization"] = "Bearer " + r.json()["access_token"]
         started = time.monotonic()
         with lock:
             n0 = len(latencies)
