@@ -145,7 +145,15 @@ def mode(app) -> str:
 
 
 def stale_seconds(app) -> float:
-    return float(app.config.get("QQH_JOB_STALE_SECONDS", 60))
+    return float(_setting(app, "QQH_JOB_STALE_SECONDS", 60))
+
+
+def _setting(app, key, default):
+    """A setting from the app's config, else the environment, else ``default``."""
+    value = app.config.get(key)
+    if value is None:
+        value = os.environ.get(key)
+    return default if value in (None, "") else value
 
 
 # -- starting and reading jobs ---------------------------------------------------------
@@ -215,7 +223,7 @@ def wait(job_id: str, seconds: float) -> Job | None:
 
 def wait_seconds(app) -> float:
     """How long a request waits for its job before showing progress instead."""
-    return float(app.config.get("QQH_JOB_WAIT_SECONDS", 2))
+    return float(_setting(app, "QQH_JOB_WAIT_SECONDS", 2))
 
 
 # -- claiming and running ----------------------------------------------------------------
