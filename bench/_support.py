@@ -60,6 +60,9 @@ def make_app(url: str, instance, **overrides):
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
         "SECRET_KEY": "t" * 40,
+        # requests wait this long for their import job (run by the real worker thread) before they
+        # show its progress instead: long enough on a loaded machine for the tests' small files
+        "QQH_JOB_WAIT_SECONDS": 30,
     }
     config.update(overrides)
     return create_app(config)

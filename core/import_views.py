@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, ModelView, expose, has_access
@@ -27,7 +28,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
-from core import clock, modules
+from core import clock, jobs, modules
 from core.importing import (
     SKIP,
     UPDATE,
@@ -238,6 +239,97 @@ def key_label(imp: Importable) -> str:
     return "、".join(str(imp.column(k).header) for k in imp.natural_key)
 
 
+# -- imports as background jobs (core/jobs.py) -----------------------------------------
+def _address():
+    return (request.remote_addr or "")[:64] or None
+
+
+def start_import(name, token, on_duplicate, commit, job_id=None, api=False, wait=None):
+    """Hand the check (or the commit) of a pending upload to the job workers
+    and wait for it a moment: the job, finished or still running."""
+    job_id = jobs.submit("import", dict(name=name, token=token, on_duplicate=on_duplicate, commit=commit, api=api),
+                         user=current_user(), address=_address(), job_id=job_id)
+    return jobs.wait(job_id, jobs.wait_seconds(current_app) if wait is None else wait)
+
+
+@jobs.kind("import")
+def _import_job(params, ctx):
+    name, token = params["name"], params["token"]
+    entry = importables().get(name)
+    store = upload_store()
+    found = store.load(token, _user_id(), name) if entry is not None else None
+    if found is None:
+        raise jobs.JobRefused(gettext("This upload has expired or does not exist: upload the file again."))
+    data, meta = found
+    imp = entry[1]
+    report = run_import(current_app.appbuilder.session, imp, meta["filename"], data, scope=current_scope(),
+                        on_duplicate=params["on_duplicate"], commit=params["commit"], user_id=_user_id(),
+                        limits=limits(), progress=ctx.progress)
+    if params.get("api") or report.written:
+        store.drop(token)
+    else:
+        meta.update(on_duplicate=params["on_duplicate"], report=report.as_dict())
+        meta.pop("job", None)
+        store.save_meta(token, meta)
+    result = dict(name=name, token=token, commit=params["commit"], written=report.written, ok=report.ok,
+                  rows=report.rows, new=report.new, updated=report.updated, skipped=report.skipped,
+                  problems=[p.message for p in report.errors[:20]] if not report.rows else [])
+    if params.get("api"):
+        result["report"] = report.as_dict()
+    return result
+
+
+def _pending_job(meta) -> str | None:
+    """The job still working on this upload, if any."""
+    job_id = meta.get("job")
+    job = jobs.get(job_id) if job_id else None
+    return job.id if job is not None and job.state not in jobs.FINISHED else None
+
+
+def job_label(job) -> str:
+    params = job.request_params
+    if job.kind == "import":
+        entry = importables().get(params.get("name"))
+        label = str(entry[1].label) if entry else ""
+        if params.get("commit"):
+            return gettext("Importing %(list)s", list=label)
+        return gettext("Checking the file for %(list)s", list=label)
+    return gettext("Working")
+
+
+def job_outcome(job):
+    """Page: where an import job leads — its progress while it runs, then the
+    report, the form (with what was wrong) or the list (saved)."""
+    if job.state not in jobs.FINISHED:
+        return redirect(url_for("ExcelView.job", job_id=job.id))
+    params = job.request_params
+    name, token = params.get("name"), params.get("token")
+    report_url = url_for("ExcelView.report", name=name, token=token)
+    if job.state == jobs.FAILED:
+        flash(job.error, "danger")
+        found = upload_store().load(token, job.user_id, name)
+        if found is None or found[1].get("report") is None:  # nothing checked to show
+            upload_store().drop(token)
+            return redirect(url_for("ExcelView.upload", name=name))
+        return redirect(report_url)
+    res = job.outcome
+    if not res["commit"]:
+        if not res["ok"] and not res["rows"]:
+            for problem in res["problems"]:
+                flash(problem, "danger")
+            upload_store().drop(token)
+            return redirect(url_for("ExcelView.upload", name=name))
+        return redirect(report_url)
+    if not res["written"]:
+        flash(gettext("The data changed since the check: see the new result below; nothing was saved."), "warning")
+        return redirect(report_url)
+    flash(gettext("Imported: %(new)d new, %(updated)d updated, %(skipped)d skipped.",
+                  new=res["new"], updated=res["updated"], skipped=res["skipped"]), "success")
+    entry = importables().get(name)
+    view = list_view_for(entry[1].model) if entry else None
+    return redirect(url_for(f"{view.endpoint}.list") if view is not None else url_for("ExcelView.index"))
+
+
 # -- pages -------------------------------------------------------------------------
 class ExcelView(BaseView):
     """The lists, their templates and exports, and the import steps."""
@@ -308,16 +400,16 @@ class ExcelView(BaseView):
             else:
                 filename = os.path.basename(file.filename.replace("\\", "/"))
                 data = read_upload(file)
-                report = check_upload(imp, filename, data, on_duplicate)
-                if report.rows == 0 and not report.ok:
-                    problems = [p.message for p in report.errors]
+                job_id = jobs.new_id()
+                token = upload_store().save(
+                    data, dict(name=name, user_id=_user_id(), filename=filename, on_duplicate=on_duplicate, job=job_id),
+                )
+                job = start_import(name, token, on_duplicate, commit=False, job_id=job_id)
+                if job.state == jobs.DONE and not job.outcome["ok"] and not job.outcome["rows"]:
+                    problems = job.outcome["problems"]  # nothing to report row by row: say it on the form
+                    upload_store().drop(token)
                 else:
-                    token = upload_store().save(
-                        data,
-                        dict(name=name, user_id=_user_id(), filename=filename, on_duplicate=on_duplicate,
-                             report=report.as_dict()),
-                    )
-                    return redirect(url_for("ExcelView.report", name=name, token=token))
+                    return job_outcome(job)
         lim = limits()
         return self._render(
             "qqh/import_upload.html",
@@ -343,11 +435,21 @@ class ExcelView(BaseView):
         if found is None:
             return redirect(url_for("ExcelView.upload", name=name))
         data, meta = found
+        pending = _pending_job(meta)
+        if pending is not None:
+            return redirect(url_for("ExcelView.job", job_id=pending))
         wanted = request.args.get("on_duplicate")
-        if wanted in (UPDATE, SKIP) and wanted != meta["on_duplicate"]:
-            report = check_upload(imp, meta["filename"], data, wanted)
-            meta.update(on_duplicate=wanted, report=report.as_dict())
-            upload_store().save_meta(token, meta)
+        if wanted in (UPDATE, SKIP) and wanted != meta["on_duplicate"] or meta.get("report") is None:
+            job_id = jobs.new_id()
+            upload_store().save_meta(token, dict(meta, job=job_id))
+            job = start_import(name, token, wanted if wanted in (UPDATE, SKIP) else meta["on_duplicate"],
+                               commit=False, job_id=job_id)
+            if job.state not in jobs.FINISHED:
+                return redirect(url_for("ExcelView.job", job_id=job.id))
+            found = upload_store().load(token, _user_id(), name)
+            if found is None or found[1].get("report") is None:
+                return job_outcome(job)
+            meta = found[1]
         report = ImportReport.from_dict(meta["report"])
         return self._render(
             "qqh/import_report.html",
@@ -371,27 +473,27 @@ class ExcelView(BaseView):
             flash(gettext("The form has expired: reload the page and try again."), "danger")
             return redirect(url_for("ExcelView.report", name=name, token=token))
         data, meta = found
-        if not meta["report"]["ok"]:
+        pending = _pending_job(meta)
+        if pending is not None:
+            return redirect(url_for("ExcelView.job", job_id=pending))
+        if not (meta.get("report") or {}).get("ok"):
             return redirect(url_for("ExcelView.report", name=name, token=token))
-        try:
-            report = check_upload(imp, meta["filename"], data, meta["on_duplicate"], commit=True)
-        except SQLAlchemyError as exc:
-            current_app.logger.exception("Import of %s failed", name)
-            flash(gettext("The import failed and nothing was saved: %(reason)s", reason=type(exc).__name__), "danger")
-            return redirect(url_for("ExcelView.report", name=name, token=token))
-        if not report.written:
-            meta["report"] = report.as_dict()
-            upload_store().save_meta(token, meta)
-            flash(gettext("The data changed since the check: see the new result below; nothing was saved."), "warning")
-            return redirect(url_for("ExcelView.report", name=name, token=token))
-        upload_store().drop(token)
-        flash(
-            gettext("Imported: %(new)d new, %(updated)d updated, %(skipped)d skipped.",
-                    new=report.new, updated=report.updated, skipped=report.skipped),
-            "success",
-        )
-        view = list_view_for(imp.model)
-        return redirect(url_for(f"{view.endpoint}.list") if view is not None else url_for("ExcelView.index"))
+        job_id = jobs.new_id()
+        upload_store().save_meta(token, dict(meta, job=job_id))
+        return job_outcome(start_import(name, token, meta["on_duplicate"], commit=True, job_id=job_id))
+
+    @expose("/jobs/<job_id>")
+    @has_access
+    @permission_name("list")
+    def job(self, job_id):
+        """A job's progress (a bar the page updates itself), then where its outcome is shown."""
+        job = jobs.get(job_id)
+        if not jobs.visible_to(job, current_user()):
+            abort(404, description=gettext("No such job."))
+        if job.state in jobs.FINISHED:
+            return job_outcome(job)
+        return self._render("qqh/job_progress.html", job=job.as_dict(), label=job_label(job),
+                            status_url=url_for("JobApi.status", job_id=job.id))
 
     @expose("/<name>/import/<token>/errors")
     @has_access
@@ -527,8 +629,12 @@ class ImportApi(BaseApi):
               description: no file or a bad parameter
             404:
               description: no such list
+            202:
+              description: still being processed (see Prefer); Location is the job (GET /api/v1/job/ID)
             422:
               description: the file or some rows are invalid; nothing was written; errors in result
+            503:
+              description: the import failed; nothing was written
         """
         imp = find_importable(name)
         if imp is None:
@@ -541,18 +647,110 @@ class ImportApi(BaseApi):
         if file is None or not file.filename:
             return self.response_400(message=gettext("Choose a file to upload."))
         filename = os.path.basename(file.filename.replace("\\", "/"))
-        try:
-            report = check_upload(imp, filename, read_upload(file), on_duplicate, commit=dry_run == "0")
-        except SQLAlchemyError as exc:
-            current_app.logger.exception("Import of %s failed", name)
-            return self.response(
-                500, message=gettext("The import failed and nothing was saved: %(reason)s", reason=type(exc).__name__)
-            )
-        if not report.ok:
-            first = report.errors[0]
-            where = gettext("Row %(row)d", row=first.row) + "：" if first.row else ""
-            return self.response(422, message=where + first.message, result=report.as_dict())
-        return self.response(200, result=report.as_dict())
+        job_id = jobs.new_id()
+        token = upload_store().save(read_upload(file), dict(name=name, user_id=_user_id(), filename=filename,
+                                                            on_duplicate=on_duplicate, job=job_id, api=True))
+        job = start_import(name, token, on_duplicate, commit=dry_run == "0", job_id=job_id, api=True,
+                           wait=_api_wait())
+        return import_api_answer(self, job)
+
+
+def _api_wait() -> float:
+    """How long the import API waits before answering 202: ``Prefer:
+    respond-async`` not at all, ``Prefer: wait=N`` (RFC 7240) up to N seconds
+    (at most 25), else QQH_JOB_WAIT_SECONDS."""
+    prefer = request.headers.get("Prefer", "").lower()
+    if "respond-async" in prefer:
+        return 0
+    m = re.search(r"\bwait=(\d+)", prefer)
+    if m:
+        return min(float(m.group(1)), 25.0)
+    return jobs.wait_seconds(current_app)
+
+
+def import_api_answer(api, job):
+    """An import job as the API answers it: 202 with the job's address while
+    it runs; then 200 (valid, written unless a dry run), 422 (invalid rows
+    or file, nothing written) or 503 (it failed, nothing written)."""
+    if job.state not in jobs.FINISHED:
+        location = url_for("JobApi.status", job_id=job.id)
+        response = api.response(202, message=gettext("The file is being processed: ask the job's address for its progress."),
+                                job=job.as_dict(), location=location)
+        response.headers["Location"] = location
+        return response
+    if job.state == jobs.FAILED:
+        return api.response(503, message=job.error, job=job.as_dict())
+    report = job.outcome["report"]
+    if not report["ok"]:
+        first = report["errors"][0]
+        where = gettext("Row %(row)d", row=first["row"]) + "：" if first.get("row") else ""
+        return api.response(422, message=where + first["message"], result=report)
+    return api.response(200, result=report)
+
+
+class JobApi(BaseApi):
+    """Background jobs: their progress and outcome (your own; province administrators all)."""
+
+    resource_name = "job"
+    class_permission_name = PERMISSION_VIEW
+    allow_browser_login = True
+    openapi_spec_tag = "Import and export"
+
+    @api_expose("/", methods=["GET"])
+    @protect()
+    @permission_name("get")
+    def recent(self):
+        """Your 50 latest jobs (a province administrator's: everyone's).
+        ---
+        get:
+          summary: Latest jobs
+          responses:
+            200:
+              description: id, kind, state, progress and times of each job
+        """
+        from sqlalchemy import select
+
+        from core.scoping import user_scope
+
+        user = current_user()
+        stmt = select(jobs.Job).order_by(jobs.Job.created.desc()).limit(50)
+        if not user_scope(user).everything:
+            stmt = stmt.where(jobs.Job.user_id == getattr(user, "id", -1))
+        found = current_app.appbuilder.session.execute(stmt).scalars().all()
+        out = []
+        for j in found:
+            d = j.as_dict()
+            d.pop("result")
+            out.append(d)
+        return self.response(200, result=out)
+
+    @api_expose("/<job_id>", methods=["GET"])
+    @protect()
+    @permission_name("get")
+    def status(self, job_id):
+        """A job: state (queued, running, done, failed), progress (stage,
+        done, total, percent), and once it has ended its result or error.
+        For an import, ``result.report`` is what the synchronous answer held
+        and ``result.ok`` whether every row was valid.
+        ---
+        get:
+          summary: A job's progress and outcome
+          parameters:
+          - in: path
+            name: job_id
+            required: true
+            schema:
+              type: string
+          responses:
+            200:
+              description: the job
+            404:
+              description: no such job, or not yours
+        """
+        job = jobs.get(job_id)
+        if not jobs.visible_to(job, current_user()):
+            return self.response(404, message=gettext("No such job."))
+        return self.response(200, result=job.as_dict())
 
 
 class ExportApi(BaseApi):
@@ -630,13 +828,17 @@ def register(appbuilder) -> None:
     )
     appbuilder.add_api(ImportApi)
     appbuilder.add_api(ExportApi)
+    appbuilder.add_api(JobApi)
+    jobs.install(app)
     app.jinja_env.globals["qqh_excel_links"] = excel_links
     app.register_error_handler(413, _too_large)
 
 
 # -- CLI -------------------------------------------------------------------------------
 def register_cli(cli) -> None:
-    """Add ``qqh import`` / ``qqh export`` to the ``qqh`` click group."""
+    """Add ``qqh import`` / ``qqh export`` / ``qqh worker`` to the ``qqh`` click group."""
+    import time
+
     import click
 
     from core.cli import fail, with_app
@@ -721,6 +923,29 @@ def register_cli(cli) -> None:
         if not report.ok:
             fail(gettext("Nothing was saved."))
         click.echo(gettext("Records saved.") if report.written else gettext("Dry run: nothing was saved."))
+
+    @cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop.")
+    @with_app
+    def worker_command(burst):
+        """Run background jobs (imports, big exports): an RQ worker when
+        QQH_REDIS_URL is set, else jobs claimed from the job table (as the app
+        servers' worker threads do)."""
+        app = current_app._get_current_object()
+        if jobs.mode(app) == "rq":
+            from rq import SimpleWorker
+
+            jobs._rq_app = app
+            queue = jobs._rq_queue(app)
+            jobs.rq_requeue_stale(app)  # jobs whose worker died, or lost by Redis
+            SimpleWorker([queue], connection=queue.connection).work(burst=burst, with_scheduler=False)
+            return
+        while True:
+            ran = jobs.run_claimed(app)
+            if ran is None:
+                if burst:
+                    return
+                time.sleep(float(app.config.get("QQH_JOB_POLL_SECONDS", 2)))
 
     @cli.command("export")
     @click.argument("resource")
