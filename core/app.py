@@ -65,6 +65,10 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
         import_views.register(appbuilder)
         kpi_views.register(appbuilder)
         audit.register(appbuilder)
+        from core import notify, reporting_views
+
+        reporting_views.register(appbuilder)
+        notify.register(appbuilder)
         _register_plugins(app, appbuilder, registry)
         from core import accounts, security
 

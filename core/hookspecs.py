@@ -107,3 +107,18 @@ def qqh_demo_data(session):
     """Load deterministic demo records into ``session`` (idempotent: running
     ``qqh demo`` twice must not duplicate anything). Called in load order, so
     a plugin can use the records of the plugins it requires. Do not commit."""
+
+
+@hookspec
+def qqh_reporting_items():
+    """Return a list of :class:`core.reporting.ReportingItem`: what units of
+    this plugin's area report to the unit above (报送事项). An item is a list
+    (``kind="list"``: the records of ``model`` that a unit owns whose
+    ``date_attr`` lies in the plan year, the ``columns`` frozen in the
+    snapshot) or a set of figures (``kind="figures"``: the values of KPI
+    ``checks``). Its due date is the earliest due date of the plan year's KPI
+    targets on ``due_check`` (a FIGURES item: its first check) where one
+    exists, else ``due`` (month, day). ``locking=True``: once a unit's
+    submission is approved, the item's records of that year at that unit
+    and below refuse edits until the approval is withdrawn (core enforces it
+    for pages, API, imports and scripts alike)."""

@@ -119,3 +119,18 @@ def qqh_youthorg_profile_sections(org, session, scope):
     from plugins.homes.profile import sections
 
     return sections(org, session, scope)
+
+
+@hookimpl
+def qqh_reporting_items():
+    from flask_babel import lazy_gettext as _l
+
+    from core.reporting import LIST, ReportingItem
+    from plugins.homes.models import Home
+    from plugins.homes.views import HOME_LABELS as L
+
+    columns = ("id", "name", "kind", "address", "opened_on", "signage_on")
+    return [ReportingItem(
+        "homes_opened", _l("Qinqing homes opened in the year"), LIST, model=Home, date_attr="opened_on",
+        columns=tuple((c, L.get(c) or _l("Record ID")) for c in columns), due_check="homes",
+    )]
