@@ -108,8 +108,8 @@ def qqh_reporting_items():
     from plugins.cultivation.models import YouthOrg
     from plugins.cultivation.views import ORG_LABELS as L
 
-    columns = ("id", "name", "credit_code", "category", "service_field", "reg_status", "directly_connected_on", "is_pilot")
+    columns = ("name", "credit_code", "category", "service_field", "reg_status", "directly_connected_on", "is_pilot")
     return [ReportingItem(
         "direct_contact_list", _l("Direct-contact list"), LIST, model=YouthOrg, date_attr="directly_connected_on",
-        columns=tuple((c, L.get(c) or _l("Record ID")) for c in columns), due_check="direct_contacts", locking=True,
+        columns=(("id", _l("Record ID")),) + tuple((c, L[c]) for c in columns), due_check="direct_contacts", locking=True,
     )]

@@ -129,8 +129,8 @@ def qqh_reporting_items():
     from plugins.homes.models import Home
     from plugins.homes.views import HOME_LABELS as L
 
-    columns = ("id", "name", "kind", "address", "opened_on", "signage_on")
+    columns = ("name", "kind", "address", "opened_on", "signage_on")
     return [ReportingItem(
         "homes_opened", _l("Qinqing homes opened in the year"), LIST, model=Home, date_attr="opened_on",
-        columns=tuple((c, L.get(c) or _l("Record ID")) for c in columns), due_check="homes",
+        columns=(("id", _l("Record ID")),) + tuple((c, L[c]) for c in columns), due_check="homes",
     )]
