@@ -47,14 +47,14 @@ STATES = {
     NOT_SUBMITTED: _l("Not submitted"),
     SUBMITTED: _l("Waiting for review"),
     RETURNED: _l("Returned"),
-    APPROVED: _l("Approved"),
+    APPROVED: _l("Passed review"),
     OVERDUE: _l("Overdue, not submitted"),
 }
 STATE_CSS = {NOT_SUBMITTED: "default", SUBMITTED: "info", RETURNED: "warning", APPROVED: "success", OVERDUE: "danger"}
 ACTIONS = {
     "submit": _l("Submitted"),
     "return": _l("Returned"),
-    "approve": _l("Approved"),
+    "approve": _l("Review passed"),
     "reopen": _l("Approval withdrawn"),
 }
 

@@ -327,3 +327,68 @@ def test_todo_items_and_kpi_as_approved(app):
         row = next(r for r in report.rows if r.unit.code == "440606" and r.target.check_key == "camps")
         assert row.value == 0 and row.entered_value == 1  # approved 0 camps, 1 entered since
         assert row.as_dict()["counts"] == "approved"
+
+
+def test_browser_submit_return_fix_resubmit_approve(browser, live, app):  # noqa: F811
+    """A county clerk (顺德区) and its city (佛山) walk the whole loop in Chromium."""
+    from tests.browser import login
+    from tests.conftest import PASSWORD
+
+    year = 2023
+    _clear(app, year)
+    ids = _orgs(app, "440606", year, [unique("页面组织")])
+    clerk = browser.new_context(locale="zh-CN").new_page()
+    city = browser.new_context(locale="zh-CN").new_page()
+    try:
+        login(clerk, live.url, "sd_clerk", PASSWORD)
+        clerk.goto(f"{live.url}/reporting/?year={year}")
+        row = clerk.locator(f"#qqh-my-reports tr[data-item={ITEM}]")
+        row.locator("input[name=comment]").fill("请审核")
+        row.locator("button[type=submit]").click()
+        clerk.wait_for_load_state()
+        assert "已报送上级单位审核" in clerk.content()
+        assert row.locator(".qqh-rep-state").inner_text() == "待审核"
+
+        login(city, live.url, "fs_clerk", PASSWORD)
+        city.goto(f"{live.url}/reporting/reviews")
+        city.locator("#qqh-reviews a").first.click()
+        city.wait_for_load_state()
+        city.click("#qqh-return")  # no reason: refused with a message
+        city.wait_for_load_state()
+        assert "退回时请填写退回理由" in city.content()
+        city.fill("#qqh-review-reason", "名单缺少信用代码")
+        city.click("#qqh-return")
+        city.wait_for_load_state()
+        assert city.locator("#qqh-sub-status").inner_text() == "已退回"
+
+        clerk.goto(f"{live.url}/messages/")
+        assert "名单缺少信用代码" in clerk.locator("#qqh-messages").inner_text()
+        clerk.goto(f"{live.url}/youthorg/edit/{ids[0]}")  # fix the record
+        fixed = unique("更正后组织")
+        clerk.fill("#name", fixed)
+        clerk.click("form:not(.qqh-logout) button[type=submit], form:not(.qqh-logout) input[type=submit]")
+        clerk.wait_for_load_state()
+        clerk.goto(f"{live.url}/reporting/?year={year}")
+        assert row.locator(".qqh-rep-state").inner_text() == "已退回"
+        row.locator("button[type=submit]").click()  # 重新报送
+        clerk.wait_for_load_state()
+        assert row.locator(".qqh-rep-state").inner_text() == "待审核"
+
+        city.reload()
+        city.click("#qqh-approve")
+        city.wait_for_load_state()
+        assert city.locator("#qqh-sub-status").inner_text() == "已通过"
+        assert fixed in city.locator("#qqh-snapshot").inner_text()
+        history = city.locator("#qqh-history").inner_text()
+        assert history.count("报送") >= 2 and "已退回" in history and "已通过" in history
+        assert "年" in history and "月" in history  # 2026年12月1日 14:05
+
+        # the county's record is now locked on its page
+        clerk.goto(f"{live.url}/youthorg/edit/{ids[0]}")
+        clerk.fill("#note", "通过后修改")
+        clerk.click("form:not(.qqh-logout) button[type=submit], form:not(.qqh-logout) input[type=submit]")
+        clerk.wait_for_load_state()
+        assert "撤销审核" in clerk.content()
+    finally:
+        clerk.context.close()
+        city.context.close()
