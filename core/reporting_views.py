@@ -236,9 +236,12 @@ class ReportingApi(BaseApi):
           responses:
             200:
               description: the items
+            422:
+              description: not a plan year
         """
         def run(s):
-            year = _year(request.args.get("year"))
+            raw = request.args.get("year")
+            year = rep.parse_year(raw) if raw is not None else clock.today().year
             return {"year": year, "result": [
                 {"key": i.key, "label": str(i.label), "kind": i.kind, "locking": i.locking,
                  "due": rep.due_date(s, i, year).isoformat()} for i in rep.registered_items().values()]}
@@ -260,6 +263,10 @@ class ReportingApi(BaseApi):
           responses:
             200:
               description: the states
+            404:
+              description: no such unit
+            422:
+              description: no such item, or not a plan year
         """
         def run(s):
             item = rep.get_item(request.args.get("item"))
