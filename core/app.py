@@ -71,6 +71,11 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
         notices.register(appbuilder)
         attachments.register(appbuilder)
         todo.register(appbuilder)
+
+        from core import notify, reporting_views
+
+        reporting_views.register(appbuilder)
+        notify.register(appbuilder)
         _register_plugins(app, appbuilder, registry)
         from core import accounts, security
 

@@ -120,3 +120,18 @@ def qqh_todo_items(user):
     approval"), "url": ..., "due": None, "count": 3}``. Count set-based (one
     query, limited to the user's scope); return [] when there is nothing to do.
     Not called for a unit that switched the plugin off."""
+
+
+@hookspec
+def qqh_reporting_items():
+    """Return a list of :class:`core.reporting.ReportingItem`: what units of
+    this plugin's area report to the unit above (报送事项). An item is a list
+    (``kind="list"``: the records of ``model`` that a unit owns whose
+    ``date_attr`` lies in the plan year, the ``columns`` frozen in the
+    snapshot) or a set of figures (``kind="figures"``: the values of KPI
+    ``checks``). Its due date is the earliest due date of the plan year's KPI
+    targets on ``due_check`` (a FIGURES item: its first check) where one
+    exists, else ``due`` (month, day). ``locking=True``: once a unit's
+    submission is approved, the item's records of that year at that unit
+    and below refuse edits until the approval is withdrawn (core enforces it
+    for pages, API, imports and scripts alike)."""

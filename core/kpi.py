@@ -90,6 +90,9 @@ SCOPES = {
     OWN: _l("Own records only"),
     SUBTREE: _l("Including the units below"),
 }
+# what a target counts: the records as entered, or the figures of the last approved submission (报送通过)
+ENTERED, APPROVED = "entered", "approved"
+COUNTS = {ENTERED: _l("As entered"), APPROVED: _l("As approved (last approved submission)")}
 MET, IN_PROGRESS, OVERDUE, NOT_APPLICABLE = "met", "in_progress", "overdue", "n_a"
 STATUSES = {
     MET: _l("Met"),
@@ -148,6 +151,8 @@ class KpiTarget(Audited, Model):
     # first quarter of the plan year that counts (e.g. 2 when the plan began in March)
     scope: Mapped[str] = mapped_column(String(10), nullable=False, default=OWN, server_default=OWN)
     first_quarter: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+    # ENTERED: the records as entered; APPROVED: the figure of the unit's last approved submission (core/reporting.py)
+    counts: Mapped[str] = mapped_column(String(10), nullable=False, default="entered", server_default="entered")
 
     def validate(self) -> dict[str, str]:
         errors = {}
@@ -173,6 +178,10 @@ class KpiTarget(Audited, Model):
             errors["scope"] = gettext("Choose whose records count from the list.")
         if self.first_quarter is None:
             self.first_quarter = 1
+        if self.counts is None:
+            self.counts = ENTERED
+        if self.counts not in COUNTS:
+            errors["counts"] = gettext("Choose what the target counts from the list.")
         if not isinstance(self.first_quarter, int) or not 1 <= self.first_quarter <= 4:
             errors["first_quarter"] = gettext("The first quarter that counts is a number from 1 to 4.")
         return errors
@@ -470,6 +479,7 @@ class ReportRow:
     missed_quarters: list[int] = field(default_factory=list)
     own_value: Any = None  # 本级: records the unit owns itself
     subtree_value: Any = None  # 含下级: its whole subtree (people once)
+    entered_value: Any = None  # a target counted as approved: the value as entered, when it differs
 
     @property
     def threshold(self):
@@ -523,6 +533,8 @@ class ReportRow:
             "scope_label": scopes.get(self.scope, self.scope) if scopes else self.scope_label,
             "own_value": self.own_value,
             "subtree_value": self.subtree_value,
+            "counts": self.target.counts or ENTERED,
+            "entered_value": self.entered_value,
         }
 
 
@@ -653,6 +665,12 @@ def evaluate(
         return _number(own_value if scope == OWN else subtree_value)
 
     labels = {k: (str(c.label), str(c.unit_of_measure)) for k, c in checks.items() if k in cutoffs}
+    approved = {}
+    as_approved = {t.check_key for t in targets if t.counts == APPROVED and t.check_key in checks}
+    if as_approved:
+        from core.reporting import approved_figures
+
+        approved = approved_figures(session, plan_year, as_approved, {u.id for u, *_r in plan})
     report = Report(plan_year, as_of, root, units)
     for unit, t, windows, q, due in plan:
         check = checks.get(t.check_key)
@@ -666,6 +684,12 @@ def evaluate(
         own_value = count(check, unit.code, *windows[q], OWN)
         subtree_value = count(check, unit.code, *windows[q], SUBTREE)
         value = own_value if scope == OWN else subtree_value
+        entered = None
+        if t.counts == APPROVED and q is None:  # the figure of the last approved submission (0 before any)
+            figure = approved.get((t.check_key, unit.id), {})
+            entered, value = value, _number(figure.get("own" if scope == OWN else "subtree") or 0)
+            own_value, subtree_value = _number(figure.get("own") or 0), _number(figure.get("subtree") or 0)
+            entered = entered if entered != value else None
         # the quarters already over that fell short are listed apart
         missed = [k for k, w in windows.items() if k is not None and k != q and count(check, unit.code, *w, scope) < t.threshold]
         if value >= t.threshold:
@@ -679,7 +703,7 @@ def evaluate(
         if missed and year_over:  # the year is over: every quarter had to be met
             status = OVERDUE
         report.rows.append(
-            ReportRow(unit, t, *labels[t.check_key], value, status, due, q, missed, own_value, subtree_value)
+            ReportRow(unit, t, *labels[t.check_key], value, status, due, q, missed, own_value, subtree_value, entered)
         )
     return report
 

@@ -47,6 +47,7 @@ TARGET_LABELS = {
     "scope": _l("Records counted"),
     "scope_label": _l("Records counted"),
     "first_quarter": _l("First quarter that counts"),
+    "counts": _l("Counts"),
 }
 INDICATOR_LABELS = {
     "plan_year": _l("Plan year"),
@@ -377,11 +378,11 @@ class KpiTargetView(ModelView):
     add_title = _l("Add KPI target")
     edit_title = _l("Edit KPI target")
     list_columns = ["plan_year", "check_label", "tier_label", "threshold", "due", "period_label", "scope_label"]
-    add_columns = ["plan_year", "check_key", "tier", "threshold", "due", "period", "scope", "first_quarter"]
+    add_columns = ["plan_year", "check_key", "tier", "threshold", "due", "period", "scope", "first_quarter", "counts"]
     edit_columns = add_columns
     show_columns = [
         "plan_year", "check_label", "check_key", "tier_label", "threshold", "due", "period_label", "scope_label",
-        "first_quarter",
+        "first_quarter", "counts",
     ]
     search_columns = ["plan_year", "check_key", "tier", "period"]
     order_columns = ["plan_year", "check_key", "tier", "due"]
@@ -395,6 +396,7 @@ class KpiTargetView(ModelView):
             "tier": _choice_field(_l("Tier"), kpi.TARGET_TIERS),
             "period": _choice_field(_l("Period"), kpi.PERIODS),
             "scope": _choice_field(_l("Records counted"), kpi.SCOPES, default=kpi.OWN),
+            "counts": _choice_field(_l("Counts"), kpi.COUNTS, default=kpi.ENTERED),
             "first_quarter": IntegerField(
                 _l("First quarter that counts"), default=1, validators=[Optional()],
                 description=_l("Quarterly targets only: the quarters before it are not counted (e.g. 2 when the plan began in March)."),
@@ -410,9 +412,9 @@ class KpiTargetApi(ScopedModelRestApi):
     resource_name = "kpitarget"
     class_permission_name = "KpiTarget"
     method_permission_name = {"post": MANAGE, "put": MANAGE, "delete": MANAGE}
-    list_columns = ["id", "plan_year", "check_key", "tier", "threshold", "due", "period", "scope", "first_quarter"]
+    list_columns = ["id", "plan_year", "check_key", "tier", "threshold", "due", "period", "scope", "first_quarter", "counts"]
     show_columns = list_columns
-    add_columns = ["plan_year", "check_key", "tier", "threshold", "due", "period", "scope", "first_quarter"]
+    add_columns = ["plan_year", "check_key", "tier", "threshold", "due", "period", "scope", "first_quarter", "counts"]
     edit_columns = add_columns
     search_columns = ["plan_year", "check_key", "tier", "period"]
     order_columns = ["plan_year", "check_key", "tier", "due"]

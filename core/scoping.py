@@ -398,8 +398,14 @@ def _check_item(session, item, scope: Scope) -> None:
     if callable(validate):
         for field, msgs in (validate() or {}).items():
             errors.setdefault(field, []).extend(msgs if isinstance(msgs, list) else [msgs])
+    for check in WRITE_CHECKS:  # core's rules on every record (locked by an approved report: core/reporting.py)
+        check(session, item, errors)
     if errors:
         raise InvalidInput(errors)
+
+
+# check(session, item, errors) run by check_item on every checked add and edit
+WRITE_CHECKS: list = []
 
 
 def not_found_message() -> str:
@@ -536,6 +542,9 @@ class ScopedInterface(SQLAInterface):
                 self.session.commit()
             else:
                 self.session.flush()
+        except InvalidInput:  # refused by a rule checked on flush (a locked record)
+            self.session.rollback()
+            raise
         except IntegrityError as exc:
             self.session.rollback()
             raise friendly_integrity_error(exc) from exc

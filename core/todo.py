@@ -123,7 +123,10 @@ def todo_items(user=None) -> list[dict]:
         items = []
     else:
         session = current_app.appbuilder.session
-        items = notice_items(session, user) + deadline_items(session, user) + plugin_items(user)
+        from core import reporting
+
+        items = (notice_items(session, user) + deadline_items(session, user) + reporting.todo_items(user)
+                 + plugin_items(user))
         items.sort(key=lambda i: (i["due"] is None, i["due"] or datetime.date.max, i["kind"], i["title"]))
     if cache:
         g._qqh_todo = items

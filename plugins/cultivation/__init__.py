@@ -98,3 +98,18 @@ def qqh_demo_data(session):
     from plugins.cultivation.demo import load
 
     return load(session)
+
+
+@hookimpl
+def qqh_reporting_items():
+    from flask_babel import lazy_gettext as _l
+
+    from core.reporting import LIST, ReportingItem
+    from plugins.cultivation.models import YouthOrg
+    from plugins.cultivation.views import ORG_LABELS as L
+
+    columns = ("name", "credit_code", "category", "service_field", "reg_status", "directly_connected_on", "is_pilot")
+    return [ReportingItem(
+        "direct_contact_list", _l("Direct-contact list"), LIST, model=YouthOrg, date_attr="directly_connected_on",
+        columns=(("id", _l("Record ID")),) + tuple((c, L[c]) for c in columns), due_check="direct_contacts", locking=True,
+    )]

@@ -127,3 +127,18 @@ def qqh_todo_items(user):
     from plugins.homes.views import pending_grants_item
 
     return pending_grants_item(user)
+
+
+@hookimpl
+def qqh_reporting_items():
+    from flask_babel import lazy_gettext as _l
+
+    from core.reporting import LIST, ReportingItem
+    from plugins.homes.models import Home
+    from plugins.homes.views import HOME_LABELS as L
+
+    columns = ("name", "kind", "address", "opened_on", "signage_on")
+    return [ReportingItem(
+        "homes_opened", _l("Qinqing homes opened in the year"), LIST, model=Home, date_attr="opened_on",
+        columns=(("id", _l("Record ID")),) + tuple((c, L[c]) for c in columns), due_check="homes",
+    )]

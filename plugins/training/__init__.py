@@ -105,3 +105,12 @@ def qqh_demo_data(session):
     from plugins.training.demo import load
 
     return load(session)
+
+
+@hookimpl
+def qqh_reporting_items():
+    from flask_babel import lazy_gettext as _l
+
+    from core.reporting import FIGURES, ReportingItem
+
+    return [ReportingItem("training_figures", _l("Training figures"), FIGURES, checks=("camps", "trained_leaders"))]
