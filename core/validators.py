@@ -127,9 +127,10 @@ def credit_code(value) -> str | None:
     _credit_check_illegal(code)
     expected = credit_code_check_char(code[:17])
     if code[17] != expected:
+        # never tell the expected character: a typo elsewhere would be "fixed" by changing the last one
         raise ValidationError(
-            _l('Credit code check character is wrong: expected "%(expected)s", got "%(got)s"'),
-            expected=expected, got=code[17])
+            _l("The credit code is wrong (its check character does not match): "
+               "check every character against the certificate."))
     return code
 
 
@@ -170,8 +171,8 @@ def resident_id(value, *, today: _dt.date | None = None) -> str:
     expected = resident_id_check_char(code[:17])
     if code[17] != expected:
         raise ValidationError(
-            _l('ID number check character is wrong: expected "%(expected)s", got "%(got)s"'),
-            expected=expected, got=code[17])
+            _l("The ID number is wrong (its check character does not match): "
+               "check every digit against the identity card."))
     birth = code[6:14]
     try:
         born = _dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
