@@ -102,6 +102,11 @@ def install() -> None:
             field = getattr(form, FIELD, None) if form is not None else None
             if field is not None and not field.data and request.method == "GET":
                 field.data = origin() or ""
+            model = getattr(getattr(self, "datamodel", None), "obj", None)
+            if form is not None and model is not None:
+                from core.fields import mark_required
+
+                mark_required(form, model)  # the * of required fields, on every form (core/fields.py)
             return method(self, form, *args, **kwargs)
 
         return wrapped

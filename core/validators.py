@@ -340,6 +340,9 @@ _AMOUNT_RE = re.compile(r"([+-])?(\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d+))?")
 _NON_FINITE_RE = re.compile(r"[+-]?(?:nan|snan|inf|infinity)", re.IGNORECASE)
 
 
+_AMOUNT_FORMAT = _l('Not a valid amount: "%(value)s" (write it in yuan, e.g. 50000, 50,000.00, 5万 or 5万元)')
+
+
 def _not_finite():
     return ValidationError(_l("Amount must be a finite number"))
 
@@ -356,7 +359,7 @@ def parse_amount(value, *, allow_negative: bool = False) -> Decimal | None:
     shown = _text(value)
     float_noise_ok = False
     if isinstance(value, bool):
-        raise ValidationError(_l('Not a valid amount: "%(value)s"'), value=shown)
+        raise ValidationError(_AMOUNT_FORMAT, value=shown)
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, int):
@@ -384,10 +387,10 @@ def parse_amount(value, *, allow_negative: bool = False) -> Decimal | None:
             raise _not_finite()
         m = _AMOUNT_RE.fullmatch(text)
         if not m or not (m.group(2) or m.group(3)):
-            raise ValidationError(_l('Not a valid amount: "%(value)s"'), value=shown)
+            raise ValidationError(_AMOUNT_FORMAT, value=shown)
         amount = Decimal(text.replace(",", "")) * factor
     else:
-        raise ValidationError(_l('Not a valid amount: "%(value)s"'), value=shown)
+        raise ValidationError(_AMOUNT_FORMAT, value=shown)
 
     if not amount.is_finite():
         raise _not_finite()
@@ -396,7 +399,7 @@ def parse_amount(value, *, allow_negative: bool = False) -> Decimal | None:
         try:
             rounded = amount.quantize(_CENT, rounding=ROUND_HALF_UP)
         except InvalidOperation:
-            raise ValidationError(_l('Not a valid amount: "%(value)s"'), value=shown) from None
+            raise ValidationError(_AMOUNT_FORMAT, value=shown) from None
         if rounded != amount and not (float_noise_ok and abs(rounded - amount) < Decimal("1e-9")):
             raise ValidationError(
                 _l("Amount %(value)s has more than two decimal places"), value=shown)
