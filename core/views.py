@@ -157,8 +157,8 @@ class UnitApi(ScopedModelRestApi):
     @safe
     @permission_name("get")
     def picker(self):
-        """Units in the caller's subtree whose code or name contains ``q``
-        (at most 20): the data of the search-as-you-type unit picker.
+        """Units in the caller's subtree whose code or name contains ``q``,
+        or whose name's pinyin initials do (sd: 顺德区; at most 20): the data of the search-as-you-type unit picker.
         ---
         get:
           parameters:
@@ -176,7 +176,9 @@ class UnitApi(ScopedModelRestApi):
         stmt = in_scope(stmt, Unit)
         if q:
             like = f"%{q.replace('%', '').replace('_', '')}%"
-            stmt = stmt.where((Unit.code.like(like)) | (Unit.name.like(like)))
+            from core.initials import initials_condition
+
+            stmt = stmt.where(Unit.code.like(like) | Unit.name.like(like) | initials_condition(session, Unit.name, q))
         rows = session.execute(stmt).all()
         return self.response(200, results=[{"id": r.id, "text": f"{r.name}（{r.code}）"} for r in rows])
 
