@@ -338,7 +338,15 @@ def test_parse_amount_not_finite(raw):
     "abc", "1,23", "12,3456", "1.2.3", "5.", "元", "万元", "1e5", "--5", True, [1],
 ])
 def test_parse_amount_invalid(raw):
-    assert str(refused(v.parse_amount, raw)) == f'Not a valid amount: "{raw}"'
+    assert str(refused(v.parse_amount, raw)) == (
+        f'Not a valid amount: "{raw}" (write it in yuan, e.g. 50000, 50,000.00, 5万 or 5万元)')
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("5万", "50000.00"), ("5万元", "50000.00"), ("50,000", "50000.00"), ("50000.00", "50000.00"), ("¥1.5万", "15000.00"),
+])
+def test_parse_amount_as_offices_write_it(raw, expected):
+    assert str(v.parse_amount(raw)) == expected
 
 
 # --------------------------------------------------------------------------
