@@ -37,6 +37,7 @@ from core import clock
 from core.kpi import KEY_RE, OWN, TARGET_TIERS, KpiTarget, compute_values, registered_checks, unit_target_tiers
 from core.scoping import ALL, Audited, InvalidInput, Scope
 from core.units import Unit
+from core.validators import format_date_zh
 
 DRAFT, PUBLISHED = "draft", "published"
 ASSESSMENT_STATUSES = {DRAFT: _l("Draft"), PUBLISHED: _l("Published")}
@@ -130,6 +131,13 @@ class AssessmentIndicator(Audited, Model):
     @property
     def method_label(self) -> str:
         return str(METHODS.get(self.method, self.method))
+
+    @property
+    def check_label(self) -> str:
+        """The KPI check in words (not its key: homes, weibo_posts)."""
+        from core.kpi import check_label
+
+        return check_label(self.check_key)
 
     def __repr__(self) -> str:
         return f"{self.plan_year} {self.label}"
@@ -476,7 +484,7 @@ def export_xlsx(session, plan_year: int, scope: Scope | None = None) -> bytes:
     if assessment is None:
         state = gettext("Not computed")
     elif assessment.status == PUBLISHED:
-        state = gettext("Published on %(date)s", date=assessment.published_on.date().isoformat())
+        state = gettext("Published on %(date)s", date=format_date_zh(assessment.published_on.date()))
     else:
         state = gettext("Draft, not published")
     missing = not_installed(indicators)

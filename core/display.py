@@ -5,6 +5,7 @@ show pages (and ours) passes through it. In Chinese, dates read as a Chinese
 office writes them (2012年3月1日, 2012年3月1日 14:05); in English as ISO dates.
 Everywhere: nothing for an empty value (not "None"), 是/否 for yes/no, and
 decimal amounts grouped by thousands with their own places (5,000,000.00),
+whole floats without ".0" (a target of 50, not 50.0),
 lists of related records as 甲、乙 (not Python's "[甲, 乙]").
 Whole numbers are left alone: they are often years and codes.
 """
@@ -35,6 +36,8 @@ def display(value):
         return f"{value:%Y-%m-%d %H:%M}"
     if isinstance(value, datetime.date):
         return format_date_zh(value) if _chinese() else value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)  # a target of 50, not 50.0 (12.5 stays 12.5)
     if isinstance(value, Decimal) and value.is_finite():
         return f"{value:,f}"
     if isinstance(value, list):  # a to-many relation (SQLAlchemy's InstrumentedList is a list)
@@ -42,5 +45,12 @@ def display(value):
     return value
 
 
+def date_text(value) -> str:
+    """A date as the page's language writes it, where ``{{ }}`` does not reach
+    (inside a translated sentence): ``_("due %(date)s", date=d|date_text)``."""
+    return str(display(value))
+
+
 def install(app) -> None:
     app.jinja_env.finalize = display
+    app.jinja_env.filters["date_text"] = date_text

@@ -21,6 +21,12 @@
    ValueError (500): a value that is not a non-negative number is ignored
    (the default applies), and page sizes are capped at ``QQH_MAX_PAGE_SIZE``
    (100) as the API caps its own (``FAB_API_MAX_PAGE_SIZE``).
+6. List search of text: FAB offers "Starts with" first, so searching 志愿者
+   finds nothing of 青年志愿者协会. "Contains" is first (the default), and
+   "Starts with" takes its place (``_flt_2_``): the lists of the converter are
+   changed in place, so every converter built on FAB's (ours too) follows.
+7. After saving a form: back to the list or record page it was opened from
+   (core/back.py), not FAB's session-wide page history.
 """
 
 from __future__ import annotations
@@ -129,6 +135,16 @@ def _sane_paging() -> None:
         module.get_page_args, module.get_page_size_args = get_page_args, get_page_size_args
 
 
+def _contains_first() -> None:
+    from flask_appbuilder.models.sqla.filters import FilterContains, FilterStartsWith, SQLAFilterConverter
+
+    for _test, filters in SQLAFilterConverter.conversion_table:
+        if FilterContains in filters and FilterStartsWith in filters:
+            i, j = filters.index(FilterStartsWith), filters.index(FilterContains)
+            if i < j:
+                filters[i], filters[j] = FilterContains, FilterStartsWith
+
+
 def _babel_context():
     """flask_babel._get_current_context without the ``g`` proxy (same result)."""
     app_ctx = _cv_app.get(None)
@@ -151,6 +167,10 @@ def apply() -> None:
     _guard_actions_and_downloads()
     _post_only_mutations()
     _sane_paging()
+    _contains_first()
+    from core import back
+
+    back.install()  # 7. after saving, back where the form was opened from (core/back.py)
     flask_babel._get_current_context = _babel_context
     shim = types.SimpleNamespace(
         validate=_validate, ValidationError=jsonschema.ValidationError, _qqh_patched=True

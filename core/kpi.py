@@ -311,9 +311,18 @@ def registered_checks(app=None) -> dict[str, KpiCheck]:
     cached = app.extensions.get("qqh_kpi_checks")
     if cached is None:
         registry = app.extensions["qqh_plugins"]
-        cached = {c.key: c for _p, c in registry.collect("qqh_kpi_checks", "KPI check", key=lambda c: c.key)}
+        pairs = registry.collect("qqh_kpi_checks", "KPI check", key=lambda c: c.key)
+        cached = {c.key: c for _p, c in pairs}
         app.extensions["qqh_kpi_checks"] = cached
+        app.extensions["qqh_kpi_check_plugins"] = {c.key: p for p, c in pairs}
     return cached
+
+
+def check_plugins(app=None) -> dict[str, str]:
+    """check key → the plugin that registers it."""
+    app = app or current_app
+    registered_checks(app)
+    return app.extensions.get("qqh_kpi_check_plugins", {})
 
 
 def check_label(key: str, checks: dict[str, KpiCheck] | None = None) -> str:
@@ -635,9 +644,15 @@ def evaluate(
     # which targets apply to which unit, and the cut-offs each check needs
     plan: list[tuple] = []  # (unit, target, windows, quarter, due)
     used: set[int] = set()
+    from core.modules import off_by_unit
+
+    off = off_by_unit(session, units)  # a unit that switched a module off has none of its targets
+    owner = check_plugins() if off else {}
     for unit in units:
         mine = sorted(p for tier in unit_target_tiers(unit) for p in prepared.get(tier, ()))
         for order, t, windows, q, due in mine:
+            if off.get(unit.id) and owner.get(t.check_key) in off[unit.id]:
+                continue
             plan.append((unit, t, windows, q, due))
             used.add(order)
     cutoffs: dict[str, set[datetime.date]] = defaultdict(set)

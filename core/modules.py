@@ -53,6 +53,30 @@ def switched_off(session, unit: Unit | None) -> set[str]:
     return {plugin for plugin, mandatory in rows if not mandatory}
 
 
+def off_by_unit(session, units) -> dict[int, set[str]]:
+    """unit id → plugins switched off for it (at it or an ancestor, not
+    mandatory), for units given with their ``path``. One query, whatever the
+    number of units; units with nothing off are left out."""
+    rows = session.execute(
+        select(Unit.code, UnitModule.plugin, ModulePolicy.mandatory)
+        .join(Unit, Unit.id == UnitModule.unit_id)
+        .outerjoin(ModulePolicy, ModulePolicy.plugin == UnitModule.plugin)
+        .where(UnitModule.enabled.is_(False))
+    ).all()
+    by_code: dict[str, set[str]] = {}
+    for code, plugin, mandatory in rows:
+        if not mandatory:
+            by_code.setdefault(code, set()).add(plugin)
+    if not by_code:
+        return {}
+    out = {}
+    for unit in units:
+        found = set().union(*(by_code.get(c, set()) for c in unit.path.split("/") if c))
+        if found:
+            out[unit.id] = found
+    return out
+
+
 def current_switched_off() -> set[str]:
     if not has_request_context():
         return set()

@@ -11,6 +11,7 @@ the scope condition, and every add or edit is checked before it is written.
 from __future__ import annotations
 
 import datetime
+import logging
 
 from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder.urltools import get_filter_args
@@ -609,6 +610,14 @@ class ScopedModelView(PersonalDataView, ModelView):
             self.add_form_extra_fields.setdefault(attr, choice_field(text, choices))
             self.edit_form_extra_fields.setdefault(attr, choice_field(text, choices))
             self.search_form_extra_fields.setdefault(attr, search_choice(text, choices))
+        # a sum in 元 is typed as an office writes it (5万, 50,000.00), in every form
+        from core.fields import amount_columns, amount_field
+
+        for attr in amount_columns(self.datamodel.obj):
+            text = (self.label_columns or {}).get(attr, attr)
+            hint = (self.description_columns or {}).get(attr, "")
+            self.add_form_extra_fields.setdefault(attr, amount_field(text, hint))
+            self.edit_form_extra_fields.setdefault(attr, amount_field(text, hint))
         searchable = self.search_columns or self.datamodel.get_search_columns_list()
         self.search_columns = [c for c in searchable if c not in ("created_by", "changed_by")]
         if "unit" not in self.search_columns:
@@ -624,6 +633,26 @@ class ScopedModelView(PersonalDataView, ModelView):
             else:
                 for m in msgs:
                     flash(m, "danger")
+
+    def _all_problems(self, form, item) -> None:
+        """A form its fields refused is also checked by the model (the fields
+        that were read), so that the user learns every problem in one round,
+        not the model's rules after the fields' ones. Nothing is written."""
+        session = self.datamodel.session
+        try:
+            with session.no_autoflush:
+                for field in form:
+                    if not field.errors:
+                        field.populate_obj(item, field.name)
+                check_item(session, item, current_scope())
+        except InvalidInput as exc:
+            # not about a field the form lacks (the unit of a record whose parent was refused): a consequence
+            messages = {name: msgs for name, msgs in exc.messages.items() if name in form and not form[name].errors}
+            self._refused(form, InvalidInput(messages))
+        except Exception:  # a rule that needs what a refused field holds: the fields' messages are enough
+            logging.getLogger(__name__).debug("model check of a refused form failed", exc_info=True)
+        finally:
+            session.rollback()
 
     def _add(self):
         if request.method != "POST":
@@ -645,6 +674,8 @@ class ScopedModelView(PersonalDataView, ModelView):
                 self.post_add(item)
                 flash(self.add_row_message, "success")
                 return None
+        else:
+            self._all_problems(form, self.datamodel.obj())
         return self._get_add_widget(form=form, exclude_cols=exclude_cols)
 
     def _edit(self, pk):
@@ -671,6 +702,8 @@ class ScopedModelView(PersonalDataView, ModelView):
                 self.post_update(item)
                 flash(self.edit_row_message, "success")
                 return None
+        else:
+            self._all_problems(form, item)
         return self._get_edit_widget(form=form, exclude_cols=exclude_cols)
 
 
@@ -703,6 +736,28 @@ class RelatedById(Related):
         if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
             raise self.make_error("invalid")
         return super()._deserialize(value, *args, **kwargs)
+
+
+class AmountNumber(fields.Decimal):
+    """A sum in 元 in the REST API: a number, or text as an office writes it
+    (50,000.00, 5万, 5万元), read as the forms and the import read it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from core.validators import ValidationError as Refused, parse_amount
+
+        if isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            try:
+                return parse_amount(value)
+            except Refused as exc:
+                raise self.make_error("amount", message=str(exc)) from None
+        return super()._deserialize(value, attr, data, **kwargs)
+
+    def make_error(self, key, **kwargs):
+        if key == "amount":
+            from marshmallow.exceptions import ValidationError as SchemaError
+
+            return SchemaError([kwargs["message"]])
+        return super().make_error(key, **kwargs)
 
 
 def _in_users_language(field, label) -> None:
@@ -764,8 +819,13 @@ class ScopedModelRestApi(PersonalDataApi, ModelRestApi):
                 "unknown": _l("Unknown field."),
                 "type": _l("Send the record as a JSON object."),
             }
+            from core.fields import amount_columns
+
+            amounts = set(amount_columns(self.datamodel.obj))
             for name, field in schema.fields.items():
                 _in_users_language(field, self.label_columns.get(name, name))
+                if name in amounts and type(field) is fields.Decimal:
+                    field.__class__ = AmountNumber
 
     def _gen_labels_columns(self, list_columns) -> None:
         # in the user's language (core/api_labels.py), on a copy: FAB would write into the declared dict

@@ -11,7 +11,10 @@ from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.security.forms import ResetPasswordForm
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import Role, User
-from flask_appbuilder.security.views import RoleModelView, UserDBModelView, UserGroupModelView
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from flask_appbuilder.forms import DynamicForm
+from flask_appbuilder.security.views import RoleModelView, UserDBModelView, UserGroupModelView, UserInfoEditView
+from wtforms import StringField
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import DateTime, ForeignKey, Integer
 from wtforms.validators import DataRequired
@@ -45,6 +48,43 @@ class QqhUser(User):
     unit = relationship(Unit, foreign_keys=[unit_id])
     # sessions and tokens issued before this moment (UTC) are refused: logout, password change (core/accounts.py)
     valid_after: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    # One 姓名 field: the whole name is kept in first_name (last_name stays
+    # empty). A name entered before in two parts (名 海, 姓 陈) reads 陈海;
+    # a Latin name keeps its order and its space.
+    def get_full_name(self) -> str:
+        return person_name(self.first_name, self.last_name)
+
+    @property
+    def full_name(self) -> str:
+        return self.get_full_name()
+
+    def __repr__(self) -> str:
+        return self.get_full_name() or self.username or ""
+
+
+def _cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in text)
+
+
+def person_name(first: str | None, last: str | None) -> str:
+    """A person's name from FAB's two fields: 陈海 (surname first, no space) in Chinese."""
+    first, last = (first or "").strip(), (last or "").strip()
+    if not last or not first:
+        return first or last
+    if _cjk(first) or _cjk(last):
+        return last + first
+    return f"{first} {last}"
+
+
+# FAB's help texts speak of LDAP and OID sign-in, which this system has not
+USER_DESCRIPTIONS = {
+    "first_name": _l("The person's full name, surname first, as on their identity card."),
+    "username": _l("The name the user logs in with."),
+    "active": _l("It's not a good policy to remove a user, just make it inactive"),
+    "email": _l("The user's e-mail address."),
+    "roles": _l("What the user may do in the system."),
+}
 
 
 # -- the four roles, as explicit permission sets --------------------------------
@@ -161,26 +201,66 @@ def role_of(user) -> str | None:
     return best
 
 
+class QqhUserInfoEdit(DynamicForm):
+    """"My account" → edit: one 姓名 field."""
+
+    first_name = StringField(
+        _l("Full name"), validators=[DataRequired()], widget=BS3TextFieldWidget(), description=USER_DESCRIPTIONS["first_name"],
+    )
+
+
+class QqhUserInfoEditView(UserInfoEditView):
+    form = QqhUserInfoEdit
+    route_base = "/userinfoeditview"  # FAB's address and permission name, unchanged
+    class_permission_name = "UserInfoEditView"
+
+    def form_get(self, form) -> None:
+        form.first_name.data = self.appbuilder.sm.get_user_by_id(g.user.id).get_full_name()
+
+    def form_post(self, form) -> None:
+        item = self.appbuilder.sm.get_user_by_id(g.user.id)
+        item.first_name, item.last_name = (form.first_name.data or "").strip(), ""
+        self.appbuilder.sm.update_user(item)
+        flash(gettext("Your information was saved."), "info")
+
+
 class QqhUserDBModelView(UserDBModelView):
     """FAB's user admin (province admins), with the unit picker."""
 
-    add_columns = UserDBModelView.add_columns + ["unit"]
-    edit_columns = UserDBModelView.edit_columns + ["unit"]
-    list_columns = ["first_name", "last_name", "username", "unit", "roles", "active"]
+    add_columns = [c for c in UserDBModelView.add_columns if c != "last_name"] + ["unit"]
+    edit_columns = [c for c in UserDBModelView.edit_columns if c != "last_name"] + ["unit"]
+    list_columns = ["full_name", "username", "unit", "roles", "active"]
+    search_columns = [c for c in UserDBModelView.search_columns if c != "last_name"]
     show_fieldsets = [
         (_l("User info"), {"fields": ["username", "active", "roles", "unit", "login_count"]}),
-        (_l("Personal Info"), {"fields": ["first_name", "last_name", "email"], "expanded": True}),
+        (_l("Personal Info"), {"fields": ["full_name", "email"], "expanded": True}),
     ]
-    label_columns = {**UserDBModelView.label_columns, "unit": _l("Unit")}
+    user_show_fieldsets = [
+        (_l("User info"), {"fields": ["username", "active", "roles", "login_count"]}),
+        (_l("Personal Info"), {"fields": ["full_name", "email"], "expanded": True}),
+    ]
+    label_columns = {
+        **UserDBModelView.label_columns, "unit": _l("Unit"), "first_name": _l("Full name"), "full_name": _l("Full name"),
+    }
+    description_columns = {**USER_DESCRIPTIONS}
     validators_columns = {"email": [EmailAddress()]}
 
     unit_required = False
 
+    def prefill_form(self, form, pk):
+        # a name entered in two parts is edited as one (陈海)
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is not None and "first_name" in form and (item.last_name or "").strip():
+            form.first_name.data = item.get_full_name()
+
     def pre_add(self, item):
+        item.first_name, item.last_name = (item.first_name or "").strip(), ""
         accounts.check_user_fields(item.username, item.email, item.password)
         super().pre_add(item)
 
     def pre_update(self, item):
+        if (item.first_name or "").strip():
+            item.first_name, item.last_name = item.first_name.strip(), ""
         accounts.check_user_fields(item.username, item.email, check_pw=False)
         history = sa_inspect(item).attrs.roles.history
         before = sorted(r.name for r in [*history.unchanged, *history.deleted])
@@ -250,9 +330,9 @@ class UnitAdminUserView(QqhUserDBModelView):
     route_base = "/unitusers"
     class_permission_name = "UnitAdminUsers"
     list_title = _l("Users of my units")
-    add_columns = ["first_name", "last_name", "username", "active", "email", "unit", "roles", "password", "conf_password"]
-    edit_columns = ["first_name", "last_name", "username", "active", "email", "unit", "roles"]
-    search_columns = ["username", "first_name", "last_name", "email", "active"]
+    add_columns = ["first_name", "username", "active", "email", "unit", "roles", "password", "conf_password"]
+    edit_columns = ["first_name", "username", "active", "email", "unit", "roles"]
+    search_columns = ["username", "first_name", "email", "active"]
     validators_columns = {"roles": [DataRequired()], "email": [EmailAddress()]}  # FAB's needs a groups field
 
     unit_required = True
@@ -388,6 +468,7 @@ class QqhSecurityManager(SecurityManager):
     userdbmodelview = QqhUserDBModelView
     groupmodelview = QqhGroupModelView
     rolemodelview = QqhRoleModelView
+    userinfoeditview = QqhUserInfoEditView
     userstatschartview = None  # draws with Google Charts from the internet
 
     def _has_access_builtin_roles(self, role, permission_name: str, view_name: str) -> bool:

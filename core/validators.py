@@ -127,9 +127,10 @@ def credit_code(value) -> str | None:
     _credit_check_illegal(code)
     expected = credit_code_check_char(code[:17])
     if code[17] != expected:
+        # never tell the expected character: a typo elsewhere would be "fixed" by changing the last one
         raise ValidationError(
-            _l('Credit code check character is wrong: expected "%(expected)s", got "%(got)s"'),
-            expected=expected, got=code[17])
+            _l("The credit code is wrong (its check character does not match): "
+               "check every character against the certificate."))
     return code
 
 
@@ -170,8 +171,8 @@ def resident_id(value, *, today: _dt.date | None = None) -> str:
     expected = resident_id_check_char(code[:17])
     if code[17] != expected:
         raise ValidationError(
-            _l('ID number check character is wrong: expected "%(expected)s", got "%(got)s"'),
-            expected=expected, got=code[17])
+            _l("The ID number is wrong (its check character does not match): "
+               "check every digit against the identity card."))
     birth = code[6:14]
     try:
         born = _dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
@@ -339,6 +340,9 @@ _AMOUNT_RE = re.compile(r"([+-])?(\d{1,3}(?:,\d{3})+|\d+)?(?:\.(\d+))?")
 _NON_FINITE_RE = re.compile(r"[+-]?(?:nan|snan|inf|infinity)", re.IGNORECASE)
 
 
+_AMOUNT_FORMAT = _l('Not a valid amount: "%(value)s" (write it in yuan, e.g. 50000, 50,000.00, 5万 or 5万元)')
+
+
 def _not_finite():
     return ValidationError(_l("Amount must be a finite number"))
 
@@ -355,7 +359,7 @@ def parse_amount(value, *, allow_negative: bool = False) -> Decimal | None:
     shown = _text(value)
     float_noise_ok = False
     if isinstance(value, bool):
-        raise ValidationError(_l('Not a valid amount: "%(value)s"'), value=shown)
+        raise ValidationError(_AMOUNT_FORMAT, value=shown)
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, int):
@@ -383,10 +387,10 @@ def parse_amount(value, *, allow_negative: bool = False) -> Decimal | None:
             raise _not_finite()
         m = _AMOUNT_RE.fullmatch(text)
         if not m or not (m.group(2) or m.group(3)):
-            raise ValidationError(_l('Not a valid amount: "%(value)s"'), value=shown)
+            raise ValidationError(_AMOUNT_FORMAT, value=shown)
         amount = Decimal(text.replace(",", "")) * factor
     else:
-        raise ValidationError(_l('Not a valid amount: "%(value)s"'), value=shown)
+        raise ValidationError(_AMOUNT_FORMAT, value=shown)
 
     if not amount.is_finite():
         raise _not_finite()
@@ -395,7 +399,7 @@ def parse_amount(value, *, allow_negative: bool = False) -> Decimal | None:
         try:
             rounded = amount.quantize(_CENT, rounding=ROUND_HALF_UP)
         except InvalidOperation:
-            raise ValidationError(_l('Not a valid amount: "%(value)s"'), value=shown) from None
+            raise ValidationError(_AMOUNT_FORMAT, value=shown) from None
         if rounded != amount and not (float_noise_ok and abs(rounded - amount) < Decimal("1e-9")):
             raise ValidationError(
                 _l("Amount %(value)s has more than two decimal places"), value=shown)

@@ -157,8 +157,8 @@ class UnitApi(ScopedModelRestApi):
     @safe
     @permission_name("get")
     def picker(self):
-        """Units in the caller's subtree whose code or name contains ``q``
-        (at most 20): the data of the search-as-you-type unit picker.
+        """Units in the caller's subtree whose code or name contains ``q``,
+        or whose name's pinyin initials do (sd: 顺德区; at most 20): the data of the search-as-you-type unit picker.
         ---
         get:
           parameters:
@@ -176,7 +176,9 @@ class UnitApi(ScopedModelRestApi):
         stmt = in_scope(stmt, Unit)
         if q:
             like = f"%{q.replace('%', '').replace('_', '')}%"
-            stmt = stmt.where((Unit.code.like(like)) | (Unit.name.like(like)))
+            from core.initials import initials_condition
+
+            stmt = stmt.where(Unit.code.like(like) | Unit.name.like(like) | initials_condition(session, Unit.name, q))
         rows = session.execute(stmt).all()
         return self.response(200, results=[{"id": r.id, "text": f"{r.name}（{r.code}）"} for r in rows])
 
@@ -250,6 +252,13 @@ class UnitAdminModulesView(BaseView):
         if unit is None:
             flash(gettext("Your account is not bound to a unit."), "warning")
             return redirect(self.appbuilder.get_url_for_index)
+        own_unit = unit
+        # a unit below one's own (a city's county): ?unit=<id>; a unit above or beside it is not found
+        chosen = request.args.get("unit", "")
+        if chosen:
+            unit = session.get(Unit, int(chosen)) if chosen.isdigit() and len(chosen) < 10 else None
+            if unit is None or not current_scope().contains(unit):
+                abort(404)
         mandatory = {p for p, m in session.execute(select(modules.ModulePolicy.plugin, modules.ModulePolicy.mandatory)).all() if m}
         if request.method == "POST":
             chosen = set(request.form.getlist("plugin"))
@@ -259,6 +268,8 @@ class UnitAdminModulesView(BaseView):
                 modules.set_module(session, unit, name, name in chosen)
             session.commit()
             flash(gettext("Your unit's modules were saved. Data of switched-off modules is kept."), "success")
+            if unit.id != own_unit.id:
+                return redirect(url_for("UnitAdminModulesView.choose", unit=unit.id))
             return redirect(url_for("UnitAdminModulesView.choose"))
         own = dict(
             session.execute(
@@ -276,7 +287,7 @@ class UnitAdminModulesView(BaseView):
             for p in registry.describe()
             if p["enabled"]
         ]
-        return self.render_template("qqh/modules.html", rows=rows, unit=unit)
+        return self.render_template("qqh/modules.html", rows=rows, unit=unit, own_unit=own_unit)
 
 
 def register(appbuilder) -> None:

@@ -87,7 +87,8 @@ def test_credit_code_illegal_character():
 
 def test_credit_code_wrong_check_character():
     exc = refused(v.credit_code, "91110108551385082R")
-    assert str(exc) == 'Credit code check character is wrong: expected "Q", got "R"'
+    assert str(exc).startswith("The credit code is wrong")
+    assert "Q" not in str(exc) and not exc.params  # never the expected character (issue 19)
 
 
 # --------------------------------------------------------------------------
@@ -121,7 +122,8 @@ def test_resident_id_illegal_character():
 
 def test_resident_id_wrong_check_character():
     exc = refused(v.resident_id, "440106199003071232")
-    assert str(exc) == 'ID number check character is wrong: expected "1", got "2"'
+    assert str(exc).startswith("The ID number is wrong")
+    assert "1" not in str(exc) and not exc.params  # never the expected character (issue 19)
 
 
 def test_resident_id_impossible_birth_date():
@@ -336,7 +338,15 @@ def test_parse_amount_not_finite(raw):
     "abc", "1,23", "12,3456", "1.2.3", "5.", "元", "万元", "1e5", "--5", True, [1],
 ])
 def test_parse_amount_invalid(raw):
-    assert str(refused(v.parse_amount, raw)) == f'Not a valid amount: "{raw}"'
+    assert str(refused(v.parse_amount, raw)) == (
+        f'Not a valid amount: "{raw}" (write it in yuan, e.g. 50000, 50,000.00, 5万 or 5万元)')
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("5万", "50000.00"), ("5万元", "50000.00"), ("50,000", "50000.00"), ("50000.00", "50000.00"), ("¥1.5万", "15000.00"),
+])
+def test_parse_amount_as_offices_write_it(raw, expected):
+    assert str(v.parse_amount(raw)) == expected
 
 
 # --------------------------------------------------------------------------

@@ -247,7 +247,7 @@ class YouthOrgApi(ScopedModelRestApi):
     @permission_name("get")
     def picker(self):
         """Youth organizations in the caller's subtree whose name or credit
-        code contains ``q`` (at most 20): the data of the search-as-you-type
+        code contains ``q``, or whose name's pinyin initials do (at most 20): the data of the search-as-you-type
         organization picker.
         ---
         get:
@@ -271,7 +271,11 @@ class YouthOrgApi(ScopedModelRestApi):
         stmt = in_scope(stmt, YouthOrg)
         if q:
             like = f"%{q.replace('%', '').replace('_', '')}%"
-            stmt = stmt.where(YouthOrg.name.like(like) | YouthOrg.credit_code.like(like.upper()))
+            from core.initials import initials_condition
+
+            stmt = stmt.where(
+                YouthOrg.name.like(like) | YouthOrg.credit_code.like(like.upper()) | initials_condition(session, YouthOrg.name, q)
+            )
         rows = session.execute(stmt).all()
         return self.response(200, results=[{"id": r.id, "text": f"{r.name}（{r.unit_name}）"} for r in rows])
 

@@ -57,6 +57,7 @@ from core import clock
 from core.locks import lock_rows, unwritten
 from core.choices import Choices, limits
 from core.scoping import Audited, UnitOwned, stored_value
+from core.fields import NOT_AMOUNT
 from core.validators import PHONE_PATTERN, ValidationError, format_amount, format_date_zh, parse_amount, phone
 from plugins.cultivation.models import YouthOrg
 
@@ -261,7 +262,7 @@ class Home(UnitOwned, Model):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     kind: Mapped[str] = mapped_column(String(30), nullable=False, info=HOME_KINDS.info())
     address: Mapped[str] = mapped_column(String(300), nullable=False)
-    area: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # m²
+    area: Mapped[Decimal | None] = mapped_column(Numeric(10, 2), info=NOT_AMOUNT)  # m², no sum of money
     opened_on: Mapped[datetime.date | None] = mapped_column(Date, index=True)
     signage_on: Mapped[datetime.date | None] = mapped_column(Date)
     offers_venue: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

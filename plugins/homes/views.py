@@ -10,10 +10,9 @@ from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from wtforms import DecimalField
 from wtforms.validators import DataRequired, Optional
 
-from core.fields import choice_field, flag_field, search_choice
+from core.fields import amount_field, choice_field, flag_field, search_choice
 from core.pickers import PickerField
 from core.plugins import module_dir
 from core.scoping import (
@@ -667,7 +666,7 @@ def refuse_deleting_fund_with_grants(fund) -> None:
 
 # an empty committed amount means 0 (validate() says so); not "required"
 FUND_FORM_FIELDS = {
-    attr: DecimalField(label, validators=[Optional()], description=FUND_DESCRIPTIONS[attr]) for attr, label in FUND_SOURCES.items()
+    attr: amount_field(label, FUND_DESCRIPTIONS[attr]) for attr, label in FUND_SOURCES.items()
 }
 
 

@@ -546,7 +546,12 @@ class EnrolmentApi(TrainingApi):
         )
         stmt = in_scope(stmt, YouthOrg)
         if q:
-            stmt = stmt.where(YouthOrg.name.like(_like(q)) | YouthOrg.credit_code.like(_like(q).upper()))
+            from core.initials import initials_condition
+
+            stmt = stmt.where(
+                YouthOrg.name.like(_like(q)) | YouthOrg.credit_code.like(_like(q).upper())
+                | initials_condition(self.datamodel.session, YouthOrg.name, q)
+            )
         rows = self.datamodel.session.execute(stmt).all()
         return self.response(200, results=[{"id": r.id, "text": f"{r.name}（{r.unit_name}）"} for r in rows])
 

@@ -138,7 +138,7 @@ def test_enrolment_pages_and_masking(as_user, unit_ids, camp_payload, make_org, 
 
     # refusals, each flashed in Chinese, nothing written
     for changes, words in [
-        (dict(resident_id=rid[:-1] + ("0" if rid[-1] != "0" else "1")), "校验码错误"),
+        (dict(resident_id=rid[:-1] + ("0" if rid[-1] != "0" else "1")), "校验码不符"),
         (dict(phone="12345"), "不是有效的电话号码"),
         (dict(resident_id=rid), "已报名本期训练营"),
     ]:
