@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0007_inbox'
-down_revision = '0005_targets'
+down_revision = '0006_reporting'
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0009_jobs'
-down_revision = '0005_targets'
+down_revision = '0007_inbox'
 branch_labels = None
 depends_on = None
 

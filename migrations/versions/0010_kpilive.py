@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0010_kpilive'
-down_revision = '0005_targets'
+down_revision = '0009_jobs'
 branch_labels = None
 depends_on = None
 
