@@ -65,6 +65,9 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
         import_views.register(appbuilder)
         kpi_views.register(appbuilder)
         audit.register(appbuilder)
+        from core.lowcode import views as lowcode_views
+
+        lowcode_views.register(appbuilder)
         _register_plugins(app, appbuilder, registry)
         from core import accounts, security
 

@@ -408,6 +408,9 @@ def _core_commands() -> None:
     backup.register_cli(cli)
     import_views.register_cli(cli)
     kpi_views.register_cli(cli)
+    from core.lowcode import views as lowcode_views
+
+    lowcode_views.register_cli(cli)
 
 
 _core_commands()

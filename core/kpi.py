@@ -302,7 +302,10 @@ def registered_checks(app=None) -> dict[str, KpiCheck]:
         registry = app.extensions["qqh_plugins"]
         cached = {c.key: c for _p, c in registry.collect("qqh_kpi_checks", "KPI check", key=lambda c: c.key)}
         app.extensions["qqh_kpi_checks"] = cached
-    return cached
+    from core.lowcode.kpi import data_checks  # checks defined as data (core/lowcode), read per request
+
+    extra = data_checks()
+    return {**cached, **{k: c for k, c in extra.items() if k not in cached}} if extra else cached
 
 
 def check_label(key: str, checks: dict[str, KpiCheck] | None = None) -> str:
