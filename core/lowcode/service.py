@@ -200,6 +200,8 @@ def check_rule(session, r: KpiRule) -> None:
 
     if kind_of(r.date_field or "") != "date":
         bad("date_field", gettext("Choose a date field of the list."))
+    r.unit_of_measure = (r.unit_of_measure or "").strip()
+    r.measure_field = (r.measure_field or "").strip() or None
     r.measure = r.measure or "count"
     if r.measure not in MEASURES:
         bad("measure", gettext("Choose what is counted."))

@@ -11,8 +11,8 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import InputRequired, Optional
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
 
 from core.lowcode import registry, service
 from core.lowcode.models import KINDS, CustomField, KpiRule
@@ -210,6 +210,11 @@ class AdminKpiRuleView(_Refusing, ModelView):
             "conditions": JsonField(RULE_LABELS["conditions"], description=_l(
                 'e.g. [{"field": "cf_member", "op": "bool", "value": true}, {"field": "kind", "op": "in", "value": ["a", "b"]}]')),
             "removed": BooleanField(RULE_LABELS["removed"]),
+            "unit_of_measure": StringField(RULE_LABELS["unit_of_measure"], validators=[Optional(), Length(max=20)]),
+            "measure_field": StringField(RULE_LABELS["measure_field"], validators=[Optional(), Length(max=60)],
+                                         description=_l("A column of the list, or cf_ and a custom field's code")),
+            "date_field": StringField(RULE_LABELS["date_field"], validators=[InputRequired(), Length(max=60)],
+                                      description=_l("A date column of the list, or cf_ and a custom date field's code")),
         }
         self.edit_form_extra_fields = dict(self.add_form_extra_fields)
         super().__init__(**kwargs)
