@@ -499,7 +499,9 @@ class ScopedInterface(SQLAInterface):
         return self.is_relation_many_to_one(col_name) and self.get_related_model(col_name) is Unit
 
     def apply_filters(self, query, filters):
-        query = super().apply_filters(query, filters)
+        from core.lowcode.forms import request_filters  # ?cf_<code>= on a list page and its export
+
+        query = request_filters(super().apply_filters(query, filters), self.obj)
         return in_scope(query, self.obj)
 
     def query_count(self, query, filters=None, select_columns=None):
@@ -601,6 +603,13 @@ class ScopedModelView(PersonalDataView, ModelView):
 
         widgets = super()._get_edit_widget(form, exclude_cols=exclude_cols, widgets=widgets)
         widgets["edit"].template_args["include_cols"] = columns(self, self.edit_columns, form)
+        return widgets
+
+    def _get_list_widget(self, filters, **kwargs):
+        from core.lowcode.forms import list_columns
+
+        widgets = super()._get_list_widget(filters, **kwargs)
+        list_columns(self, widgets["list"])
         return widgets
 
     def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):

@@ -95,7 +95,7 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
     specs = [
         dict(code=f"m{t}", label="是否有团员", kind="bool"),
         dict(code=f"k{t}", label="组织类别", kind="choice", options="1=社会组织\n2=志愿组织", required="y",
-             help="选择一项"),
+             help="选择一项", in_list="y"),
         dict(code=f"g{t}", label="标签", kind="multichoice", options="a=文化\nb=体育"),
         dict(code=f"n{t}", label="人数", kind="integer"),
         dict(code=f"b{t}", label="经费", kind="amount"),
@@ -174,6 +174,16 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
     rows = [[c.value for c in row] for row in wb.worksheets[0].iter_rows()]
     col = rows[0].index("组织类别")
     assert "志愿组织" in [r[col] for r in rows[1:]] and "社会组织" in [r[col] for r in rows[1:]]
+    # search by a custom field on the list page (an optional column shows it), and the export follows it
+    page = clerk.get("/samplenoteview/list/", params={f"cf_k{t}": "2"}).text
+    assert base["title"] in page and f"导入{t}" not in page and "志愿组织" in page
+    assert f'name="cf_m{t}"' in page  # the search control
+    page = clerk.get("/samplenoteview/list/", params={f"cf_g{t}": "b", f"cf_m{t}": "1"}).text
+    assert base["title"] in page and f"导入{t}" in page
+    assert base["title"] not in clerk.get("/samplenoteview/list/", params={f"cf_n{t}": "zz"}).text
+    r = clerk.get("/excel/samplenote/export", params={f"cf_k{t}": "1"})
+    rows = [[c.value for c in row] for row in openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0].iter_rows()]
+    assert [row[0] for row in rows[1:]] == [f"导入{t}"]
     # changing the type of a field that holds data: refused, nothing lost
     r = admin.post(f"{FIELDS}/edit/{field_id(app, f'n{t}')}", data={
         "list_name": LIST, "code": f"n{t}", "label": "人数", "kind": "text", "position": "0"})

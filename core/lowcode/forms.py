@@ -104,3 +104,80 @@ def show_values(view, item, include, labels, values):
     labels = {**labels, **{f.attr: f.label for f in defs}}
     values = list(values) + [display(f, getattr(item, f.attr)) for f in defs]
     return include, labels, values
+
+
+# -- the list page: search by custom fields, optional columns ---------------------------------
+FILTER_KINDS = ("text", "integer", "date", "choice", "multichoice", "bool", "unit", "youthorg")
+TRUE_TEXTS, FALSE_TEXTS = {"1", "true", "y", "yes", "是"}, {"0", "false", "n", "no", "否"}
+
+
+def request_filters(query, model):
+    """``?cf_<code>=value`` on a list page (and on its export, which passes
+    the page's arguments on): records whose field equals the value (holds it,
+    for a multiple choice). A value that cannot be the field's matches nothing."""
+    from flask import has_request_context
+
+    if not has_request_context() or request.method != "GET" or not hasattr(model, "qqh_fields"):
+        return query
+    args = [(k[3:], v) for k, v in request.args.items() if k.startswith("cf_") and v != ""]
+    if not args:
+        return query
+    from sqlalchemy import false
+
+    from core.lowcode.sql import condition
+    from core.lowcode.values import coerce
+
+    defs = {f.code: f for f in registry.fields_for(list_name_of(model), registry.user_path())}
+    for code, raw in args:
+        f = defs.get(code)
+        if f is None or f.kind not in FILTER_KINDS:
+            continue
+        try:
+            if f.kind == "bool":
+                if raw.lower() not in TRUE_TEXTS | FALSE_TEXTS:
+                    raise ValueError(raw)
+                value = raw.lower() in TRUE_TEXTS
+            elif f.kind == "multichoice":
+                value = coerce(f, [raw])[0]
+            else:
+                value = coerce(f, raw)
+        except (ValueError, IndexError):
+            query = query.filter(false())
+            continue
+        query = query.filter(condition(model, f.attr, "eq", value))
+    return query
+
+
+def filter_controls(view) -> list[dict]:
+    """The search controls of the list page's custom fields."""
+    out = []
+    for f in fields_of_view(view):
+        if f.kind not in FILTER_KINDS or f.kind in ("unit", "youthorg"):
+            continue
+        options = list(f.options) if f.kind in ("choice", "multichoice") else (
+            [("1", str(_l("Yes"))), ("0", str(_l("No")))] if f.kind == "bool" else None)
+        out.append(dict(name=f.attr, label=f.label, options=options, value=request.args.get(f.attr, ""),
+                        type="date" if f.kind == "date" else "text"))
+    return out
+
+
+def list_columns(view, widget) -> None:
+    """Custom fields marked "column in the list": added to the list shown."""
+    defs = [f for f in fields_of_view(view) if f.in_list]
+    args = widget.template_args
+    if not defs or not args.get("pks"):
+        return
+    from sqlalchemy import select
+
+    model = view.datamodel.obj
+    pk = model.__mapper__.primary_key[0]
+    stored = dict(view.datamodel.session.execute(select(pk, model.qqh_fields).where(pk.in_(args["pks"]))).all())
+    from core.lowcode.values import from_json
+
+    args["include_columns"] = list(args["include_columns"]) + [f.attr for f in defs]
+    args["label_columns"] = {**args["label_columns"], **{f.attr: f.label for f in defs}}
+    rows = []
+    for key, row in zip(args["pks"], args["value_columns"]):
+        values = stored.get(key) or {}
+        rows.append({**row, **{f.attr: display(f, from_json(f.kind, values.get(f.code))) for f in defs}})
+    args["value_columns"] = rows

@@ -444,6 +444,19 @@ def register(appbuilder) -> None:
                         category=ADMIN_CATEGORY, category_label=ADMIN_CATEGORY_LABEL)
     appbuilder.add_api(LowcodeApi)
 
+    @appbuilder.app.context_processor
+    def _custom_filters():
+        def qqh_custom_filters():
+            from core.lowcode.forms import filter_controls
+
+            endpoint = (request.endpoint or "").split(".", 1)[0]
+            view = next((v for v in appbuilder.baseviews if v.endpoint == endpoint), None)
+            if view is None or not hasattr(getattr(view.datamodel, "obj", None), "qqh_fields"):
+                return []
+            return filter_controls(view)
+
+        return {"qqh_custom_filters": qqh_custom_filters}
+
 
 def register_cli(cli) -> None:
     import click
