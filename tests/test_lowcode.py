@@ -283,3 +283,37 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
     assert r.status_code == 200 and "只有其所属单位" in r.text
     assert f'name="cf_f{t}"' in clerk.get("/samplenoteview/add").text  # 佛山's field for 佛山's clerk
     assert f'name="cf_f{t}"' not in as_user("sz_clerk").get("/samplenoteview/add").text
+
+
+def test_browser_adds_a_field_and_sees_it_in_form_filter_and_export(browser, live, app, clean_definitions):  # noqa: F811
+    from tests.browser import login
+    from tests.conftest import PASSWORD
+
+    code = "w" + uuid.uuid4().hex[:6]
+    page = browser.new_page()
+    try:
+        login(page, live.url, "admin", PASSWORD)
+        page.goto(live.url + "/unitadmincustomfieldview/add")
+        page.select_option("select[name=list_name]", LIST)
+        page.fill("input[name=code]", code)
+        page.fill("input[name=label]", "服务对象")
+        page.select_option("select[name=kind]", "choice")
+        page.fill("textarea[name=options]", "y=青少年\no=老年人")
+        page.click("form:not(.qqh-logout) button[type=submit], form:not(.qqh-logout) input[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator(".alert-success").count() == 1, page.inner_text("body")[:1500]
+        page.goto(live.url + "/samplenoteview/add")
+        assert "服务对象" in page.inner_text("form:not(.qqh-logout)")
+        assert page.locator(f"select[name=cf_{code}] option").count() == 3
+        page.goto(live.url + "/samplenoteview/list/")
+        control = page.locator(f".qqh-custom-filters select[name=cf_{code}]")
+        control.select_option("o")
+        page.click(".qqh-custom-filters button[type=submit]")
+        page.wait_for_load_state()
+        assert f"cf_{code}=o" in page.url
+        with page.expect_download() as info:
+            page.click("a.qqh-export")
+        wb = openpyxl.load_workbook(info.value.path())
+        assert "服务对象" in [c.value for c in wb.worksheets[0][1]]
+    finally:
+        page.close()

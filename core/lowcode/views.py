@@ -199,6 +199,7 @@ class AdminKpiRuleView(_Refusing, ModelView):
     add_columns = ["key", "label", "unit_of_measure", "list_name", "measure", "measure_field", "date_field", "conditions"]
     edit_columns = add_columns + ["removed"]
     show_columns = edit_columns
+    search_columns = ["key", "label", "list_name", "removed"]
     label_columns = RULE_LABELS
     base_permissions = ["can_list", "can_show", "can_add", "can_edit"]
 
