@@ -76,6 +76,10 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
 
         reporting_views.register(appbuilder)
         notify.register(appbuilder)
+
+        from core.lowcode import views as lowcode_views
+
+        lowcode_views.register(appbuilder)
         _register_plugins(app, appbuilder, registry)
         from core import accounts, security
 

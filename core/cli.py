@@ -412,6 +412,10 @@ def _core_commands() -> None:
 
     attachments.register_cli(cli)
 
+    from core.lowcode import views as lowcode_views
+
+    lowcode_views.register_cli(cli)
+
 
 _core_commands()
 

@@ -52,6 +52,9 @@ MAX_SHOWN_PROBLEMS = 500
 
 
 # -- the registry ------------------------------------------------------------------
+from core.lowcode.importing import with_custom_columns  # noqa: E402 — custom fields are columns too
+
+
 def importables(app=None) -> dict[str, tuple[str, Importable]]:
     """Every declared list: name → (plugin, Importable), in load order."""
     app = app or current_app
@@ -74,7 +77,7 @@ def find_importable(name: str) -> Importable | None:
     entry = importables().get(name)
     if entry is None or entry[0] in modules.current_switched_off():
         return None
-    return entry[1]
+    return with_custom_columns(entry[1])
 
 
 def importable_or_404(name: str) -> Importable:
@@ -101,7 +104,7 @@ def list_view_for(model):
 def importable_for_model(model) -> Importable | None:
     for _plugin, imp in importables().values():
         if imp.model is model:
-            return imp
+            return with_custom_columns(imp)
     return None
 
 
@@ -848,7 +851,7 @@ def register_cli(cli) -> None:
         if entry is None:
             fail(gettext("No such list: %(name)s (available: %(names)s)", name=resource,
                          names=", ".join(importables()) or "-"))
-        return entry[1]
+        return with_custom_columns(entry[1])
 
     def acting_user(username: str | None, permission: str):
         """(scope, user id) of --as USER; the whole province without it."""

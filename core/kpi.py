@@ -315,7 +315,10 @@ def registered_checks(app=None) -> dict[str, KpiCheck]:
         cached = {c.key: c for _p, c in pairs}
         app.extensions["qqh_kpi_checks"] = cached
         app.extensions["qqh_kpi_check_plugins"] = {c.key: p for p, c in pairs}
-    return cached
+    from core.lowcode.kpi import data_checks  # checks defined as data (core/lowcode), read per request
+
+    extra = data_checks()
+    return {**cached, **{k: c for k, c in extra.items() if k not in cached}} if extra else cached
 
 
 def check_plugins(app=None) -> dict[str, str]:

@@ -281,6 +281,29 @@ class UnitOwned(Audited):
         # joined: every list shows the unit, and 25 rows must not cost 25 queries
         return relationship(Unit, lazy="joined")
 
+    @declared_attr
+    def qqh_fields(cls) -> Mapped[dict | None]:
+        # the values of the list's custom fields (core/lowcode), by field code
+        from core.lowcode.models import JSON_TYPE
+
+        return mapped_column(JSON_TYPE, nullable=True)
+
+    def __getattr__(self, name):
+        # ``cf_<code>``: the value of custom field ``code`` (core/lowcode)
+        if name.startswith("cf_"):
+            from core.lowcode.values import get_value
+
+            return get_value(self, name[3:])
+        raise AttributeError(name)
+
+    def __setattr__(self, name, value):
+        if name.startswith("cf_"):
+            from core.lowcode.values import set_value
+
+            set_value(self, name[3:], value)
+        else:
+            super().__setattr__(name, value)
+
 
 # -- values as stored ---------------------------------------------------------------
 def _remember(item, _context, attrs=None) -> None:
@@ -395,6 +418,11 @@ def _check_item(session, item, scope: Scope) -> None:
         elif not unit_in_scope(session, unit_id, scope):
             # nor a rule about another unit's records (its duplicates, its limits)
             raise InvalidInput({"unit": [gettext("You can only enter records for your own unit and the units below it.")]})
+    if getattr(model, "__qqh_unit_owned__", False) and hasattr(model, "qqh_fields"):
+        from core.lowcode.values import validate_values
+
+        for field, msgs in validate_values(session, item).items():
+            errors.setdefault(field, []).extend(msgs)
     validate = getattr(item, "validate", None)
     if callable(validate):
         for field, msgs in (validate() or {}).items():
@@ -478,7 +506,9 @@ class ScopedInterface(SQLAInterface):
         return self.is_relation_many_to_one(col_name) and self.get_related_model(col_name) is Unit
 
     def apply_filters(self, query, filters):
-        query = super().apply_filters(query, filters)
+        from core.lowcode.forms import request_filters  # ?cf_<code>= on a list page and its export
+
+        query = request_filters(super().apply_filters(query, filters), self.obj)
         return in_scope(query, self.obj)
 
     def query_count(self, query, filters=None, select_columns=None):
@@ -551,6 +581,12 @@ class ScopedInterface(SQLAInterface):
             raise friendly_integrity_error(exc) from exc
 
 
+def _lowcode_form(view, attr):
+    from core.lowcode.forms import with_fields
+
+    return with_fields(view, view.__dict__.get(attr))
+
+
 UNIT_OWNED_COLUMNS_HIDDEN = ["created_on", "changed_on", "created_by", "changed_by"]
 
 
@@ -568,7 +604,42 @@ class ScopedModelView(PersonalDataView, ModelView):
     prefill: dict[str, type] = {}
     back_to: tuple[str, str] | None = None  # (query argument, endpoint of the parent's page)
 
+    # custom fields (core/lowcode): each request's forms and record page carry the list's current fields
+    add_form = property(lambda self: _lowcode_form(self, "_qqh_add_form"), lambda self, f: setattr(self, "_qqh_add_form", f))
+    edit_form = property(lambda self: _lowcode_form(self, "_qqh_edit_form"), lambda self, f: setattr(self, "_qqh_edit_form", f))
+
+    def _get_edit_widget(self, form, exclude_cols=None, widgets=None):
+        from core.lowcode.forms import columns
+
+        widgets = super()._get_edit_widget(form, exclude_cols=exclude_cols, widgets=widgets)
+        widgets["edit"].template_args["include_cols"] = columns(self, self.edit_columns, form)
+        return widgets
+
+    def _get_list_widget(self, filters, **kwargs):
+        from core.lowcode.forms import list_columns
+
+        widgets = super()._get_list_widget(filters, **kwargs)
+        list_columns(self, widgets["list"])
+        return widgets
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        from core.lowcode.forms import show_values
+
+        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions, show_fieldsets=show_fieldsets)
+        args = widgets["show"].template_args
+        if not show_fieldsets and not self.show_fieldsets:
+            args["include_columns"], args["label_columns"], args["value_columns"] = show_values(
+                self, item, args["include_columns"], args["label_columns"], args["value_columns"])
+        return widgets
+
     def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        from core.lowcode.forms import columns
+
+        widgets = self._prefilled_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
+        widgets["add"].template_args["include_cols"] = columns(self, self.add_columns, form)
+        return widgets
+
+    def _prefilled_add_widget(self, form, exclude_cols=None, widgets=None):
         if request.method == "GET":
             for arg, model in self.prefill.items():
                 pk = _arg_id(arg)

@@ -1,0 +1,28 @@
+"""cultivation: the JSON column of custom field values (core/lowcode)
+
+Revision ID: cultivation_0002_lowcode
+Revises: cultivation_0001
+"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+
+revision = 'cultivation_0002_lowcode'
+down_revision = 'cultivation_0001'
+branch_labels = None
+depends_on = None
+
+TABLES = ['cultivation_youth_org', 'cultivation_service']
+
+
+def upgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('qqh_fields', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True))
+
+
+def downgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('qqh_fields')

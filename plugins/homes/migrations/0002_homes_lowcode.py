@@ -1,0 +1,28 @@
+"""homes: the JSON column of custom field values (core/lowcode)
+
+Revision ID: homes_0002_lowcode
+Revises: homes_0001
+"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+
+revision = 'homes_0002_lowcode'
+down_revision = 'homes_0001'
+branch_labels = None
+depends_on = None
+
+TABLES = ['homes_home', 'homes_checklist_entry', 'homes_residency', 'homes_sector', 'homes_pairing', 'homes_incubation_fund', 'homes_grant']
+
+
+def upgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('qqh_fields', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True))
+
+
+def downgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('qqh_fields')

@@ -1,0 +1,28 @@
+"""sample: the JSON column of custom field values (core/lowcode)
+
+Revision ID: sample_0002_lowcode
+Revises: sample_0001
+"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+
+revision = 'sample_0002_lowcode'
+down_revision = 'sample_0001'
+branch_labels = None
+depends_on = None
+
+TABLES = ['sample_note']
+
+
+def upgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('qqh_fields', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True))
+
+
+def downgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('qqh_fields')
