@@ -1,7 +1,7 @@
 """Notices (通知公告), who has read them, and attachments of records
 
 Revision ID: 0007_inbox
-Revises: 0005_targets
+Revises: 0006_reporting
 Create Date: 2026-12-01 13:50:00
 """
 from alembic import op

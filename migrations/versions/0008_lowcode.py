@@ -1,7 +1,7 @@
 """Low-code: custom field definitions, KPI checks as data, the definitions' version
 
 Revision ID: 0008_lowcode
-Revises: 0005_targets
+Revises: 0010_kpilive
 """
 from alembic import op
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ branch_labels = None
 depends_on = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')
+CORE_UNIT_OWNED = ('qqh_notice',)
 
 
 def _audited():
@@ -65,9 +66,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.execute("INSERT INTO qqh_lowcode_state (id, version, unit_admins_may) VALUES (1, 0, false)")
+    # core's own unit-owned tables carry the values column too (UnitOwned declares it)
+    for table in CORE_UNIT_OWNED:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('qqh_fields', JSON, nullable=True))
 
 
 def downgrade() -> None:
+    for table in CORE_UNIT_OWNED:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('qqh_fields')
     op.drop_table('qqh_lowcode_state')
     op.drop_table('qqh_kpi_rule')
     op.drop_table('qqh_custom_field')

@@ -1,7 +1,7 @@
 """Background jobs: imports and big exports run outside the request
 
 Revision ID: 0009_jobs
-Revises: 0005_targets
+Revises: 0007_inbox
 Create Date: 2026-12-01 14:00:00
 """
 from alembic import op

@@ -1,7 +1,7 @@
 """KPI figures kept live: a version per table, and the figures computed from them
 
 Revision ID: 0010_kpilive
-Revises: 0005_targets
+Revises: 0009_jobs
 Create Date: 2026-12-01 13:50:00
 """
 from alembic import op
