@@ -9,10 +9,12 @@ low-code checks register later — nothing to do for them but be a
   statement that writes a table — ORM flushes, core's bulk
   ``insert()/update()/delete()`` run through a session or a connection,
   imports, unit moves, deletes, and textual ``INSERT/UPDATE/DELETE`` — bumps
-  that table's counter *in the same transaction*, once per transaction
-  (one engine-level ``before_execute`` hook for every engine, so every
-  gunicorn worker and every script does it; a rollback takes the bump back
-  with the data). Only ``exec_driver_sql`` strings bypass it.
+  that table's counter *in the same transaction*, once per transaction:
+  one engine-level ``before_execute`` hook notes the table, and the
+  ``commit`` hook bumps the noted counters right before COMMIT (for every
+  engine, so every gunicorn worker and every script does it; a rollback
+  bumps nothing). Bumping at commit holds the counter's row lock for an
+  instant, not for the writer's whole transaction. Only ``exec_driver_sql`` strings bypass it.
 * **What a check reads** is found from its own select (every table named
   anywhere in it, correlated subqueries included), plus the unit table
   (moving a unit changes the sums of its old and new ancestors), plus any
@@ -140,6 +142,21 @@ def bump(conn, tables: Iterable[str]) -> None:
     conn.execute(stmt.on_conflict_do_update(index_elements=[t.c.table_name], set_={"version": t.c.version + 1}))
 
 
+def _bump_raw(conn, names) -> None:
+    """The upsert on the DBAPI connection itself: run from the ``commit``
+    event, inside the transaction, just before COMMIT (no statement events)."""
+    ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.executemany(
+            f"INSERT INTO {VERSION_TABLE} (table_name, version) VALUES ({ph}, 1) "
+            f"ON CONFLICT (table_name) DO UPDATE SET version = {VERSION_TABLE}.version + 1",
+            [(n,) for n in names],
+        )
+    finally:
+        cursor.close()
+
+
 @event.listens_for(Engine, "before_execute")
 def _before_execute(conn, clauseelement, multiparams, params, execution_options):
     if isinstance(clauseelement, ExecutableDDLElement):
@@ -148,24 +165,33 @@ def _before_execute(conn, clauseelement, multiparams, params, execution_options)
     name = _written_table(clauseelement)
     if name is None or name in _NOT_TRACKED:
         return
-    autocommit = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
-    bumped = conn.info.setdefault(BUMPED, set())
-    if name in bumped and not autocommit:
-        return
     if not _has_version_table(conn):
         return
-    if not autocommit:
-        bumped.add(name)
-    bump(conn, [name])
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        bump(conn, [name])  # each statement commits by itself
+        return
+    # noted now, bumped at commit: a version row locked from the first write to the end of a
+    # transaction serialised every writer of the table on PostgreSQL, and deadlocked a thread
+    # that wrote the same table on two connections (the audit log's own transaction)
+    conn.info.setdefault(BUMPED, set()).add(name)
+
+
+@event.listens_for(Engine, "commit")
+def _bump_at_commit(conn) -> None:
+    """Bump the versions of the tables the transaction wrote, in it, right
+    before COMMIT: the data and the bump land together or not at all."""
+    names = sorted(conn.info.pop(BUMPED, None) or ())
+    if names:
+        _bump_raw(conn, names)
 
 
 def _forget(conn, *_args) -> None:
     conn.info.pop(BUMPED, None)
 
 
-# the transaction ended (or part of it was taken back): the next write bumps again
-for _name in ("commit", "rollback", "rollback_savepoint"):
-    event.listen(Engine, _name, _forget)
+# the transaction was taken back: nothing to bump (a savepoint rolled back keeps what was
+# noted before it: bumping a table too often only costs a recomputation)
+event.listen(Engine, "rollback", _forget)
 
 
 @event.listens_for(Pool, "checkin")

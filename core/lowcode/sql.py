@@ -113,3 +113,19 @@ def ensure_index(session, model, code: str) -> None:
     name = f"ix_qqhcf_{table}_{code}"[:63]
     expr = str(value_expr(model, code, qualified=False).compile())
     session.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({expr})"))
+
+
+def drop_values_column(op, table: str) -> None:
+    """A migration's downgrade: drop ``table``'s ``qqh_fields`` with the
+    custom fields' indexes on it. A plain ALTER TABLE … DROP COLUMN (SQLite
+    ≥ 3.35 too): batch mode would copy the table, and dropping the old copy
+    fails its foreign keys while other tables refer to it."""
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        names = bind.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql LIKE '%qqh_fields%'",
+            (table,),
+        ).scalars().all()
+        for name in names:
+            op.execute(f'DROP INDEX IF EXISTS "{name}"')
+    op.drop_column(table, "qqh_fields")  # PostgreSQL drops the column's indexes with it

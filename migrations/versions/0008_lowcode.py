@@ -73,9 +73,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    from core.lowcode.sql import drop_values_column
+
     for table in CORE_UNIT_OWNED:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column('qqh_fields')
+        drop_values_column(op, table)
     op.drop_table('qqh_lowcode_state')
     op.drop_table('qqh_kpi_rule')
     op.drop_table('qqh_custom_field')
