@@ -44,6 +44,30 @@ INSTITUTIONS = ["公益大讲堂", "广东青年职业学院", "中山大学社�
 # county camps: "县域范围内的骨干培训纳入市级培训序列"
 COUNTY_CAMPS = {"440605": 1, "440606": 2, "440106": 1}
 CANCELLED_CAMP = ("440900", 2)  # one camp called off, for realism
+# A living demo: about 45 % of the counties (drawn per county) train enough of
+# their organizations' leaders (骨干) in a camp of their own to meet their
+# target (PRD 100, others 50), held in a quarter of their city's camps; a city
+# holds a camp in each of Q2-Q4 with a chance of 35 % (at least one), so its
+# "one camp every quarter" target is met in some quarters and not in others.
+TRAINED_TARGETS = {True: 100, False: 50}
+STRONG_SHARE = 0.45
+QUARTER_CHANCE = 0.35
+
+
+def strong(unit: Unit, what: str) -> bool:
+    """Whether ``unit`` meets its ``what`` target in the demo (deterministic)."""
+    return random.Random(f"{SEED}:strong:{what}:{unit.code}").random() < STRONG_SHARE
+
+
+def city_quarters(city: Unit) -> list[int]:
+    """The quarters of a city's camps, one entry per camp: PRD cities hold
+    four (one in Q1), the others two or three."""
+    rnd = random.Random(f"{SEED}:quarters:{city.code}")
+    held = [q for q in (2, 3, 4) if rnd.random() < QUARTER_CHANCE] or [rnd.choice([2, 3, 4])]
+    first = [1] if city.prd or rnd.random() < 0.5 else []
+    n = 4 if city.prd else rnd.choice([2, 3])
+    later = [held[i % len(held)] for i in range(n - len(first))]
+    return sorted(first + later)
 
 # the shared lecturer pool (fictional people at real institutions)
 LECTURERS = [
@@ -117,7 +141,7 @@ def plan_camps(units: dict[str, Unit]) -> list[dict]:
     cities = sorted((u for u in units.values() if u.level == "city"), key=lambda u: u.code)
     for city in cities:
         rnd = random.Random(f"{SEED}:city:{city.code}")
-        quarters = [1, 2, 3, 4] if city.prd else sorted(rnd.sample([1, 2, 3, 4], rnd.choice([2, 3])))
+        quarters = city_quarters(city)
         for n, q in enumerate(quarters, start=1):
             first = D(YEAR, 3 * q - 2, 1) + datetime.timedelta(days=rnd.randint(14, 70))
             if q == 1:
@@ -142,13 +166,41 @@ def plan_camps(units: dict[str, Unit]) -> list[dict]:
                 ends=first + datetime.timedelta(days=1), place=f"{county.name}青少年活动中心", capacity=40,
                 enrol=rnd.randint(20, 35), media=None, orgs=None, institutions="公益大讲堂",
             ))
+    # the counties that train enough leaders: one large camp, in a quarter of their city's camps
+    for county in sorted((u for u in units.values() if u.level == "county"), key=lambda u: u.code):
+        city = units.get(county.code[:4] + "00")
+        if city is None or not strong(county, "trained"):
+            continue
+        rnd = random.Random(f"{SEED}:county-trained:{county.code}")
+        q = rnd.choice([k for k in city_quarters(city) if k > 1])
+        first = D(YEAR, 3 * q - 2, 1) + datetime.timedelta(days=rnd.randint(14, 65))
+        need = TRAINED_TARGETS[bool(county.prd)]
+        enrol = need * 5 // 4 + rnd.randint(3, 10)  # about 85 % attend
+        camps.append(dict(
+            unit=county, title=f"{county.name}青年社会组织骨干培训班", n=1, starts=first,
+            ends=first + datetime.timedelta(days=rnd.choice([1, 2])), place=f"{county.name}青少年活动中心",
+            capacity=enrol + 10, enrol=enrol, backbone=True, media=None, orgs=None,
+            institutions=rnd.choice(["公益大讲堂", f"{county.name}社会工作协会"]),
+        ))
     return camps
+
+
+def backbone(orgs: list[tuple[YouthOrg, Unit]], unit: Unit, n: int) -> list[tuple[YouthOrg, dict]]:
+    """``n`` more leaders (骨干) of the organizations ``orgs`` of ``unit``, for a
+    county's large camp, each from the county's own random stream."""
+    out = []
+    for k in range(n):
+        org, org_unit = orgs[k % len(orgs)]
+        rnd = random.Random(f"{SEED}:backbone:{unit.code}:{k}")
+        division = org_unit.code[:6]
+        out.append((org, person(rnd, division, 2 + k)))
+    return out
 
 
 def load(session) -> int:
     units = {
         u.code: u for u in session.execute(
-            select(Unit).where(Unit.level.in_(("province", "city")) | Unit.code.in_(list(COUNTY_CAMPS)))
+            select(Unit).where(Unit.level.in_(("province", "city", "county")) | Unit.code.in_(list(COUNTY_CAMPS)))
         ).scalars()
     }
     added = 0
@@ -191,6 +243,9 @@ def load(session) -> int:
         unit = plan["unit"]
         if (unit.id, plan["title"], plan["n"]) in existing:
             continue
+        local = [(org, u) for org, u in orgs if u.path.startswith(unit.path)]
+        if plan.get("backbone") and not local:  # a county without organizations trains nobody
+            continue
         rnd = random.Random(f"{SEED}:camp:{unit.code}:{plan['n']}")
         cancelled = (unit.code, plan["n"]) == CANCELLED_CAMP
         camp = Camp(
@@ -209,6 +264,9 @@ def load(session) -> int:
         candidates = [(org, p) for org, u, p in leaders if u.path.startswith(unit.path)]
         if cancelled:
             candidates = candidates[: min(len(candidates), 8)]
+        if plan.get("backbone"):  # a county's large camp: its organizations send more of their leaders
+            if len(candidates) < plan["enrol"]:
+                candidates = candidates + backbone(local, unit, plan["enrol"] - len(candidates))
         taken = set()
         for org, p in rnd.sample(candidates, min(len(candidates), plan["enrol"], plan["capacity"])):
             trainee = trainee_for(p)
