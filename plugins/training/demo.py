@@ -46,28 +46,44 @@ COUNTY_CAMPS = {"440605": 1, "440606": 2, "440106": 1}
 CANCELLED_CAMP = ("440900", 2)  # one camp called off, for realism
 # A living demo: about 45 % of the counties (drawn per county) train enough of
 # their organizations' leaders (骨干) in a camp of their own to meet their
-# target (PRD 100, others 50), held in a quarter of their city's camps; a city
-# holds a camp in each of Q2-Q4 with a chance of 35 % (at least one), so its
-# "one camp every quarter" target is met in some quarters and not in others.
+# target (PRD 100, others 50), held in a quarter of their city's camps; in
+# each of Q2-Q4, 40 % of the cities hold a camp (every city at least one), so
+# "one camp every quarter" is met in some quarters and not in others.
 TRAINED_TARGETS = {True: 100, False: 50}
 STRONG_SHARE = 0.45
-QUARTER_CHANCE = 0.35
+QUARTER_SHARE = 0.4
 
 
-def strong(unit: Unit, what: str) -> bool:
-    """Whether ``unit`` meets its ``what`` target in the demo (deterministic)."""
-    return random.Random(f"{SEED}:strong:{what}:{unit.code}").random() < STRONG_SHARE
+def ranked(codes, *key) -> list[str]:
+    """``codes`` in a deterministic random order (drawn per code)."""
+    return sorted(codes, key=lambda c: random.Random(":".join(map(str, (SEED, *key, c)))).random())
 
 
-def city_quarters(city: Unit) -> list[int]:
-    """The quarters of a city's camps, one entry per camp: PRD cities hold
-    four (one in Q1), the others two or three."""
-    rnd = random.Random(f"{SEED}:quarters:{city.code}")
-    held = [q for q in (2, 3, 4) if rnd.random() < QUARTER_CHANCE] or [rnd.choice([2, 3, 4])]
-    first = [1] if city.prd or rnd.random() < 0.5 else []
-    n = 4 if city.prd else rnd.choice([2, 3])
-    later = [held[i % len(held)] for i in range(n - len(first))]
-    return sorted(first + later)
+def strong_counties(units) -> set[str]:
+    """The counties that train enough leaders: 45 % of the PRD ones and of the others."""
+    out = set()
+    for prd in (True, False):
+        codes = [u.code for u in units if u.level == "county" and bool(u.prd) == prd]
+        out.update(ranked(codes, "strong", "trained")[: round(len(codes) * STRONG_SHARE)])
+    return out
+
+
+def camp_quarters(cities) -> dict[str, list[int]]:
+    """The quarters of every city's camps, one entry per camp: in each of
+    Q2-Q4, 40 % of the cities hold one (a city holding none of them holds
+    one in a quarter of its own choice); PRD cities hold four camps (one in
+    Q1), the others two or three."""
+    codes = sorted(c.code for c in cities)
+    held_by = {q: set(ranked(codes, "quarter", q)[: round(len(codes) * QUARTER_SHARE)]) for q in (2, 3, 4)}
+    out = {}
+    for city in cities:
+        rnd = random.Random(f"{SEED}:quarters:{city.code}")
+        held = [q for q in (2, 3, 4) if city.code in held_by[q]] or [rnd.choice([2, 3, 4])]
+        first = [1] if city.prd or rnd.random() < 0.5 else []
+        n = 4 if city.prd else rnd.choice([2, 3])
+        out[city.code] = sorted(first + [held[i % len(held)] for i in range(n - len(first))])
+    return out
+
 
 # the shared lecturer pool (fictional people at real institutions)
 LECTURERS = [
@@ -139,9 +155,10 @@ def plan_camps(units: dict[str, Unit]) -> list[dict]:
                 institutions="、".join(rnd.sample(INSTITUTIONS, 2)),
             ))
     cities = sorted((u for u in units.values() if u.level == "city"), key=lambda u: u.code)
+    quarters_of = camp_quarters(cities)
     for city in cities:
         rnd = random.Random(f"{SEED}:city:{city.code}")
-        quarters = city_quarters(city)
+        quarters = quarters_of[city.code]
         for n, q in enumerate(quarters, start=1):
             first = D(YEAR, 3 * q - 2, 1) + datetime.timedelta(days=rnd.randint(14, 70))
             if q == 1:
@@ -159,20 +176,23 @@ def plan_camps(units: dict[str, Unit]) -> list[dict]:
         if county is None or county.level == "city":  # 顺德区 at city tier has its city camps
             continue
         rnd = random.Random(f"{SEED}:county:{code}")
+        city_held = sorted({q for q in quarters_of.get(code[:4] + "00", [2, 3]) if q > 1})
         for n in range(1, count + 1):
-            first = D(YEAR, 5 + 4 * (n - 1), 1) + datetime.timedelta(days=rnd.randint(0, 40))
+            q = city_held[(n - 1) % len(city_held)]  # with the city's camps
+            first = D(YEAR, 3 * q - 2, 1) + datetime.timedelta(days=rnd.randint(10, 50))
             camps.append(dict(
                 unit=county, title=f"{county.name}“亲青汇训练营”", n=n, starts=first,
                 ends=first + datetime.timedelta(days=1), place=f"{county.name}青少年活动中心", capacity=40,
                 enrol=rnd.randint(20, 35), media=None, orgs=None, institutions="公益大讲堂",
             ))
     # the counties that train enough leaders: one large camp, in a quarter of their city's camps
+    strong = strong_counties(units.values())
     for county in sorted((u for u in units.values() if u.level == "county"), key=lambda u: u.code):
         city = units.get(county.code[:4] + "00")
-        if city is None or not strong(county, "trained"):
+        if city is None or county.code not in strong:
             continue
         rnd = random.Random(f"{SEED}:county-trained:{county.code}")
-        q = rnd.choice([k for k in city_quarters(city) if k > 1])
+        q = rnd.choice([k for k in quarters_of[city.code] if k > 1])
         first = D(YEAR, 3 * q - 2, 1) + datetime.timedelta(days=rnd.randint(14, 65))
         need = TRAINED_TARGETS[bool(county.prd)]
         enrol = need * 5 // 4 + rnd.randint(3, 10)  # about 85 % attend
