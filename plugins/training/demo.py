@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import random
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from core.units import Unit
 from core.validators import resident_id_check_char
@@ -242,22 +242,25 @@ def load(session) -> int:
         select(YouthOrg, Unit).join(Unit, Unit.id == YouthOrg.unit_id).order_by(Unit.code, YouthOrg.name)
     ).all()
     leaders = leaders_of(orgs)
-    by_id = {t.resident_id: t for t in session.execute(select(Trainee).where(Trainee.resident_id.is_not(None))).scalars()}
-    by_name_phone = {(t.name, t.phone): t for t in session.execute(select(Trainee)).scalars()}
+    # people already stored, by ID number and by (name, phone); new ones are rows to insert
+    by_id = dict(session.execute(select(Trainee.resident_id, Trainee.id).where(Trainee.resident_id.is_not(None))).all())
+    by_name_phone = {(n, ph): i for i, n, ph in session.execute(select(Trainee.id, Trainee.name, Trainee.phone))}
+    new_people: list[dict] = []
 
-    def trainee_for(p: dict) -> Trainee:
-        nonlocal added
+    def trainee_for(p: dict) -> int | dict:
+        """The stored trainee's id, or the row of a person to insert."""
         t = by_id.get(p["resident_id"]) if p["resident_id"] else None
-        t = t or by_name_phone.get((p["name"], p["phone"]))
         if t is None:
-            t = Trainee(name=p["name"], gender=p["gender"], phone=p["phone"], resident_id=p["resident_id"])
-            session.add(t)
-            added += 1
+            t = by_name_phone.get((p["name"], p["phone"]))
+        if t is None:
+            t = {"name": p["name"], "gender": p["gender"], "phone": p["phone"], "resident_id": p["resident_id"]}
+            new_people.append(t)
             if p["resident_id"]:
                 by_id[p["resident_id"]] = t
             by_name_phone[(p["name"], p["phone"])] = t
         return t
 
+    enrolments: list[tuple[Camp, int | dict, dict]] = []  # (camp, trainee, the roster line)
     existing = set(session.execute(select(Camp.unit_id, Camp.title, Camp.session_no)).all())
     for plan in plan_camps(units):
         unit = plan["unit"]
@@ -290,15 +293,30 @@ def load(session) -> int:
         taken = set()
         for org, p in rnd.sample(candidates, min(len(candidates), plan["enrol"], plan["capacity"])):
             trainee = trainee_for(p)
-            if id(trainee) in taken:  # the same person twice in one camp: never
+            key = id(trainee) if isinstance(trainee, dict) else trainee
+            if key in taken:  # the same person twice in one camp: never
                 continue
-            taken.add(id(trainee))
-            session.add(Enrolment(
-                camp=camp, trainee=trainee, youth_org=org, name=p["name"], gender=p["gender"], phone=p["phone"],
+            taken.add(key)
+            enrolments.append((camp, trainee, dict(
+                youth_org_id=org.id, name=p["name"], gender=p["gender"], phone=p["phone"],
                 resident_id=p["resident_id"], role=p["role"],
                 enrolled_on=plan["starts"] - datetime.timedelta(days=rnd.randint(3, 20)),
                 attended=(not cancelled) and rnd.random() < 0.85,
-            ))
-            added += 1
+            )))
     session.flush()
+    # the new people and the rosters: one set-based insert each
+    if new_people:
+        session.execute(insert(Trainee), new_people)
+        added += len(new_people)
+        by_id = dict(session.execute(
+            select(Trainee.resident_id, Trainee.id).where(Trainee.resident_id.is_not(None))).all())
+        by_name_phone = {(n, ph): i for i, n, ph in session.execute(select(Trainee.id, Trainee.name, Trainee.phone))}
+    rows = []
+    for camp, t, line in enrolments:
+        if isinstance(t, dict):
+            t = by_id[t["resident_id"]] if t["resident_id"] else by_name_phone[(t["name"], t["phone"])]
+        rows.append({**line, "camp_id": camp.id, "unit_id": camp.unit_id, "trainee_id": t})
+    if rows:
+        session.execute(insert(Enrolment), rows)
+        added += len(rows)
     return added
