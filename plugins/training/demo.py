@@ -217,6 +217,15 @@ def backbone(orgs: list[tuple[YouthOrg, Unit]], unit: Unit, n: int) -> list[tupl
     return out
 
 
+def insert_rows(session, model, rows: list[dict], chunk: int = 1000) -> None:
+    """Set-based inserts of ``rows``, a thousand per statement; empty values
+    written as NULL, so that every row has the same columns and they go in
+    together (else each run of rows with other empty columns is a statement)."""
+    stmt = insert(model).execution_options(render_nulls=True)
+    for i in range(0, len(rows), chunk):
+        session.execute(stmt, rows[i : i + chunk])
+
+
 def load(session) -> int:
     units = {
         u.code: u for u in session.execute(
@@ -306,7 +315,7 @@ def load(session) -> int:
     session.flush()
     # the new people and the rosters: one set-based insert each
     if new_people:
-        session.execute(insert(Trainee), new_people)
+        insert_rows(session, Trainee, new_people)
         added += len(new_people)
         by_id = dict(session.execute(
             select(Trainee.resident_id, Trainee.id).where(Trainee.resident_id.is_not(None))).all())
@@ -317,6 +326,6 @@ def load(session) -> int:
             t = by_id[t["resident_id"]] if t["resident_id"] else by_name_phone[(t["name"], t["phone"])]
         rows.append({**line, "camp_id": camp.id, "unit_id": camp.unit_id, "trainee_id": t})
     if rows:
-        session.execute(insert(Enrolment), rows)
+        insert_rows(session, Enrolment, rows)
         added += len(rows)
     return added
