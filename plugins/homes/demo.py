@@ -3,7 +3,9 @@ and counties of Guangdong (the province's first, 广州市青年社会组织孵�
 opened 2012-03-15 on the 7th floor of 广州市青年文化宫 with 35 resident
 organizations), the standard-building checklist and what each base meets,
 residencies of cultivation's demo organizations, 小组基地一对一 pairings, the
-provincial fund of 500万元 and city funds with their grants.
+provincial fund of 500万元 and city funds with their grants. Late in the
+plan year, some cities and counties have met their 亲青家园 and fund targets
+on time and others not (see ``STRONG_SHARE``).
 
 Idempotent: a record whose natural key exists is left alone. Every random
 draw comes from a stream seeded by the record's own key, so what exists
@@ -199,13 +201,13 @@ class Loader:
 
         for code, name, kind, address, area, opened, signage, services, manager in REAL_HOMES:
             home(code, name, kind, address, area, opened, signage, services, manager, stream("home", code, name))
-        real_cities = {c for c, *_ in REAL_HOMES if c != "440000"}
+        with_real_home = {c for c, *_ in REAL_HOMES if c != "440000"}  # a city with one of its own gets no other
         for code, unit in sorted(self.units.items()):
             if unit is None or unit.level not in ("city", "county") or code in NO_HOME_YET:
                 continue
             rnd = stream("home", code)
             if unit.level == "city":
-                if code in real_cities:
+                if code in with_real_home:
                     continue
                 first, last = (D(YEAR, 3, 25), D(YEAR, 5, 31)) if unit.prd else (D(YEAR, 4, 10), D(YEAR, 6, 30))
                 opened = LATE_HOME.get(code) or day_between(rnd, first, last)

@@ -1,12 +1,16 @@
 """Deterministic demo data for plan year 2012: the province's ten camps (the
 first on 3月23-25日 in 佛山南海, as the notice announces), four camps in every
-PRD city (one a quarter), two or three in every other city and a few county
-camps; the leaders of cultivation's demo organizations enrolled in them
-(about 85% attend; many attend more than one camp), and a lecturer pool kept
-by universities' cities and the province, shared across camps.
+PRD city (one in Q1, the others in the quarters it holds camps in), two or
+three in every other city, a few county camps, and a large camp in 45 % of
+the counties, which train enough leaders for their target; the leaders of
+cultivation's demo organizations enrolled in them (about 85% attend; many
+attend more than one camp), and a lecturer pool kept by universities' cities
+and the province, shared across camps. Late in the plan year, some cities and
+counties have met their targets and others not (see ``STRONG_SHARE``).
 
 Idempotent: a camp whose (unit, title, session) exists is left alone with
-its roster; people and lecturers that exist are reused."""
+its roster; people and lecturers that exist are reused. New people and the
+rosters go in with set-based inserts."""
 
 from __future__ import annotations
 
