@@ -100,20 +100,25 @@ LATE_HOME = {"445200": D(2012, 8, 1)}
 # date (PRD 5-end, others 6-end); the others' bases fall short of the handbook
 # or come late. About half the cities set up their fund on time, the others late.
 STRONG_SHARE = {"homes": 0.45, "funds": 0.5}
+# late whatever the draw: no base, or a real one without its sign by the due date (中山, 东莞)
+LATE = {"homes": NO_HOME_YET | set(LATE_HOME) | {"442000", "441900"}, "funds": NO_FUND_YET | set(LATE_FUND)}
 
 
 def strong_units(units, what: str) -> set[str]:
     """The codes of the units that meet their ``what`` target in the demo:
     of the cities and the counties, PRD and not, each group apart, the share
-    ``STRONG_SHARE[what]`` drawn in a deterministic random order."""
+    ``STRONG_SHARE[what]`` drawn in a deterministic random order from those
+    not late whatever the draw."""
     groups: dict[tuple, list] = {}
     for u in units:
         if u is not None and u.level in ("city", "county"):
             groups.setdefault((u.level, bool(u.prd)), []).append(u.code)
     out = set()
     for codes in groups.values():
+        n = round(len(codes) * STRONG_SHARE[what])
+        codes = [c for c in codes if c not in LATE[what]]
         codes.sort(key=lambda c: random.Random(f"{SEED}:strong:{what}:{c}").random())
-        out.update(codes[: round(len(codes) * STRONG_SHARE[what])])
+        out.update(codes[:n])
     return out
 
 
