@@ -3,7 +3,9 @@ and counties of Guangdong (the province's first, 广州市青年社会组织孵�
 opened 2012-03-15 on the 7th floor of 广州市青年文化宫 with 35 resident
 organizations), the standard-building checklist and what each base meets,
 residencies of cultivation's demo organizations, 小组基地一对一 pairings, the
-provincial fund of 500万元 and city funds with their grants.
+provincial fund of 500万元 and city funds with their grants. Late in the
+plan year, some cities and counties have met their 亲青家园 and fund targets
+on time and others not (see ``STRONG_SHARE``).
 
 Idempotent: a record whose natural key exists is left alone. Every random
 draw comes from a stream seeded by the record's own key, so what exists
@@ -93,6 +95,36 @@ NO_FUND_YET = {"441500", "445300"}  # 汕尾, 云浮: none in 2012 (the dashboar
 LATE_FUND = {"441900": D(2012, 6, 12), "441400": D(2012, 7, 16)}  # 东莞 after 5-end, 梅州 after 6-end
 NO_HOME_YET = {"441500"}
 LATE_HOME = {"445200": D(2012, 8, 1)}
+# A living demo: 45 % of the cities and of the counties (drawn per unit) have a
+# 亲青家园 with its sign hung and every item of the handbook met by their due
+# date (PRD 5-end, others 6-end); the others' bases fall short of the handbook
+# or come late. About half the cities set up their fund on time, the others late.
+STRONG_SHARE = {"homes": 0.45, "funds": 0.5}
+# late whatever the draw: no base, or a real one without its sign by the due date (中山, 东莞)
+LATE = {"homes": NO_HOME_YET | set(LATE_HOME) | {"442000", "441900"}, "funds": NO_FUND_YET | set(LATE_FUND)}
+
+
+def strong_units(units, what: str) -> set[str]:
+    """The codes of the units that meet their ``what`` target in the demo:
+    of the cities and the counties, PRD and not, each group apart, the share
+    ``STRONG_SHARE[what]`` drawn in a deterministic random order from those
+    not late whatever the draw."""
+    groups: dict[tuple, list] = {}
+    for u in units:
+        if u is not None and u.level in ("city", "county"):
+            groups.setdefault((u.level, bool(u.prd)), []).append(u.code)
+    out = set()
+    for codes in groups.values():
+        n = round(len(codes) * STRONG_SHARE[what])
+        codes = [c for c in codes if c not in LATE[what]]
+        codes.sort(key=lambda c: random.Random(f"{SEED}:strong:{what}:{c}").random())
+        out.update(codes[:n])
+    return out
+
+
+def due_of(unit: Unit) -> datetime.date:
+    """The due date of a city's or county's 亲青家园 and fund targets."""
+    return D(YEAR, 5, 31) if unit.prd else D(YEAR, 6, 30)
 
 
 def short_place(name: str) -> str:
@@ -124,6 +156,13 @@ class Loader:
         self.added = 0
         self.units = {u.code: u for u in session.execute(
             select(Unit).where(Unit.level.in_(("province", "city", "county")))).scalars()}
+        self.strong = {what: strong_units(self.units.values(), what) for what in STRONG_SHARE}
+
+    def meets_handbook(self, home: Home) -> bool:
+        """A city's or county's base that meets the handbook on time in the demo."""
+        unit = home.unit
+        return (unit.code in self.strong["homes"] and home.kind != "campus_room" and home.opened_on is not None
+                and home.opened_on < due_of(unit))
 
     def unit(self, code):
         if code not in self.units:
@@ -167,26 +206,31 @@ class Loader:
 
         for code, name, kind, address, area, opened, signage, services, manager in REAL_HOMES:
             home(code, name, kind, address, area, opened, signage, services, manager, stream("home", code, name))
-        real_cities = {c[:4] for c, *_ in REAL_HOMES if c != "440000"}
+        with_real_home = {c for c, *_ in REAL_HOMES if c != "440000"}  # a city with one of its own gets no other
         for code, unit in sorted(self.units.items()):
             if unit is None or unit.level not in ("city", "county") or code in NO_HOME_YET:
                 continue
             rnd = stream("home", code)
             if unit.level == "city":
-                if code[:4] in real_cities:
+                if code in with_real_home:
                     continue
                 first, last = (D(YEAR, 3, 25), D(YEAR, 5, 31)) if unit.prd else (D(YEAR, 4, 10), D(YEAR, 6, 30))
                 opened = LATE_HOME.get(code) or day_between(rnd, first, last)
             else:
-                if rnd.random() > (0.6 if unit.prd else 0.35):
+                pilot, unopened = rnd.random() <= (0.6 if unit.prd else 0.35), rnd.random() < 0.1
+                opened = None if unopened else day_between(rnd, D(YEAR, 4, 1), D(YEAR, 11, 30))
+                if unit.code in self.strong["homes"]:  # opened in time to meet the handbook by the due date
+                    opened = day_between(rnd, D(YEAR, 3, 20), due_of(unit) - datetime.timedelta(days=20))
+                elif not pilot:
                     continue  # no pilot yet
-                opened = None if rnd.random() < 0.1 else day_between(rnd, D(YEAR, 4, 1), D(YEAR, 11, 30))
             kind = rnd.choice(GENERATED_KINDS)
             place = short_place(unit.name)
             name = f"{place}{KIND_WORDS[kind]}亲青家园" + ("（试点）" if unit.level == "county" else "")
             signage = None
             if opened is not None and rnd.random() < 0.7:
                 signage = min(END, opened + datetime.timedelta(days=rnd.randint(0, 40)))
+            if opened is not None and opened < due_of(unit) and unit.code in self.strong["homes"]:
+                signage = day_between(rnd, opened, due_of(unit))  # hung by the due date
             services = tuple(a for a in ALL_SERVICES if a in BASIC or rnd.random() < 0.4)
             manager = rnd.choice("陈李黄张梁林刘吴罗何") + rnd.choice(["嘉欣", "子豪", "晓婷", "伟杰", "敏仪", "志强"])
             address = f"{unit.name}{rnd.choice(['人民路', '青年路', '文化路', '中山路', '建设路'])}{rnd.randint(1, 300)}号"
@@ -201,9 +245,12 @@ class Loader:
                 continue
             rnd = stream("checklist", h.unit.code, h.name)
             share = 0.95 if h.name == "广州市青年社会组织孵化基地" else rnd.uniform(0.2, 0.9)
+            complete = self.meets_handbook(h)  # every item met by the due date
             for item in items:
                 # draw first: what exists already must not shift the stream
                 meets, met, page = rnd.random() <= share, day_between(rnd, h.opened_on, END), rnd.randint(1, 40)
+                if complete:
+                    meets, met = True, min(met, day_between(rnd, h.opened_on, due_of(h.unit)))
                 if item.code == "A1":
                     meets, met = meets and h.signage_on is not None, h.signage_on
                 if not meets or (h.id, item.id) in have:
@@ -307,6 +354,8 @@ class Loader:
             rnd = stream("fund", code)
             first, last = (D(YEAR, 3, 25), D(YEAR, 5, 31)) if unit.prd else (D(YEAR, 4, 15), D(YEAR, 6, 30))
             established = LATE_FUND.get(code) or day_between(rnd, first, last)
+            if code not in LATE_FUND and code not in self.strong["funds"]:  # set up after its due date
+                established = day_between(rnd, last + datetime.timedelta(days=10), D(YEAR, 10, 31))
             scale = 10_000 * (rnd.randint(50, 300) if unit.prd else rnd.randint(20, 100))
             amounts = {
                 "from_youth_foundation": scale,

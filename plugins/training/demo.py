@@ -1,19 +1,23 @@
 """Deterministic demo data for plan year 2012: the province's ten camps (the
 first on 3月23-25日 in 佛山南海, as the notice announces), four camps in every
-PRD city (one a quarter), two or three in every other city and a few county
-camps; the leaders of cultivation's demo organizations enrolled in them
-(about 85% attend; many attend more than one camp), and a lecturer pool kept
-by universities' cities and the province, shared across camps.
+PRD city (one in Q1, the others in the quarters it holds camps in), two or
+three in every other city, a few county camps, and a large camp in 45 % of
+the counties, which train enough leaders for their target; the leaders of
+cultivation's demo organizations enrolled in them (about 85% attend; many
+attend more than one camp), and a lecturer pool kept by universities' cities
+and the province, shared across camps. Late in the plan year, some cities and
+counties have met their targets and others not (see ``STRONG_SHARE``).
 
 Idempotent: a camp whose (unit, title, session) exists is left alone with
-its roster; people and lecturers that exist are reused."""
+its roster; people and lecturers that exist are reused. New people and the
+rosters go in with set-based inserts."""
 
 from __future__ import annotations
 
 import datetime
 import random
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from core.units import Unit
 from core.validators import resident_id_check_char
@@ -44,6 +48,46 @@ INSTITUTIONS = ["公益大讲堂", "广东青年职业学院", "中山大学社�
 # county camps: "县域范围内的骨干培训纳入市级培训序列"
 COUNTY_CAMPS = {"440605": 1, "440606": 2, "440106": 1}
 CANCELLED_CAMP = ("440900", 2)  # one camp called off, for realism
+# A living demo: about 45 % of the counties (drawn per county) train enough of
+# their organizations' leaders (骨干) in a camp of their own to meet their
+# target (PRD 100, others 50), held in a quarter of their city's camps; in
+# each of Q2-Q4, 40 % of the cities hold a camp (every city at least one), so
+# "one camp every quarter" is met in some quarters and not in others.
+TRAINED_TARGETS = {True: 100, False: 50}
+STRONG_SHARE = 0.45
+QUARTER_SHARE = 0.4
+
+
+def ranked(codes, *key) -> list[str]:
+    """``codes`` in a deterministic random order (drawn per code)."""
+    return sorted(codes, key=lambda c: random.Random(":".join(map(str, (SEED, *key, c)))).random())
+
+
+def strong_counties(units) -> set[str]:
+    """The counties that train enough leaders: 45 % of the PRD ones and of the others."""
+    out = set()
+    for prd in (True, False):
+        codes = [u.code for u in units if u.level == "county" and bool(u.prd) == prd]
+        out.update(ranked(codes, "strong", "trained")[: round(len(codes) * STRONG_SHARE)])
+    return out
+
+
+def camp_quarters(cities) -> dict[str, list[int]]:
+    """The quarters of every city's camps, one entry per camp: in each of
+    Q2-Q4, 40 % of the cities hold one (a city holding none of them holds
+    one in a quarter of its own choice); PRD cities hold four camps (one in
+    Q1), the others two or three."""
+    codes = sorted(c.code for c in cities)
+    held_by = {q: set(ranked(codes, "quarter", q)[: round(len(codes) * QUARTER_SHARE)]) for q in (2, 3, 4)}
+    out = {}
+    for city in cities:
+        rnd = random.Random(f"{SEED}:quarters:{city.code}")
+        held = [q for q in (2, 3, 4) if city.code in held_by[q]] or [rnd.choice([2, 3, 4])]
+        first = [1] if city.prd or rnd.random() < 0.5 else []
+        n = 4 if city.prd else rnd.choice([2, 3])
+        out[city.code] = sorted(first + [held[i % len(held)] for i in range(n - len(first))])
+    return out
+
 
 # the shared lecturer pool (fictional people at real institutions)
 LECTURERS = [
@@ -115,9 +159,10 @@ def plan_camps(units: dict[str, Unit]) -> list[dict]:
                 institutions="、".join(rnd.sample(INSTITUTIONS, 2)),
             ))
     cities = sorted((u for u in units.values() if u.level == "city"), key=lambda u: u.code)
+    quarters_of = camp_quarters(cities)
     for city in cities:
         rnd = random.Random(f"{SEED}:city:{city.code}")
-        quarters = [1, 2, 3, 4] if city.prd else sorted(rnd.sample([1, 2, 3, 4], rnd.choice([2, 3])))
+        quarters = quarters_of[city.code]
         for n, q in enumerate(quarters, start=1):
             first = D(YEAR, 3 * q - 2, 1) + datetime.timedelta(days=rnd.randint(14, 70))
             if q == 1:
@@ -135,20 +180,60 @@ def plan_camps(units: dict[str, Unit]) -> list[dict]:
         if county is None or county.level == "city":  # 顺德区 at city tier has its city camps
             continue
         rnd = random.Random(f"{SEED}:county:{code}")
+        city_held = sorted({q for q in quarters_of.get(code[:4] + "00", [2, 3]) if q > 1})
         for n in range(1, count + 1):
-            first = D(YEAR, 5 + 4 * (n - 1), 1) + datetime.timedelta(days=rnd.randint(0, 40))
+            q = city_held[(n - 1) % len(city_held)]  # with the city's camps
+            first = D(YEAR, 3 * q - 2, 1) + datetime.timedelta(days=rnd.randint(10, 50))
             camps.append(dict(
                 unit=county, title=f"{county.name}“亲青汇训练营”", n=n, starts=first,
                 ends=first + datetime.timedelta(days=1), place=f"{county.name}青少年活动中心", capacity=40,
                 enrol=rnd.randint(20, 35), media=None, orgs=None, institutions="公益大讲堂",
             ))
+    # the counties that train enough leaders: one large camp, in a quarter of their city's camps
+    strong = strong_counties(units.values())
+    for county in sorted((u for u in units.values() if u.level == "county"), key=lambda u: u.code):
+        city = units.get(county.code[:4] + "00")
+        if city is None or county.code not in strong:
+            continue
+        rnd = random.Random(f"{SEED}:county-trained:{county.code}")
+        q = rnd.choice([k for k in quarters_of[city.code] if k > 1])
+        first = D(YEAR, 3 * q - 2, 1) + datetime.timedelta(days=rnd.randint(14, 65))
+        need = TRAINED_TARGETS[bool(county.prd)]
+        enrol = need * 5 // 4 + rnd.randint(3, 10)  # about 85 % attend
+        camps.append(dict(
+            unit=county, title=f"{county.name}青年社会组织骨干培训班", n=1, starts=first,
+            ends=first + datetime.timedelta(days=rnd.choice([1, 2])), place=f"{county.name}青少年活动中心",
+            capacity=enrol + 10, enrol=enrol, backbone=True, media=None, orgs=None,
+            institutions=rnd.choice(["公益大讲堂", f"{county.name}社会工作协会"]),
+        ))
     return camps
+
+
+def backbone(orgs: list[tuple[YouthOrg, Unit]], unit: Unit, n: int) -> list[tuple[YouthOrg, dict]]:
+    """``n`` more leaders (骨干) of the organizations ``orgs`` of ``unit``, for a
+    county's large camp, each from the county's own random stream."""
+    out = []
+    for k in range(n):
+        org, org_unit = orgs[k % len(orgs)]
+        rnd = random.Random(f"{SEED}:backbone:{unit.code}:{k}")
+        division = org_unit.code[:6]
+        out.append((org, person(rnd, division, 2 + k)))
+    return out
+
+
+def insert_rows(session, model, rows: list[dict], chunk: int = 1000) -> None:
+    """Set-based inserts of ``rows``, a thousand per statement; empty values
+    written as NULL, so that every row has the same columns and they go in
+    together (else each run of rows with other empty columns is a statement)."""
+    stmt = insert(model).execution_options(render_nulls=True)
+    for i in range(0, len(rows), chunk):
+        session.execute(stmt, rows[i : i + chunk])
 
 
 def load(session) -> int:
     units = {
         u.code: u for u in session.execute(
-            select(Unit).where(Unit.level.in_(("province", "city")) | Unit.code.in_(list(COUNTY_CAMPS)))
+            select(Unit).where(Unit.level.in_(("province", "city", "county")) | Unit.code.in_(list(COUNTY_CAMPS)))
         ).scalars()
     }
     added = 0
@@ -170,26 +255,32 @@ def load(session) -> int:
         select(YouthOrg, Unit).join(Unit, Unit.id == YouthOrg.unit_id).order_by(Unit.code, YouthOrg.name)
     ).all()
     leaders = leaders_of(orgs)
-    by_id = {t.resident_id: t for t in session.execute(select(Trainee).where(Trainee.resident_id.is_not(None))).scalars()}
-    by_name_phone = {(t.name, t.phone): t for t in session.execute(select(Trainee)).scalars()}
+    # people already stored, by ID number and by (name, phone); new ones are rows to insert
+    by_id = dict(session.execute(select(Trainee.resident_id, Trainee.id).where(Trainee.resident_id.is_not(None))).all())
+    by_name_phone = {(n, ph): i for i, n, ph in session.execute(select(Trainee.id, Trainee.name, Trainee.phone))}
+    new_people: list[dict] = []
 
-    def trainee_for(p: dict) -> Trainee:
-        nonlocal added
+    def trainee_for(p: dict) -> int | dict:
+        """The stored trainee's id, or the row of a person to insert."""
         t = by_id.get(p["resident_id"]) if p["resident_id"] else None
-        t = t or by_name_phone.get((p["name"], p["phone"]))
         if t is None:
-            t = Trainee(name=p["name"], gender=p["gender"], phone=p["phone"], resident_id=p["resident_id"])
-            session.add(t)
-            added += 1
+            t = by_name_phone.get((p["name"], p["phone"]))
+        if t is None:
+            t = {"name": p["name"], "gender": p["gender"], "phone": p["phone"], "resident_id": p["resident_id"]}
+            new_people.append(t)
             if p["resident_id"]:
                 by_id[p["resident_id"]] = t
             by_name_phone[(p["name"], p["phone"])] = t
         return t
 
+    enrolments: list[tuple[Camp, int | dict, dict]] = []  # (camp, trainee, the roster line)
     existing = set(session.execute(select(Camp.unit_id, Camp.title, Camp.session_no)).all())
     for plan in plan_camps(units):
         unit = plan["unit"]
         if (unit.id, plan["title"], plan["n"]) in existing:
+            continue
+        local = [(org, u) for org, u in orgs if u.path.startswith(unit.path)]
+        if plan.get("backbone") and not local:  # a county without organizations trains nobody
             continue
         rnd = random.Random(f"{SEED}:camp:{unit.code}:{plan['n']}")
         cancelled = (unit.code, plan["n"]) == CANCELLED_CAMP
@@ -209,18 +300,36 @@ def load(session) -> int:
         candidates = [(org, p) for org, u, p in leaders if u.path.startswith(unit.path)]
         if cancelled:
             candidates = candidates[: min(len(candidates), 8)]
+        if plan.get("backbone"):  # a county's large camp: its organizations send more of their leaders
+            if len(candidates) < plan["enrol"]:
+                candidates = candidates + backbone(local, unit, plan["enrol"] - len(candidates))
         taken = set()
         for org, p in rnd.sample(candidates, min(len(candidates), plan["enrol"], plan["capacity"])):
             trainee = trainee_for(p)
-            if id(trainee) in taken:  # the same person twice in one camp: never
+            key = id(trainee) if isinstance(trainee, dict) else trainee
+            if key in taken:  # the same person twice in one camp: never
                 continue
-            taken.add(id(trainee))
-            session.add(Enrolment(
-                camp=camp, trainee=trainee, youth_org=org, name=p["name"], gender=p["gender"], phone=p["phone"],
+            taken.add(key)
+            enrolments.append((camp, trainee, dict(
+                youth_org_id=org.id, name=p["name"], gender=p["gender"], phone=p["phone"],
                 resident_id=p["resident_id"], role=p["role"],
                 enrolled_on=plan["starts"] - datetime.timedelta(days=rnd.randint(3, 20)),
                 attended=(not cancelled) and rnd.random() < 0.85,
-            ))
-            added += 1
+            )))
     session.flush()
+    # the new people and the rosters: one set-based insert each
+    if new_people:
+        insert_rows(session, Trainee, new_people)
+        added += len(new_people)
+        by_id = dict(session.execute(
+            select(Trainee.resident_id, Trainee.id).where(Trainee.resident_id.is_not(None))).all())
+        by_name_phone = {(n, ph): i for i, n, ph in session.execute(select(Trainee.id, Trainee.name, Trainee.phone))}
+    rows = []
+    for camp, t, line in enrolments:
+        if isinstance(t, dict):
+            t = by_id[t["resident_id"]] if t["resident_id"] else by_name_phone[(t["name"], t["phone"])]
+        rows.append({**line, "camp_id": camp.id, "unit_id": camp.unit_id, "trainee_id": t})
+    if rows:
+        insert_rows(session, Enrolment, rows)
+        added += len(rows)
     return added

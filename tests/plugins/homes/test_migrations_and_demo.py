@@ -1,6 +1,7 @@
 """The plugin's Alembic branch down and up alone, and its demo data, in a
 database of their own (both engines)."""
 
+import datetime
 import os
 import subprocess
 import sys
@@ -105,6 +106,20 @@ def test_demo_data_is_plausible_valid_and_idempotent(fresh, demo):
             assert r.unit_id == r.home.unit_id and r.org.unit.path.startswith(r.home.unit.path)
         for g in s.execute(select(Grant)).scalars():
             assert g.unit_id == g.fund.unit_id and g.org.unit.path.startswith(g.fund.unit.path)
+        # a living demo: late in the plan year, some cities and counties met their 亲青家园 and fund
+        # targets on time and others did not (overdue)
+        from core import kpi
+        from core.units import Unit
+
+        if not s.execute(select(kpi.KpiTarget.id).where(kpi.KpiTarget.plan_year == 2012).limit(1)).first():
+            kpi.load_default_targets(2012, s)
+        day = datetime.date(2012, 12, 20)
+        province = s.execute(select(Unit).where(Unit.code == "440000")).scalar_one()
+        report = kpi.evaluate(s, 2012, province, day, depth=None, today=day)
+        for check, level in (("homes", "city"), ("homes", "county"), ("funds", "city")):
+            seen = [r.status for r in report.rows if r.target.check_key == check and r.unit.level == level]
+            met = seen.count(kpi.MET) / len(seen)
+            assert set(seen) == {kpi.MET, kpi.OVERDUE} and 0.2 <= met <= 0.7, (check, level, met, set(seen))
         s.rollback()
 
 

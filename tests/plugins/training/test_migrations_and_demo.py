@@ -97,6 +97,26 @@ def test_demo_data_is_plentiful_valid_and_idempotent(fresh):
         pairs = s.execute(select(func.count()).select_from(
             select(Enrolment.camp_id, Enrolment.trainee_id).distinct().subquery())).scalar_one()
         assert pairs == n_enrol
+        # a living demo: some cities and counties have trained enough leaders by late in the plan year,
+        # others not yet; a city's "one camp every quarter" is met in some quarters and not in others
+        from core import kpi
+        from core.units import Unit
+
+        if not s.execute(select(kpi.KpiTarget.id).where(kpi.KpiTarget.plan_year == 2012).limit(1)).first():
+            kpi.load_default_targets(2012, s)
+        day = datetime.date(2012, 12, 20)
+        province = s.execute(select(Unit).where(Unit.code == "440000")).scalar_one()
+        report = kpi.evaluate(s, 2012, province, day, depth=None, today=day)
+        for level in ("city", "county"):
+            seen = [r.status for r in report.rows if r.target.check_key == "trained_leaders" and r.unit.level == level]
+            met = seen.count(kpi.MET) / len(seen)
+            assert set(seen) == {kpi.MET, kpi.IN_PROGRESS} and 0.2 <= met <= 0.75, (level, met, set(seen))
+        for as_of in (datetime.date(2012, 6, 30), datetime.date(2012, 9, 30), day):  # Q2, Q3 at their ends; Q4 now
+            report = kpi.evaluate(s, 2012, province, as_of, depth=1, today=day)
+            seen = [r.status for r in report.rows if r.target.check_key == "camps" and r.unit.level == "city"]
+            met = seen.count(kpi.MET) / len(seen)
+            assert len(seen) == 21 and 0.2 <= met <= 0.75, (as_of, met, set(seen))
+        s.rollback()
 
 
 def test_branch_goes_down_and_up_alone(fresh):
