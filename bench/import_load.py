@@ -38,6 +38,7 @@ import requests
 import sqlalchemy as sa
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # core (the unit tree) from this checkout
 DEMO_PASSWORD = "Qqh-demo-2012"  # core/demo.py
 READERS = ["shunde", "shenzhen", "inspector", "foshan"]
 PAGES = ["/samplenoteview/list/", "/", "/unitview/list/", "/excel/"]
@@ -49,10 +50,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_file(n: int, tag: str) -> bytes:
+def importer_units(url: str, code: str = "440600") -> list[str]:
+    """The codes of the units in the subtree of ``code`` (the importer's own
+    unit, 佛山), read from core's unit tree in the bench database — not a
+    list written here: 顺德 (440606) reports to the province (core.units.
+    CITY_TIER_COUNTIES) and is outside 佛山's subtree."""
+    from core.units import Unit, subtree_of
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as c:
+            path = c.execute(sa.select(Unit.path).where(Unit.code == code)).scalar_one()
+            codes = c.execute(sa.select(Unit.code).where(subtree_of(path)).order_by(Unit.path)).scalars().all()
+    finally:
+        engine.dispose()
+    assert codes, f"no units under {code}"
+    return codes
+
+
+def make_file(n: int, tag: str, towns: list[str]) -> bytes:
+    """``n`` rows spread over ``towns`` (unit codes the importer may import into)."""
     import openpyxl
 
-    towns = ["440600", "440604", "440605", "440606"]
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet()
     ws.append(["标题", "正文", "日期", "单位"])
@@ -144,8 +163,9 @@ def main():
             time.sleep(0.5)
         print(f"gunicorn: {args.workers} workers, --timeout {args.timeout}; PostgreSQL database {name}", flush=True)
         tag = "L" + uuid.uuid4().hex[:6]
-        data = make_file(args.rows, tag)
-        print(f"file: {args.rows:,} rows, {len(data) / 1e6:.1f} MB", flush=True)
+        towns = importer_units(url)
+        data = make_file(args.rows, tag, towns)
+        print(f"file: {args.rows:,} rows over {len(towns)} units of 佛山's subtree, {len(data) / 1e6:.1f} MB", flush=True)
 
         stop = threading.Event()
         latencies, codes, lock = [], Counter(), threading.Lock()

@@ -167,6 +167,63 @@ def export_response(imp: Importable, query):
     return send_file(buf, mimetype=XLSX_MIME, as_attachment=True, download_name=export_file_name(imp))
 
 
+# -- big exports as background jobs (core/jobs.py) ----------------------------------------
+def export_job_rows() -> int:
+    """Exports of more rows than this run as a job (QQH_EXPORT_JOB_ROWS)."""
+    return int(jobs._setting(current_app, "QQH_EXPORT_JOB_ROWS", 5000))
+
+
+def export_is_big(query) -> bool:
+    return query.order_by(None).count() > export_job_rows()
+
+
+def start_export(name, wait):
+    """Hand the export of list ``name`` — as this request asks for it (its
+    query string: unit, filters, order) — to the job workers, which run it as
+    the user; the job, finished or still running, after ``wait`` seconds."""
+    job_id = jobs.submit("export", dict(name=name), user=current_user(), address=_address(),
+                         query_string=request.query_string.decode("utf-8", "replace"))
+    return jobs.wait(job_id, wait)
+
+
+@jobs.kind("export")
+def _export_job(params, ctx):
+    imp = find_importable(params["name"])
+    if imp is None:
+        raise jobs.JobRefused(gettext("Unknown list."))
+    try:
+        query = export_query(imp, current_scope(), request.args.get("unit"), use_request_filters=True)
+    except ExportRefused as exc:
+        raise jobs.JobRefused(str(exc)) from None
+    total = query.order_by(None).count()
+    ctx.progress("export", 0, total)
+    app = current_app._get_current_object()
+    try:
+        with jobs.open_file(app, ctx.job_id) as fh:
+            n = write_export(imp, query.yield_per(1000), fh, lambda done: ctx.progress("export", done, total))
+    except BaseException:
+        try:
+            os.remove(jobs.file_path(app, ctx.job_id))
+        except OSError:
+            pass
+        raise
+    ctx.progress("export", n, max(total, n))
+    return dict(name=params["name"], rows=n, file_name=export_file_name(imp))
+
+
+def export_job_file(job):
+    """The finished export of ``job`` for the current user, its owner only:
+    a download, or None."""
+    user = current_user()
+    if job is None or job.kind != "export" or job.state != jobs.DONE or job.user_id != getattr(user, "id", None):
+        return None
+    path = jobs.file_path(current_app, job.id)
+    if not os.path.isfile(path):
+        return None
+    return send_file(path, mimetype=XLSX_MIME, as_attachment=True, download_name=job.outcome["file_name"],
+                     max_age=0)
+
+
 def template_response(imp: Importable, scope):
     data = write_template(current_app.appbuilder.session, imp, scope, limits())
     suffix = gettext("import template")
@@ -291,6 +348,9 @@ def _pending_job(meta) -> str | None:
 
 def job_label(job) -> str:
     params = job.request_params
+    if job.kind == "export":
+        entry = importables().get(params.get("name"))
+        return gettext("Exporting %(list)s", list=str(entry[1].label) if entry else "")
     if job.kind == "import":
         entry = importables().get(params.get("name"))
         label = str(entry[1].label) if entry else ""
@@ -305,6 +365,8 @@ def job_outcome(job):
     report, the form (with what was wrong) or the list (saved)."""
     if job.state not in jobs.FINISHED:
         return redirect(url_for("ExcelView.job", job_id=job.id))
+    if job.kind == "export":
+        return render_export_job(job)
     params = job.request_params
     name, token = params.get("name"), params.get("token")
     report_url = url_for("ExcelView.report", name=name, token=token)
@@ -331,6 +393,19 @@ def job_outcome(job):
     entry = importables().get(name)
     view = list_view_for(entry[1].model) if entry else None
     return redirect(url_for(f"{view.endpoint}.list") if view is not None else url_for("ExcelView.index"))
+
+
+def render_export_job(job):
+    """Page: a finished export — the download (its owner's only), or why it failed."""
+    from flask import render_template
+
+    ab = current_app.appbuilder
+    mine = job.user_id == getattr(current_user(), "id", None)
+    ready = job.state == jobs.DONE and mine and os.path.isfile(jobs.file_path(current_app, job.id))
+    return render_template("qqh/job_export.html", base_template=ab.base_template, appbuilder=ab,
+                           label=job_label(job), job=job, outcome=job.outcome, mine=mine,
+                           download_url=url_for("JobApi.download", job_id=job.id) if ready else None,
+                           back_url=url_for("ExcelView.index"), keep_days="{:g}".format(jobs.keep_days(current_app)))
 
 
 # -- pages -------------------------------------------------------------------------
@@ -383,6 +458,9 @@ class ExcelView(BaseView):
         except ExportRefused as exc:
             flash(str(exc), "danger")
             return redirect(url_for("ExcelView.index"))
+        if export_is_big(query):  # a job: its page shows the progress, then the download
+            job = start_export(name, jobs.wait_seconds(current_app))
+            return redirect(url_for("ExcelView.job", job_id=job.id))
         return export_response(imp, query)
 
     @expose("/<name>/import", methods=["GET", "POST"])
@@ -753,7 +831,48 @@ class JobApi(BaseApi):
         job = jobs.get(job_id)
         if not jobs.visible_to(job, current_user()):
             return self.response(404, message=gettext("No such job."))
-        return self.response(200, result=job.as_dict())
+        return self.response(200, result=job_view(job))
+
+    @api_expose("/<job_id>/file", methods=["GET"])
+    @protect()
+    @permission_name("export")
+    def download(self, job_id):
+        """The file a finished export job wrote (its owner only).
+        ---
+        get:
+          summary: The file of an export job
+          parameters:
+          - in: path
+            name: job_id
+            required: true
+            schema:
+              type: string
+          responses:
+            200:
+              description: the .xlsx file
+              content:
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet:
+                  schema:
+                    type: string
+                    format: binary
+            404:
+              description: no such export, not yours, not finished, or deleted (after QQH_JOB_KEEP_DAYS)
+        """
+        found = export_job_file(jobs.get(job_id))
+        if found is None:
+            return self.response(404, message=gettext("No such file: the export is not yours, not done yet, "
+                                                      "or was deleted."))
+        return found
+
+
+def job_view(job) -> dict:
+    """A job as the API shows it; a finished export's result has the
+    address of its file (``download``) for its owner."""
+    d = job.as_dict()
+    if job.kind == "export" and job.state == jobs.DONE and d["result"] is not None:
+        if job.user_id == getattr(current_user(), "id", None):
+            d["result"]["download"] = url_for("JobApi.download", job_id=job.id)
+    return d
 
 
 class ExportApi(BaseApi):
@@ -793,6 +912,9 @@ class ExportApi(BaseApi):
                   schema:
                     type: string
                     format: binary
+            202:
+              description: more rows than QQH_EXPORT_JOB_ROWS — the export runs as a job; Location is the job
+                (GET /api/v1/job/ID), whose result.download is the file once it is done
             404:
               description: no such list, or a unit outside your subtree
         """
@@ -803,6 +925,18 @@ class ExportApi(BaseApi):
             query = export_query(imp, current_scope(), request.args.get("unit"), use_request_filters=True)
         except ExportRefused as exc:
             return self.response(404, message=str(exc))
+        if export_is_big(query):
+            job = start_export(name, _api_wait())
+            if job.state == jobs.FAILED:
+                return self.response(503, message=job.error, job=job.as_dict())
+            if job.state == jobs.DONE and export_job_file(job) is not None:
+                return export_job_file(job)
+            location = url_for("JobApi.status", job_id=job.id)
+            response = self.response(202, message=gettext("The export is being written: ask the job's address for "
+                                                          "its progress and the file."),
+                                     job=job_view(job), location=location)
+            response.headers["Location"] = location
+            return response
         return export_response(imp, query)
 
 
@@ -944,6 +1078,7 @@ def register_cli(cli) -> None:
             SimpleWorker([queue], connection=queue.connection).work(burst=burst, with_scheduler=False)
             return
         while True:
+            jobs.maybe_purge(app)
             ran = jobs.run_claimed(app)
             if ran is None:
                 if burst:

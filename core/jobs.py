@@ -17,6 +17,11 @@ timeout.
   runs an RQ worker); the table stays the record.
 * ``QQH_JOBS=inline`` runs a job in the request that starts it (unit-level
   tests, scripts).
+* A job may keep a file (a big export) in :func:`files_folder` — the shared
+  upload folder, so any server can hand it out — named after the job's id.
+  Finished jobs older than ``QQH_JOB_KEEP_DAYS`` (default 30) are deleted,
+  with their files, by the workers (:func:`purge`, at most once an hour per
+  process).
 
 A job kind is a function registered with :func:`kind`: ``fn(params, ctx)``
 returns the result (JSON); it runs in a request context of its own made for
@@ -39,7 +44,7 @@ import weakref
 from flask import current_app, g
 from flask_appbuilder import Model
 from flask_babel import gettext
-from sqlalchemy import DateTime, Integer, String, Text, and_, or_, select, update
+from sqlalchemy import DateTime, Integer, String, Text, and_, delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -154,6 +159,70 @@ def _setting(app, key, default):
     if value is None:
         value = os.environ.get(key)
     return default if value in (None, "") else value
+
+
+# -- files of jobs, and deleting old jobs --------------------------------------------------
+def files_folder(app) -> str:
+    """Where jobs keep their files: ``jobs/`` in the shared upload folder
+    (QQH_UPLOAD_PATH), readable by the app's user only."""
+    base = app.config.get("QQH_UPLOAD_PATH") or os.path.join(app.config["QQH_INSTANCE_PATH"], "imports")
+    return os.path.join(base, "jobs")
+
+
+def file_path(app, job_id: str, suffix: str = ".xlsx") -> str:
+    return os.path.join(files_folder(app), job_id + suffix)
+
+
+def open_file(app, job_id: str, suffix: str = ".xlsx"):
+    """A new file of the job, mode 0600 in a 0700 folder (whatever the umask); binary, for writing."""
+    folder = files_folder(app)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    for path in (os.path.dirname(folder), folder):
+        try:
+            os.chmod(path, 0o700)
+        except OSError:
+            pass
+    return os.fdopen(os.open(file_path(app, job_id, suffix), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+
+
+def keep_days(app) -> float:
+    return float(_setting(app, "QQH_JOB_KEEP_DAYS", 30))
+
+
+def purge(app) -> int:
+    """Delete the jobs finished more than QQH_JOB_KEEP_DAYS ago, and their
+    files (one SELECT, one DELETE); how many were deleted."""
+    t = Job.__table__
+    old = and_(t.c.state.in_(FINISHED), t.c.finished < _now() - datetime.timedelta(days=keep_days(app)))
+    with _engine(app).begin() as conn:
+        ids = conn.execute(select(t.c.id).where(old)).scalars().all()
+        if not ids:
+            return 0
+        conn.execute(delete(t).where(old))  # the same cut-off: the same jobs
+    folder = files_folder(app)
+    if os.path.isdir(folder):
+        gone = set(ids)
+        for name in os.listdir(folder):
+            if name.split(".", 1)[0] in gone:
+                try:
+                    os.remove(os.path.join(folder, name))
+                except OSError:
+                    pass
+    log.info("deleted %d jobs finished more than %g days ago", len(ids), keep_days(app))
+    return len(ids)
+
+
+_purged: dict[int, float] = {}  # id(app) → when this process last purged
+
+
+def maybe_purge(app) -> None:
+    """:func:`purge`, at most every QQH_JOB_PURGE_SECONDS (default 3600) in this process."""
+    now = time.monotonic()
+    last = _purged.get(id(app))
+    if last is not None and now - last < float(_setting(app, "QQH_JOB_PURGE_SECONDS", 3600)):
+        return
+    _purged[id(app)] = now
+    purge(app)
 
 
 # -- starting and reading jobs ---------------------------------------------------------
@@ -397,6 +466,7 @@ class Worker:
             poll = float(app.config.get("QQH_JOB_POLL_SECONDS", 2))
             try:
                 with app.app_context():
+                    maybe_purge(app)
                     ran = run_claimed(app)
                 failing = False
             except Exception:
@@ -465,6 +535,7 @@ def rq_run(job_id: str) -> None:
 
         _rq_app = create_app()
     with _rq_app.app_context():
+        maybe_purge(_rq_app)
         run_claimed(_rq_app, job_id)
 
 

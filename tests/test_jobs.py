@@ -233,3 +233,104 @@ def test_with_redis_the_jobs_go_through_rq(engine_name, app, as_user, tmp_path):
         redis.terminate()
         redis.wait(10)
         delete_notes(app, t)
+
+
+def _job_done(client, location, seconds=30):
+    deadline = time.time() + seconds
+    while True:
+        job = client.get(location).json()["result"]
+        if job["state"] in ("done", "failed") or time.time() > deadline:
+            return job
+        time.sleep(0.2)
+
+
+def test_big_exports_run_as_a_job_scoped_like_the_export_and_only_its_owner_gets_the_file(app, as_user):
+    """Above QQH_EXPORT_JOB_ROWS an export (API and page) is a job of its
+    owner's; its file (mode 0600, in the shared upload folder) is theirs only."""
+    import os
+    import stat
+
+    from core import jobs
+    from tests.test_importing import upload, workbook
+
+    t = tag()
+    admin, clerk = as_user("admin"), as_user("fs_clerk")
+    rows = [(f"{t}-1", "", "2012-03-01", "440600"), (f"{t}-2", "", "2012-03-02", "440604"),
+            (f"{t}-3", "", "2012-03-03", "440605"), (f"{t}-sz", "", "2012-03-04", "440300")]
+    assert upload(admin, xlsx(rows), dry_run=0).status_code == 200
+
+    def titles(content):
+        ws = workbook(content).worksheets[0]
+        return sorted(r[0] for r in ws.iter_rows(min_row=2, values_only=True))
+
+    try:
+        with config(app, QQH_EXPORT_JOB_ROWS=2):
+            # the API: 202 and the job's address; the job exports what the clerk may see, with the filter
+            r = clerk.get("/api/v1/export/samplenote", params={"_flt_0_title": t}, headers={"Prefer": "respond-async"})
+            assert r.status_code == 202, r.text[:300]
+            location = r.headers["Location"]
+            job = _job_done(clerk, location)
+            assert job["state"] == "done" and job["kind"] == "export" and job["percent"] == 100, job
+            assert job["result"]["rows"] == 3 and job["result"]["download"].startswith("/api/v1/job/")
+            f = clerk.get(job["result"]["download"])
+            assert f.status_code == 200 and f.headers["Content-Type"].startswith("application/vnd.openxml")
+            assert titles(f.content) == [f"{t}-1", f"{t}-2", f"{t}-3"]  # not 深圳's
+            path = jobs.file_path(app, job["id"])
+            assert path.startswith(app.config["QQH_UPLOAD_PATH"]) and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+            # nobody else gets the file, not even a province administrator who sees the job
+            seen = admin.get(location).json()["result"]
+            assert seen["state"] == "done" and "download" not in seen["result"]
+            for other in (admin, as_user("sd_clerk")):
+                r = other.get(job["result"]["download"])
+                assert r.status_code == 404 and "导出" in r.json()["message"], r.text[:200]
+            # a unit outside the clerk's units: refused at once, as today
+            r = clerk.get("/api/v1/export/samplenote", params={"unit": "440300"})
+            assert r.status_code == 404 and "不在您的管辖范围内" in r.json()["message"]
+            # at or below the threshold: the file at once, as today
+            r = clerk.get("/api/v1/export/samplenote", params={"_flt_0_title": f"{t}-1"})
+            assert r.status_code == 200 and titles(r.content) == [f"{t}-1"]
+            # the page: the job's page, then a download link for its owner
+            r = clerk.get("/excel/samplenote/export", params={"_flt_0_title": t}, allow_redirects=False)
+            assert r.status_code == 302 and "/excel/jobs/" in r.headers["Location"], r.text[:300]
+            page_job = urlsplit(r.headers["Location"]).path
+            job = _job_done(clerk, "/api/v1/job/" + page_job.rsplit("/", 1)[1])
+            assert job["state"] == "done", job
+            page = clerk.get(page_job)
+            assert page.status_code == 200 and "导出完成" in page.text and job["result"]["download"] in page.text
+            assert titles(clerk.get(job["result"]["download"]).content) == [f"{t}-1", f"{t}-2", f"{t}-3"]
+            page = admin.get(page_job)
+            assert page.status_code == 200 and job["result"]["download"] not in page.text
+    finally:
+        delete_notes(app, t)
+
+
+def test_the_worker_deletes_old_finished_jobs_with_their_files(app):
+    import os
+
+    from core import jobs
+
+    old = jobs._now() - datetime.timedelta(days=31)
+    ids = dict(old_export=_insert(app, kind="export", state="done"), old_failed=_insert(app, state="failed"),
+               recent=_insert(app, kind="export", state="done"), running=_insert(app, state="running", heartbeat=jobs._now()))
+    with app.app_context():
+        with app.extensions["qqh_db"].engine.begin() as conn:
+            t = jobs.Job.__table__
+            conn.execute(sa.update(t).where(t.c.id.in_([ids["old_export"], ids["old_failed"]])).values(finished=old))
+            conn.execute(sa.update(t).where(t.c.id == ids["recent"]).values(finished=jobs._now()))
+            conn.execute(sa.update(t).where(t.c.id == ids["running"]).values(created=old, started=old))
+        for key in ("old_export", "recent"):
+            with jobs.open_file(app, ids[key]) as fh:
+                fh.write(b"x")
+        jobs._purged.pop(id(app), None)
+        jobs.worker_for(app).wake()  # the worker thread of this process purges (at most once an hour)
+    deadline = time.time() + 30
+    while os.path.exists(jobs.file_path(app, ids["old_export"])) and time.time() < deadline:
+        time.sleep(0.2)
+    with db(app) as s:
+        left = set(s.execute(sa.select(jobs.Job.id).where(jobs.Job.id.in_(list(ids.values())))).scalars())
+    assert left == {ids["recent"], ids["running"]}
+    assert not os.path.exists(jobs.file_path(app, ids["old_export"])) and os.path.exists(jobs.file_path(app, ids["recent"]))
+    with db(app) as s:
+        s.execute(sa.delete(jobs.Job).where(jobs.Job.id.in_([ids["recent"], ids["running"]])))
+        s.commit()
+    os.remove(jobs.file_path(app, ids["recent"]))
