@@ -34,7 +34,6 @@ import time
 import uuid
 from collections import Counter
 
-import requests
 import sqlalchemy as sa
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -82,7 +81,8 @@ def make_file(n: int, tag: str, towns: list[str]) -> bytes:
     return buf.getvalue()
 
 
-def login(base: str, username: str) -> requests.Session:
+def login(base: str, username: str) -> "requests.Session":
+    import requests  # the HTTP client of the load, installed with the bench extra
     s = requests.Session()
     page = s.get(base + "/login/", timeout=30).text
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
@@ -124,6 +124,7 @@ def import_job(base, session, data, dry_run: int, codes: Counter) -> tuple[float
 
 
 def main():
+    import requests  # the HTTP client of the load, installed with the bench extra
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=20000)
     ap.add_argument("--readers", type=int, default=20)

@@ -37,7 +37,7 @@ from sqlalchemy import (DateTime, ForeignKey, Integer, String, Text, UniqueConst
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core import clock
-from core.scoping import ALL, InvalidInput, Scope, current_user
+from core.scoping import ALL, InvalidInput, Scope, current_user, user_scope
 from core.units import Unit, subtree_of
 
 LIST, FIGURES = "list", "figures"
@@ -266,7 +266,7 @@ def snapshot_count(snap: dict) -> int:
 def _user_unit(session, user) -> Unit | None:
     """The unit a user acts for (a province administrator without a unit: the root)."""
     unit = getattr(user, "unit", None)
-    if unit is None and Scope.for_user(user).everything:
+    if unit is None and user_scope(user).everything:
         from core.kpi import top_unit
 
         unit = top_unit(session)
@@ -356,7 +356,7 @@ def submit(session, item_key, plan_year, user, comment: str = "") -> Submission:
 
 def _reviewable(session, sub_id, user) -> tuple[Submission, ReportingItem]:
     sub = session.get(Submission, sub_id) if isinstance(sub_id, int) else None
-    scope = Scope.for_user(user)
+    scope = user_scope(user)
     if sub is None or not scope.contains(sub.unit):
         raise InvalidInput(gettext("Not found"))
     item = get_item(sub.item_key)

@@ -159,7 +159,10 @@ def current_user():
 
 
 def user_scope(user) -> Scope:
-    """The :class:`Scope` of ``user`` (see :meth:`Scope.for_user`)."""
+    """The :class:`Scope` of ``user`` (see :meth:`Scope.for_user`); the
+    request's own scope, computed once, when ``user`` is the current user."""
+    if has_request_context() and user is not None and user is g.get("_qqh_user"):
+        return current_scope()
     return Scope.for_user(user)
 
 

@@ -5,6 +5,7 @@ Nothing is mocked: real databases, a real HTTP server, real browsers."""
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 import requests

@@ -445,7 +445,7 @@ def register(appbuilder) -> None:
                         category=ADMIN_CATEGORY, category_label=ADMIN_CATEGORY_LABEL)
     appbuilder.add_api(LowcodeApi)
 
-    @appbuilder.app.context_processor
+    @current_app.context_processor
     def _custom_filters():
         def qqh_custom_filters():
             from core.lowcode.forms import filter_controls

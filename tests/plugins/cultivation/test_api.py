@@ -215,7 +215,7 @@ def test_services_happy_path(as_user, org_payload, db, unit_ids):
         (dict(kind="custody", contract=..., amount=...), "custodian", "托管方"),
         (dict(kind="venue", contract=...), "amount", "只有购买服务才有金额"),
         (dict(kind="fishing"), "kind", "服务类型"),
-        (dict(amount="1e15"), "amount", "金额过大"),
+        (dict(amount="1000000000000000"), "amount", "金额过大"),
         (dict(custodian="托"), "custodian", "只有财务托管才有托管方"),
     ],
 )

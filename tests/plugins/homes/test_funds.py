@@ -68,7 +68,7 @@ def test_fund_and_grants_happy_path(as_user, unit_ids, make_org, db):
         (dict(from_youth_foundation="1.005"), "from_youth_foundation", "两位"),
         (dict(from_youth_foundation="0", from_volunteer_foundation="0"), "from_youth_foundation", "至少填写一项认缴金额"),
         (dict(from_other="100"), "other_source", "其他来源的名称"),
-        (dict(from_entrepreneurs="abc"), "from_entrepreneurs", "不是有效的数字"),
+        (dict(from_entrepreneurs="abc"), "from_entrepreneurs", "不是有效的金额"),
     ],
 )
 def test_bad_fund_is_refused_and_nothing_written(as_user, unit_ids, db, changes, field, words):
