@@ -321,7 +321,7 @@ def _import_job(params, ctx):
     if found is None:
         raise jobs.JobRefused(gettext("This upload has expired or does not exist: upload the file again."))
     data, meta = found
-    imp = entry[1]
+    imp = with_custom_columns(entry[1])  # the list's custom fields are columns too, in a job as in a request
     report = run_import(current_app.appbuilder.session, imp, meta["filename"], data, scope=current_scope(),
                         on_duplicate=params["on_duplicate"], commit=params["commit"], user_id=_user_id(),
                         limits=limits(), progress=ctx.progress)

@@ -206,7 +206,7 @@ def test_an_import_is_logged_set_based(app, as_user):
         with counting(app) as seen:
             r = clerk.post("/api/v1/import/samplenote", params={"dry_run": 0, "on_duplicate": "update"}, files={"file": ("n.xlsx", data)})
         assert r.status_code == 200 and r.json()["result"]["written"], r.text
-        counts[n] = len(seen)
+        counts[n] = len([q for q in seen if "qqh_job" not in q])  # the job worker polls and reports progress by time, not by row
         log = [r for r in rows(app, model="sample_note", action="create") if r.label.startswith(t)]
         assert len(log) == n and {r.username for r in log} == {"sd_clerk"}
         assert all(r.record_id and r.after["body"] == "导入" for r in log)
