@@ -33,11 +33,11 @@ from flask import abort, current_app, flash, redirect, request, send_file, url_f
 from flask_appbuilder import BaseView, Model, expose, has_access
 from flask_appbuilder.api import BaseApi, expose as api_expose, protect, safe
 from flask_appbuilder.security.decorators import permission_name
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, delete, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.scoping import InvalidInput, current_scope, current_user, scoped_get
+from core.scoping import InvalidInput, current_user, scoped_get
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 PERMISSION_VIEW = "Attachment"

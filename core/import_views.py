@@ -25,7 +25,6 @@ from flask_appbuilder.api import BaseApi, expose as api_expose, protect
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from core import clock, jobs, modules

@@ -25,19 +25,19 @@ from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app, has_app_context, url_for
 from flask_appbuilder import Model
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import (DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, and_, event, func, insert,
-                        inspect as sa_inspect, literal, or_, select)
+from sqlalchemy import (DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, and_, event, func,
+                        inspect as sa_inspect, select)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core import clock
-from core.scoping import ALL, InvalidInput, Scope, current_user, user_scope
+from core.scoping import InvalidInput, Scope, user_scope
 from core.units import Unit, subtree_of
 
 LIST, FIGURES = "list", "figures"

@@ -21,7 +21,7 @@ from flask import current_app, g, has_request_context, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.api import BaseApi, expose as api_expose, protect, safe
 from flask_appbuilder.security.decorators import permission_name
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
 from sqlalchemy import select
 
 from core import clock

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from flask import current_app
-from sqlalchemy import Numeric, and_, bindparam, cast, exists, false, literal_column, or_, select, text, true
+from sqlalchemy import Numeric, bindparam, cast, false, literal_column, or_, text, true
 
 from core.lowcode import registry
 
