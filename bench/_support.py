@@ -44,8 +44,9 @@ def fresh_database(server_url: str | None = None, folder: str | None = None) -> 
 
     def drop():
         with admin.connect() as c:
-            c.execute(sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            # FORCE (PostgreSQL 13+) ends the sessions still open on it in the same statement: a
+            # worker thread that reconnects between a terminate and the drop cannot make it fail
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
     return url, drop

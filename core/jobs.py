@@ -469,10 +469,13 @@ class Worker:
                     maybe_purge(app)
                     ran = run_claimed(app)
                 failing = False
-            except Exception:
+            except Exception as exc:
                 ran = None
-                if not failing:  # one line per outage, not one per poll
-                    log.exception("the job worker cannot reach the database; it will retry")
+                if not failing:  # one line per outage, not one per poll (the traceback only at DEBUG)
+                    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                    log.error("the job worker cannot reach the database (%s: %s); it will retry",
+                              type(exc).__name__, reason)
+                    log.debug("the job worker's error", exc_info=True)
                 failing = True
             del app
             if ran is None:

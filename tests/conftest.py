@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from bench._support import PASSWORD, USERS, LiveServer, fresh_database, initialise, make_app  # noqa: F401 (shared with bench/)
+from core.jobs import stop_worker  # noqa: E402
 from tests.browser import browser  # noqa: E402,F401 (one Chromium for the whole session)
 
 PG_URL = os.environ.get("QQH_TEST_PG_URL")
@@ -40,6 +41,7 @@ def app(engine_name, tmp_path_factory):
     application = make_app(url, tmp_path_factory.mktemp("instance"))
     initialise(application)
     yield application
+    stop_worker(application)  # its thread would reconnect to a database about to be dropped
     with application.app_context():
         application.extensions["qqh_db"].session.remove()
         application.extensions["qqh_db"].engine.dispose()

@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from core import clock
 from core.importing import (
     ALL,
     CellError,
@@ -238,7 +239,8 @@ def test_export_api_is_scoped_and_takes_a_unit(app, as_user):
 # -- bad cells ---------------------------------------------------------------------------
 def test_each_kind_of_bad_cell_is_reported_with_row_column_and_reason(app, as_user):
     t = tag()
-    tomorrow = datetime.date.today() + datetime.timedelta(days=1)
+    with app.app_context():
+        tomorrow = clock.today() + datetime.timedelta(days=1)  # the configured zone's, as the import reads it
     rows = [
         (f"{t}-ok", "", "2012-03-31", "440600"),  # row 2
         ("", "没有标题", "2012-03-31", "440600"),  # 3: required
