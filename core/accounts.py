@@ -326,7 +326,9 @@ class QqhAuthDBView(AuthDBView):
             except (CSRFError, ValidationError):
                 flash(gettext("The form has expired: please try again."), "danger")
                 return redirect(url_for(f"{type(self).__name__}.logout"))
-        user = self._get_authenticated_user()
+        from core import fab
+
+        user = fab.authenticated_user(self)
         if user is not None:
             revoke(user)
             self.appbuilder.sm.update_user(user)

@@ -10,7 +10,7 @@ from flask_appbuilder import AppBuilder
 from flask_appbuilder.models.sqla.base import SQLA
 from werkzeug.exceptions import HTTPException
 
-from core import api_errors, audit, csrf, display, fab_patches, headers, health, inputs, logs, menu, modules
+from core import api_errors, audit, csrf, display, fab, headers, health, inputs, logs, menu, modules
 from core import compact
 from core.config import build_config
 from core.plugins import Page, PluginError, PluginRegistry
@@ -24,7 +24,7 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     """Build one 亲青汇 app. ``overrides`` replace configuration keys (tests);
     ``registry`` may be passed when the caller already loaded the plugins."""
     overrides = overrides or {}
-    fab_patches.apply()
+    fab.apply()  # version check and corrections of Flask-AppBuilder (core/fab)
     app = Flask(
         "core",
         instance_path=overrides.get("QQH_INSTANCE_PATH") or default_instance_path(),

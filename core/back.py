@@ -7,16 +7,16 @@ showed 何锦辉's page). Instead, every add and edit form carries the page it w
 opened from (a hidden ``qqh_back`` field, filled from the ``Referer`` of the
 form's GET or its ``?next=``): a list page (with its filters) or a record's
 page of this application. From anywhere else (the dashboard, a typed address)
-the form returns to its own list. A view's ``back_to`` (the parent record of
+the form returns to its own list (core/fab/patches.py wires this into
+Flask-AppBuilder's forms). A view's ``back_to`` (the parent record of
 ``?camp=<id>``) still comes first (core/scoping.py).
 """
 
 from __future__ import annotations
 
-import functools
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, request, url_for
 from wtforms import HiddenField
 
 FIELD = "qqh_back"
@@ -78,41 +78,3 @@ def target(view) -> str:
         return url_for(f"{view.endpoint}.list")
     except Exception:
         return view.appbuilder.get_url_for_index
-
-
-def install() -> None:
-    """Add the hidden field to every ModelView's forms, fill it when a form is
-    shown, and redirect to it after a save."""
-    from flask_appbuilder.baseviews import BaseCRUDView
-    from flask_appbuilder.views import ModelView
-
-    init_forms = BaseCRUDView._init_forms
-
-    @functools.wraps(init_forms)
-    def _init_forms(self):
-        init_forms(self)
-        for name in ("add_form", "edit_form"):
-            form = getattr(self, name, None)
-            if form is not None and not hasattr(form, FIELD):
-                setattr(form, FIELD, BackField())
-
-    def remember(method):
-        @functools.wraps(method)
-        def wrapped(self, form, *args, **kwargs):
-            field = getattr(form, FIELD, None) if form is not None else None
-            if field is not None and not field.data and request.method == "GET":
-                field.data = origin() or ""
-            model = getattr(getattr(self, "datamodel", None), "obj", None)
-            if form is not None and model is not None:
-                from core.fields import mark_required
-
-                mark_required(form, model)  # the * of required fields, on every form (core/fields.py)
-            return method(self, form, *args, **kwargs)
-
-        return wrapped
-
-    BaseCRUDView._init_forms = _init_forms
-    BaseCRUDView._get_add_widget = remember(BaseCRUDView._get_add_widget)
-    BaseCRUDView._get_edit_widget = remember(BaseCRUDView._get_edit_widget)
-    ModelView.post_add_redirect = lambda self: redirect(target(self))
-    ModelView.post_edit_redirect = lambda self: redirect(target(self))

@@ -27,7 +27,7 @@ from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from core import clock, jobs, modules
+from core import clock, fab, jobs, modules
 from core.importing import (
     SKIP,
     UPDATE,
@@ -135,14 +135,14 @@ def export_query(imp: Importable, scope, unit_code: str | None = None, use_reque
     if view is not None and use_request_filters:
         filters = view.datamodel.get_filters(view.search_columns)
         get_filter_args(filters)
-        joined = filters.get_joined_filters(view._base_filters)
+        joined = filters.get_joined_filters(fab.base_filters(view))
         order_column, order_direction = get_order_args().get(view.__class__.__name__, ("", ""))
         if order_column not in (view.order_columns or []):
             order_column, order_direction = view.base_order or ("", "")
         query = view.datamodel.apply_all(query, joined, order_column, order_direction)
         ordered = bool(order_column)
-    elif view is not None and view._base_filters:
-        query = view.datamodel.apply_filters(query, view._base_filters)
+    elif view is not None and fab.base_filters(view):
+        query = view.datamodel.apply_filters(query, fab.base_filters(view))
     query = scoped(query, model, scope)
     if unit_code:
         unit = unit_by_code(session, unit_code.strip())
@@ -996,7 +996,7 @@ def register_cli(cli) -> None:
         user = sm.find_user(username=username)
         if user is None:
             fail(gettext("No such user: %(name)s", name=username))
-        if not sm._has_view_access(user, permission, PERMISSION_VIEW):
+        if not fab.has_view_access(sm, user, permission, PERMISSION_VIEW):
             fail(gettext("%(user)s may not do this (%(permission)s).", user=username, permission=permission))
         return user_scope(user), user.id
 

@@ -12,7 +12,7 @@ none of them reaches the database as a 500.
 * Numbers in page filters (``_flt_…``) and in the API's ``page``/``page_size``
   beyond the integer range: 400 likewise.
 
-Page numbers and sizes of HTML lists are corrected in core/fab_patches.py
+Page numbers and sizes of HTML lists are corrected in core/fab/patches.py
 (ignored when not a number, capped at ``QQH_MAX_PAGE_SIZE``).
 """
 

@@ -112,7 +112,9 @@ class QqhOpenApi(OpenApi):
             404:
               $ref: '#/components/responses/404'
         """
-        api_spec = self._create_api_spec(version)
+        from core import fab
+
+        api_spec = fab.api_spec(self, version)
         found = False
         for base_api in current_app.appbuilder.baseviews:
             if getattr(base_api, "version", None) == version and hasattr(base_api, "add_api_spec"):

@@ -13,8 +13,7 @@ from __future__ import annotations
 import datetime
 import logging
 
-from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
-from flask_appbuilder.urltools import get_filter_args
+from flask import current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import ModelRestApi, ModelView
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterRelationOneToManyEqual, SQLAFilterConverter
@@ -729,56 +728,14 @@ class ScopedModelView(PersonalDataView, ModelView):
             session.rollback()
 
     def _add(self):
-        if request.method != "POST":
-            return super()._add()
-        get_filter_args(self._filters, disallow_if_not_in_search=False)
-        exclude_cols = self._filters.get_relation_cols()
-        form = self.add_form.refresh()
-        self._fill_form_exclude_cols(exclude_cols, form)
-        if form.validate():
-            self.process_form(form, True)
-            item = self.datamodel.obj()
-            try:
-                form.populate_obj(item)
-                self.pre_add(item)
-                self.datamodel.add(item)
-            except InvalidInput as exc:
-                self._refused(form, exc)
-            else:
-                self.post_add(item)
-                flash(self.add_row_message, "success")
-                return None
-        else:
-            self._all_problems(form, self.datamodel.obj())
-        return self._get_add_widget(form=form, exclude_cols=exclude_cols)
+        from core.fab import crud  # FAB's _add, a refused record shown again (core/fab/crud.py)
+
+        return crud.add(self, super()._add, self._refused, self._all_problems)
 
     def _edit(self, pk):
-        if request.method != "POST":
-            return super()._edit(pk)
-        get_filter_args(self._filters, disallow_if_not_in_search=False)
-        exclude_cols = self._filters.get_relation_cols()
-        item = self.datamodel.get(pk, self._base_filters)
-        if not item:
-            abort(404)
-        form = self.edit_form.refresh(request.form)
-        self._fill_form_exclude_cols(exclude_cols, form)
-        form._id = self.datamodel.get_pk_value(item)
-        if form.validate():
-            self.process_form(form, False)
-            try:
-                form.populate_obj(item)
-                self.pre_update(item)
-                self.datamodel.edit(item)
-            except InvalidInput as exc:
-                self.datamodel.session.rollback()
-                self._refused(form, exc)
-            else:
-                self.post_update(item)
-                flash(self.edit_row_message, "success")
-                return None
-        else:
-            self._all_problems(form, item)
-        return self._get_edit_widget(form=form, exclude_cols=exclude_cols)
+        from core.fab import crud
+
+        return crud.edit(self, pk, super()._edit, self._refused, self._all_problems)
 
 
 # marshmallow's own messages are English: what a REST schema says instead

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import clock
-from core import accounts, audit
+from core import accounts, audit, fab
 from core.accounts import EmailAddress, QqhAuthDBView
 from core.scoping import ScopedInterface
 from sqlalchemy import inspect as sa_inspect
@@ -189,7 +189,7 @@ def role_permissions(appbuilder) -> dict[str, frozenset]:
 
 def install_roles(appbuilder) -> None:
     """Give the security manager the four roles' permission sets (once every view is registered)."""
-    appbuilder.sm._builtin_roles = role_permissions(appbuilder)
+    fab.set_builtin_roles(appbuilder.sm, role_permissions(appbuilder))
 
 
 def role_of(user) -> str | None:
@@ -249,7 +249,7 @@ class QqhUserDBModelView(UserDBModelView):
 
     def prefill_form(self, form, pk):
         # a name entered in two parts is edited as one (陈海)
-        item = self.datamodel.get(pk, self._base_filters)
+        item = self.datamodel.get(pk, fab.base_filters(self))
         if item is not None and "first_name" in form and (item.last_name or "").strip():
             form.first_name.data = item.get_full_name()
 
@@ -360,7 +360,7 @@ class UnitAdminUserView(QqhUserDBModelView):
     # one is limited to the subtree (others answer 404) and to users whose
     # roles are not above the unit admin's own.
     def _user_or_404(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
+        item = self.datamodel.get(pk, fab.base_filters(self))
         if item is None:
             abort(404)
         return item

@@ -145,6 +145,49 @@ def _contains_first() -> None:
                 filters[i], filters[j] = FilterContains, FilterStartsWith
 
 
+def _back_where_opened() -> None:
+    """7. Every add and edit form carries the hidden ``qqh_back`` field, filled
+    when the form is shown; a save redirects there (core/back.py)."""
+    import functools
+
+    from flask import redirect, request
+    from flask_appbuilder.baseviews import BaseCRUDView
+    from flask_appbuilder.views import ModelView
+
+    from core.back import FIELD, BackField, origin, target
+
+    init_forms = BaseCRUDView._init_forms
+
+    @functools.wraps(init_forms)
+    def _init_forms(self):
+        init_forms(self)
+        for name in ("add_form", "edit_form"):
+            form = getattr(self, name, None)
+            if form is not None and not hasattr(form, FIELD):
+                setattr(form, FIELD, BackField())
+
+    def remember(method):
+        @functools.wraps(method)
+        def wrapped(self, form, *args, **kwargs):
+            field = getattr(form, FIELD, None) if form is not None else None
+            if field is not None and not field.data and request.method == "GET":
+                field.data = origin() or ""
+            model = getattr(getattr(self, "datamodel", None), "obj", None)
+            if form is not None and model is not None:
+                from core.fields import mark_required
+
+                mark_required(form, model)  # the * of required fields, on every form (core/fields.py)
+            return method(self, form, *args, **kwargs)
+
+        return wrapped
+
+    BaseCRUDView._init_forms = _init_forms
+    BaseCRUDView._get_add_widget = remember(BaseCRUDView._get_add_widget)
+    BaseCRUDView._get_edit_widget = remember(BaseCRUDView._get_edit_widget)
+    ModelView.post_add_redirect = lambda self: redirect(target(self))
+    ModelView.post_edit_redirect = lambda self: redirect(target(self))
+
+
 def _babel_context():
     """flask_babel._get_current_context without the ``g`` proxy (same result)."""
     app_ctx = _cv_app.get(None)
@@ -168,9 +211,7 @@ def apply() -> None:
     _post_only_mutations()
     _sane_paging()
     _contains_first()
-    from core import back
-
-    back.install()  # 7. after saving, back where the form was opened from (core/back.py)
+    _back_where_opened()
     flask_babel._get_current_context = _babel_context
     shim = types.SimpleNamespace(
         validate=_validate, ValidationError=jsonschema.ValidationError, _qqh_patched=True
