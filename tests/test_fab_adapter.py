@@ -106,6 +106,7 @@ SIGNATURES = {
     "flask_appbuilder.security.views:AuthView._get_authenticated_user": "self",
     "flask_appbuilder.api.manager:OpenApi._create_api_spec": "version",
     "flask_babel:_get_current_context": "",
+    "flask_appbuilder.security.sqla.models:Role.__repr__": "self",
 }
 
 

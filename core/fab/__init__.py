@@ -25,16 +25,18 @@ Name                                        Library   Used by                   
 ``BaseCRUDView._add``, ``_edit``            FAB       fab/crud.py (mirrors them:       a refused save flashes and redirects
                                                       digests in crud.MIRRORED),       (input lost) or, if FAB's steps changed,
                                                       ScopedModelView, lowcode views   forms skip them
-``BaseCRUDView._filters``,                  FAB       fab/crud.py, :func:`base_filters` relation filters of the URL, the view's
-``_base_filters``,                                    (import_views, security)          base filters not applied to saves/exports
+``BaseCRUDView._filters``,                  FAB       fab/crud.py; base_filters()      relation filters of the URL, the view's
+``_base_filters``,                                    (import_views, security)         base filters not applied to saves/exports
 ``_fill_form_exclude_cols``,
 ``_get_related_views_widgets``
 ``BaseCRUDView._get_list_widget``,          FAB       scoping.ScopedModelView,         custom fields missing from lists/record
 ``_get_show_widget``                                  personal.PersonalDataView,       pages; any _oc_ column orders a list
-                                                      security.QqhUserModelView
-``BaseCRUDView._related_views``             FAB       security.QqhUserModelView.show   user record page without its tabs
+                                                      security.UnitAdminUserView.show
+``BaseCRUDView._related_views``             FAB       security.UnitAdminUserView.show  user record page without its tabs
 ``SQLAInterface._get_base_query``,          FAB       scoping.ScopedInterface,         SCOPE LEAKS: lists/exports/counts show
-``apply_filters``, ``query_count``                    lowcode.FieldInterface           other units' records
+``apply_filters``, ``query_count``                    lowcode.FieldInterface (and a    other units' records
+                                                      plugin's interface that steps
+                                                      around scope: issue 15.1)
 ``ModelRestApi._init_model_schemas``,       FAB       scoping.ScopedModelRestApi       REST schemas without Chinese messages,
 ``_gen_labels_columns``, ``_init_titles``,                                             labels, titles; pickers unscoped
 ``_get_field_info``
@@ -55,7 +57,7 @@ Name                                        Library   Used by                   
 ``ModelView.post_add_redirect``,            FAB       fab/patches.py (7), replaced;    saves go to FAB's session history
 ``post_edit_redirect``                                scoping.ScopedModelView
 ``BaseApi.response``, ``response_400..404`` FAB       api_errors, accounts, replaced   REST refusals in English
-``Role.__str__``                            FAB       security, replaced               roles read province_admin, not 省级管理员
+``Role.__str__`` (FAB: ``__repr__``)       FAB       security, replaced               roles read province_admin, not 省级管理员
 =========================================== ========= ================================ ===========================================
 
 Templates of Flask-AppBuilder that core replaces by a copy (:data:`COPIED_TEMPLATES`,
