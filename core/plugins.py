@@ -130,9 +130,12 @@ def _register(pm: PluginManager, name: str, module: Any) -> None:
     try:
         pm.register(module, name=name)
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"Plugin {name!r} has a malformed hook: {exc}") from exc
+        raise PluginError(f"Plugin {name!r} has a malformed hook: {' '.join(str(exc).split())}") from exc
     except ValueError as exc:  # the same object installed under two names
-        raise PluginError(f"Plugin {name!r} is the same module as another installed plugin: {exc}") from exc
+        raise PluginError(
+            f"Plugin {name!r} is the same module as the installed plugin {pm.get_name(module)!r}: "
+            f"install it once."
+        ) from exc
 
 
 def _installed_entry_points() -> list[tuple[str, Callable[[], Any], str]]:
@@ -211,7 +214,7 @@ class PluginRegistry:
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
-            raise PluginError(f"Plugin {exc.plugin_name!r} implements an unknown hook: {exc}") from exc
+            raise PluginError(f"Plugin {self.pm.get_name(exc.plugin)!r} implements an unknown hook: {exc}") from exc
 
     # -- loading ---------------------------------------------------------
     @staticmethod

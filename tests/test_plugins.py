@@ -119,6 +119,15 @@ def test_misspelt_hooks_still_fail():
     with pytest.raises(PluginError, match="specname"):
         registry(plugin("a", my_pages=my_pages))
 
+    def qqh_views(extra):  # an argument the hook does not have
+        return []
+
+    with pytest.raises(PluginError, match="'a' has a malformed hook: .*extra"):
+        registry(plugin("a", qqh_views=qqh_views))
+    same = plugin("a")
+    with pytest.raises(PluginError, match="same module as the installed plugin 'a'"):
+        PluginRegistry(extra={"a": same, "b": same}, use_entry_points=False)
+
 
 def test_offered_hooks_and_disabled_plugins():
     specs = types.ModuleType("offered")
