@@ -429,8 +429,7 @@ def main(argv=None):
         registry = PluginRegistry(enabled=plugin_names())
     except PluginError as exc:
         fail(str(exc))
-    for _name, _ in registry.call("qqh_cli", group=cli):
-        pass
+    registry.hook.qqh_cli(group=cli)
     return cli.main(args=argv, prog_name="qqh", obj={"registry": registry})
 
 

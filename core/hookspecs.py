@@ -1,9 +1,11 @@
 """The plugin API of 亲青汇: every hook a plugin may implement.
 
 A plugin is a module (or object) registered under the entry-point group
-``qqh.plugins``. It implements any of the hooks below with ``@hookimpl``
-(``from core.hookspecs import hookimpl``). Every hook has a docstring; a test
-fails when one is added without.
+``qqh.plugins``. It implements any of the hooks below by defining a function
+of the hook's name; ``@hookimpl`` (``from core.api import hookimpl``) is
+optional and adds pluggy's options (``tryfirst``, ``trylast``,
+``wrapper``). Core calls the hooks through pluggy (see core/plugins.py).
+Every hook has a docstring; a test fails when one is added without.
 """
 
 import pluggy
@@ -30,7 +32,8 @@ def qqh_add_hookspecs():
     offers to the plugins that require it, like pytest's ``pytest_addhooks``.
     Their names must start with ``qqh_``; they are called through the same
     plugin manager (for example cultivation's organization profile sections).
-    Not called through pluggy: core reads it before registering plugins."""
+    Called (through pluggy) before the plugins are registered, like pytest's
+    ``pytest_addhooks``."""
 
 
 @hookspec

@@ -277,7 +277,7 @@ def load_default_targets(plan_year: int, session=None) -> int:
     from_plugins: list[TargetSpec] = []
     registry = current_app.extensions.get("qqh_plugins")
     if registry is not None:
-        for _plugin, extra in registry.call("qqh_default_targets", plan_year=plan_year):
+        for extra in registry.hook.qqh_default_targets(plan_year=plan_year):
             from_plugins.extend(extra or ())
     owned = {s.check for s in from_plugins}
     specs = [s for s in default_targets(plan_year) if s.check not in owned] + from_plugins

@@ -78,9 +78,8 @@ def owned_tables(app=None) -> dict[str, set[str]]:
     core = {t for t in Model.metadata.tables if t not in taken}
     # tables of installed-but-disabled plugins are in the metadata when their
     # modules were imported; they belong to no enabled owner
-    for name, p in registry.installed.items():
-        if not p.enabled and hasattr(p.module, "qqh_models"):
-            core -= {m.__table__.name for m in p.module.qqh_models()}
+    for _name, models in registry.call_disabled("qqh_models"):
+        core -= {m.__table__.name for m in models}
     return {CORE_BRANCH: core, **plugin_tables}
 
 

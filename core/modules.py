@@ -88,6 +88,40 @@ def current_switched_off() -> set[str]:
     return g._qqh_off
 
 
+def _off_for(unit: Unit | None) -> set[str]:
+    if unit is None:
+        return current_switched_off()
+    return switched_off(current_app.appbuilder.session, unit)
+
+
+def module_enabled(plugin: str, unit: Unit | None = None) -> bool:
+    """Whether ``plugin`` is used by ``unit`` (default: the current user's
+    unit; outside a request, every loaded plugin counts as used): loaded for
+    the deployment (``QQH_PLUGINS``) and not switched off at the unit or
+    above, unless the province made it mandatory."""
+    if plugin not in current_app.extensions["qqh_plugins"].order:
+        return False
+    return plugin not in _off_for(unit)
+
+
+def unit_hooks(unit: Unit | None = None):
+    """pluggy's relay of the plugins ``unit`` uses (default: the current
+    user's unit): ``unit_hooks().qqh_todo_items(user=u)`` calls the hook of
+    those plugins only, through ``subset_hook_caller``, so tryfirst/trylast,
+    wrappers and firstresult work as pluggy documents."""
+    return current_app.extensions["qqh_plugins"].hook_for(_off_for(unit))
+
+
+def plugin_hook_callers(hook: str, unit: Unit | None = None) -> list[tuple[str, object, object]]:
+    """``[(plugin name, plugin label, caller), ...]`` in load order for the
+    plugins ``unit`` uses (default: the current user's) that implement
+    ``hook``; each caller is pluggy's subset caller limited to that one
+    plugin. For a page that shows each plugin's part on its own and keeps
+    working when one of them fails (cultivation's profile sections)."""
+    registry = current_app.extensions["qqh_plugins"]
+    return [(n, registry.installed[n].manifest.label, caller) for n, caller in registry.callers(hook, _off_for(unit))]
+
+
 def menu_cond(plugin: str):
     return lambda: plugin not in current_switched_off()
 

@@ -3,11 +3,34 @@
 Plugins are found through the entry-point group ``qqh.plugins`` (built-in ones
 too, see setup.cfg). ``QQH_PLUGINS`` names the enabled ones (default: all
 installed). Every failure raises :class:`PluginError` with one clear sentence.
+
+Hooks are called through pluggy's own callers, never by looping over the
+implementations, so ``tryfirst``/``trylast``, wrappers (``wrapper=True``,
+``hookwrapper=True``) and ``firstresult`` behave as pluggy documents:
+
+* ``registry.hook.NAME(**kwargs)`` — every enabled plugin. Plugins are
+  registered in reverse load order, so (pluggy calling the last registered
+  first) implementations run in load order: a plugin after the plugins it
+  requires (``qqh_demo_data`` relies on it).
+* ``registry.hook_for(off).NAME(**kwargs)`` — the same without the plugins in
+  ``off`` (a unit's switched-off modules): ``pm.subset_hook_caller``.
+* ``registry.call(NAME, **kwargs)`` / ``registry.collect(...)`` — for the
+  hooks where core must know WHICH plugin gave a result (start-up
+  registration: pages and APIs gated by the module switch, duplicate names
+  reported with both plugins, translation domains, migration branches, demo
+  counts): one subset caller per plugin, called in load order. Marker options
+  act within each plugin's own call (a plugin's wrapper wraps its own result).
+
+Unmarked functions named ``qqh_*`` are hook implementations too (as pytest
+collects ``pytest_*``); a ``qqh_*`` name that is no hook fails at start-up.
+``qqh_manifest``, ``qqh_add_hookspecs`` and ``qqh_migrations`` are called
+through a second manager that holds every installed plugin, enabled or not.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import inspect
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, Iterable
@@ -70,6 +93,51 @@ class InstalledPlugin:
 HOOK_NAMES = frozenset(n for n in dir(hookspecs) if n.startswith("qqh_"))
 
 
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager for the ``qqh`` project with core's hook specifications.
+
+    Like pytest with ``pytest_*``, it collects every function named ``qqh_*``
+    as a hook implementation, marked with ``@hookimpl`` or not (so a lost
+    decorator cannot silently drop a hook). ``specname`` is refused: a hook is
+    implemented under its own name (the per-plugin and per-unit callers find a
+    plugin's implementation by that name)."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT)
+        self.add_hookspecs(hookspecs)
+
+    def parse_hookimpl_opts(self, plugin, name: str):
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name.startswith("qqh_") and inspect.isroutine(getattr(plugin, name, None)):
+            opts = {}  # pluggy fills in the defaults
+        if opts is not None and opts.get("specname"):
+            raise pluggy.PluginValidationError(
+                plugin, f"{name} uses specname={opts['specname']!r}: name the function after its hook instead"
+            )
+        return opts
+
+    def caller_of(self, plugin_name: str, hook: str):
+        """pluggy's caller of ``hook`` limited to the plugin ``plugin_name``."""
+        others = [p for n, p in self.list_name_plugin() if n != plugin_name and p is not None]
+        return self.subset_hook_caller(hook, remove_plugins=others)
+
+    def implements(self, plugin_name: str, hook: str) -> bool:
+        caller = getattr(self.hook, hook, None)
+        return caller is not None and any(i.plugin_name == plugin_name for i in caller.get_hookimpls())
+
+
+def _register(pm: PluginManager, name: str, module: Any) -> None:
+    try:
+        pm.register(module, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"Plugin {name!r} has a malformed hook: {' '.join(str(exc).split())}") from exc
+    except ValueError as exc:  # the same object installed under two names
+        raise PluginError(
+            f"Plugin {name!r} is the same module as the installed plugin {pm.get_name(module)!r}: "
+            f"install it once."
+        ) from exc
+
+
 def _installed_entry_points() -> list[tuple[str, Callable[[], Any], str]]:
     eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
     seen: dict[str, str] = {}
@@ -97,8 +165,9 @@ class PluginRegistry:
         extra: dict[str, Any] | None = None,
         use_entry_points: bool = True,
     ):
-        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
-        self.pm.add_hookspecs(hookspecs)
+        self.pm = PluginManager()  # the enabled plugins
+        self.all_pm = PluginManager()  # every installed plugin (manifests, hook specs, migrations)
+        self._subsets: dict[tuple[str, frozenset], Any] = {}
         self.installed: dict[str, InstalledPlugin] = {}
         self.order: list[str] = []
 
@@ -118,7 +187,8 @@ class PluginRegistry:
                     f"Plugin {name!r} could not be imported ({type(exc).__name__}: {exc}); "
                     f"fix or uninstall it, or leave it out of QQH_PLUGINS."
                 ) from exc
-            manifest = self._manifest_of(name, module)
+            _register(self.all_pm, name, module)
+            manifest = self._manifest_of(name, module, self.all_pm.caller_of(name, "qqh_manifest"))
             self.installed[name] = InstalledPlugin(name, module, manifest, source=dist)
 
         wanted = list(self.installed) if enabled is None else [n for n in enabled if n]
@@ -132,28 +202,26 @@ class PluginRegistry:
         # hooks that plugins declare for each other (like pytest_addhooks)
         self.hook_names = set(HOOK_NAMES)
         for n in self.order:
-            add = getattr(self.installed[n].module, "qqh_add_hookspecs", None)
-            if add is not None:
-                specs = add()
+            for specs in self.all_pm.caller_of(n, "qqh_add_hookspecs")():
                 self.pm.add_hookspecs(specs)
                 self.hook_names |= {a for a in dir(specs) if a.startswith("qqh_")}
         for n in self.order:
             p = self.installed[n]
             p.enabled = True
             self._check_hook_names(p, self.hook_names)
-            self.pm.register(p.module, name=n)
+        for n in reversed(self.order):  # pluggy calls the last registered first: load order
+            _register(self.pm, n, self.installed[n].module)
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
-            raise PluginError(f"Plugin {exc.plugin_name!r} implements an unknown hook: {exc}") from exc
+            raise PluginError(f"Plugin {self.pm.get_name(exc.plugin)!r} implements an unknown hook: {exc}") from exc
 
     # -- loading ---------------------------------------------------------
     @staticmethod
-    def _manifest_of(name: str, module: Any) -> Manifest:
-        fn = getattr(module, "qqh_manifest", None)
-        if fn is None:
+    def _manifest_of(name: str, module: Any, caller) -> Manifest:
+        manifest = caller()  # firstresult
+        if manifest is None:
             raise PluginError(f"Plugin {name!r} has no qqh_manifest() hook.")
-        manifest = fn()
         if not isinstance(manifest, Manifest):
             raise PluginError(f"Plugin {name!r}: qqh_manifest() must return core.plugins.Manifest.")
         if manifest.name != name:
@@ -211,18 +279,51 @@ class PluginRegistry:
         return order
 
     # -- calling hooks ---------------------------------------------------
+    @property
+    def hook(self):
+        """pluggy's relay of every enabled plugin: ``registry.hook.qqh_cli(group=g)``."""
+        return self.pm.hook
+
+    def hook_for(self, off: Iterable[str] = ()):
+        """A relay like :attr:`hook` without the plugins named in ``off`` (a
+        unit's switched-off modules): each hook is pluggy's ``subset_hook_caller``."""
+        off = frozenset(n for n in off if self.pm.get_plugin(n) is not None)
+        return self.hook if not off else _SubsetRelay(self, off)
+
+    def _subset(self, hook: str, off: frozenset):
+        key = (hook, off)
+        caller = self._subsets.get(key)
+        if caller is None:
+            caller = self._subsets[key] = self.pm.subset_hook_caller(hook, [self.pm.get_plugin(n) for n in off])
+        return caller
+
+    def callers(self, hook: str, off: Iterable[str] = ()) -> list[tuple[str, Any]]:
+        """``[(plugin name, its own caller of hook), ...]`` in load order, for
+        the enabled plugins not in ``off`` that implement ``hook``; each caller
+        is pluggy's subset caller limited to that plugin."""
+        off = set(off)
+        return [
+            (n, self.pm.caller_of(n, hook))
+            for n in self.order
+            if n not in off and self.pm.implements(n, hook)
+        ]
+
     def call(self, hook: str, **kwargs) -> list[tuple[str, Any]]:
-        """Call ``hook`` on each enabled plugin in load order; return
-        ``[(plugin name, result), ...]`` for the plugins that implement it."""
-        impls = {i.plugin_name: i for i in getattr(self.pm.hook, hook).get_hookimpls()}
-        out = []
-        for name in self.order:
-            impl = impls.get(name)
-            if impl is None:
-                continue
-            args = {a: kwargs[a] for a in impl.argnames}
-            out.append((name, impl.function(**args)))
-        return out
+        """Call ``hook`` plugin by plugin in load order, each through its own
+        pluggy caller; return ``[(plugin name, result), ...]`` (a result per
+        implementation that did not return None; a firstresult hook: one)."""
+        return _results(self.pm, self.callers(hook), hook, kwargs)
+
+    def call_disabled(self, hook: str, **kwargs) -> list[tuple[str, Any]]:
+        """Like :meth:`call` for the installed plugins that are NOT enabled
+        (through the manager of every installed plugin; core hooks only), for
+        what core must know of them (their tables, their migrations)."""
+        pairs = [
+            (n, self.all_pm.caller_of(n, hook))
+            for n, p in sorted(self.installed.items())
+            if not p.enabled and self.all_pm.implements(n, hook)
+        ]
+        return _results(self.all_pm, pairs, hook, kwargs)
 
     def collect(self, hook: str, kind: str, key: Callable[[Any], str], **kwargs) -> list[tuple[str, Any]]:
         """Flatten list-returning hooks and fail loudly on a name used twice."""
@@ -246,13 +347,38 @@ class PluginRegistry:
         for name, p in self.installed.items():
             if enabled_only and not p.enabled:
                 continue
-            fn = getattr(p.module, "qqh_migrations", None)
-            if fn is not None:
-                out[name] = fn()
+            for path in self.all_pm.caller_of(name, "qqh_migrations")():
+                out.setdefault(name, path)
         return out
 
     def describe(self) -> list[dict]:
         return [self.installed[n].as_dict() for n in sorted(self.installed)]
+
+
+def _results(pm: PluginManager, pairs, hook: str, kwargs: dict) -> list[tuple[str, Any]]:
+    spec = getattr(pm.hook, hook).spec
+    firstresult = bool(spec and spec.opts.get("firstresult"))
+    out = []
+    for name, caller in pairs:
+        result = caller(**kwargs)
+        if firstresult:
+            if result is not None:
+                out.append((name, result))
+        else:
+            out.extend((name, r) for r in result)
+    return out
+
+
+class _SubsetRelay:
+    """``registry.hook_for(off).NAME``: pluggy's subset caller of NAME."""
+
+    def __init__(self, registry: PluginRegistry, off: frozenset):
+        self._registry, self._off = registry, off
+
+    def __getattr__(self, hook: str):
+        if not hook.startswith("qqh_"):
+            raise AttributeError(hook)
+        return self._registry._subset(hook, self._off)
 
 
 def module_dir(module: ModuleType | str, *parts: str) -> str:

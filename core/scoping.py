@@ -507,11 +507,20 @@ class ScopedInterface(SQLAInterface):
     def is_unit_relation(self, col_name: str) -> bool:
         return self.is_relation_many_to_one(col_name) and self.get_related_model(col_name) is Unit
 
+    def scope_reads(self, query):
+        """``query`` of this interface's model limited to what the user may
+        read: by default the user's subtree (:func:`in_scope`). A subclass
+        may override it to read more legitimately (a pool shared by all units:
+        return ``query``) or through another table; list pages, REST lists,
+        single records and charts all read through it. Writes stay checked
+        by :func:`check_item` whatever it returns."""
+        return in_scope(query, self.obj)
+
     def apply_filters(self, query, filters):
         from core.lowcode.forms import request_filters  # ?cf_<code>= on a list page and its export
 
         query = request_filters(super().apply_filters(query, filters), self.obj)
-        return in_scope(query, self.obj)
+        return self.scope_reads(query)
 
     def query_count(self, query, filters=None, select_columns=None):
         """FAB joins the tables of the list's dotted columns (``unit.code``) into
@@ -531,8 +540,8 @@ class ScopedInterface(SQLAInterface):
         )
 
     def _get_base_query(self, query, filters=None, order_column="", order_direction=""):
-        query = in_scope(query, self.obj)
-        return super()._get_base_query(query, filters, order_column, order_direction)
+        # FAB applies the filters here without apply_filters: go through it (and scope_reads)
+        return self.apply_order_by(self.apply_filters(query, filters), order_column, order_direction)
 
     def get_related_interface(self, col_name):
         # related records (form choices, the API's _info) are scoped like any

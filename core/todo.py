@@ -98,13 +98,11 @@ def plugin_items(user) -> list[dict]:
     registry = current_app.extensions["qqh_plugins"]
     off = modules.current_switched_off() if has_request_context() else set()
     out = []
-    for plugin, items in registry.call("qqh_todo_items", user=user):
-        if plugin in off:
-            continue
+    for items in registry.hook_for(off).qqh_todo_items(user=user):
         for item in items or ():
             if not isinstance(item, dict) or set(item) != set(KEYS):
                 # a page must not fail for it: say so in the log, leave the item out
-                log.error("Plugin %r: qqh_todo_items must return dicts with exactly the keys %s, not %r", plugin, KEYS, item)
+                log.error("A plugin's qqh_todo_items must return dicts with exactly the keys %s, not %r", KEYS, item)
                 continue
             out.append({**item, "title": str(item["title"]), "count": int(item["count"])})
     return out

@@ -11,8 +11,7 @@ Only hook implementations live here.
 
 from flask_babel import lazy_gettext as _l
 
-from core.hookspecs import hookimpl
-from core.plugins import Manifest, Page, module_dir
+from core.api import Manifest, Page, hookimpl, module_dir
 
 NAME = "cultivation"
 CATEGORY = "Cultivation"
@@ -104,7 +103,7 @@ def qqh_demo_data(session):
 def qqh_reporting_items():
     from flask_babel import lazy_gettext as _l
 
-    from core.reporting import LIST, ReportingItem
+    from core.api import LIST, ReportingItem
     from plugins.cultivation.models import YouthOrg
     from plugins.cultivation.views import ORG_LABELS as L
 

@@ -11,8 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from core.units import Unit
-from core.validators import CREDIT_CODE_ALPHABET, credit_code_check_char
+from core.api import CREDIT_CODE_ALPHABET, Unit, credit_code_check_char
 from plugins.cultivation.models import Service, YouthOrg
 
 YEAR = 2012

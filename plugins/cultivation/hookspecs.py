@@ -2,10 +2,10 @@
 
 Returned by ``qqh_add_hookspecs()``; core adds them to the one plugin
 manager, so a plugin with ``requires=("cultivation",)`` implements them with
-``core.hookspecs.hookimpl`` like any core hook.
+``core.api.hookimpl`` like any core hook (or unmarked).
 """
 
-from core.hookspecs import hookspec
+from core.api import hookspec
 
 
 @hookspec
@@ -16,8 +16,8 @@ def qqh_youthorg_profile_sections(org, session, scope):
 
     ``org`` is the :class:`plugins.cultivation.models.YouthOrg` being shown
     (always inside the user's scope); ``session`` the SQLAlchemy session;
-    ``scope`` the user's :class:`core.scoping.Scope` — limit your own
-    unit-owned records with ``core.scoping.in_scope(stmt, Model, scope)``.
+    ``scope`` the user's :class:`core.api.Scope` — limit your own
+    unit-owned records with ``core.api.in_scope(stmt, Model, scope)``.
     An implementation may take any subset of these arguments.
 
     Return a list of :class:`plugins.cultivation.profile.ProfileSection`, or
@@ -26,4 +26,5 @@ def qqh_youthorg_profile_sections(org, session, scope):
     in order, are the column headings). Sections are shown in ``order`` and
     then in plugin load order; an empty list shows nothing. A section whose
     plugin raises is replaced by a short notice, the page still works.
+    Not called for a plugin that the user's unit switched off.
     """

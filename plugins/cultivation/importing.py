@@ -14,9 +14,7 @@ import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from core.importing import Column, Importable
-from core.scoping import in_scope
-from core.validators import credit_code, phone
+from core.api import Column, Importable, credit_code, in_scope, phone
 from plugins.cultivation.models import (
     CATEGORIES,
     LEGAL_FORMS,

@@ -11,7 +11,7 @@ import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from core.kpi import KpiCheck, TargetSpec
+from core.api import KpiCheck, TargetSpec
 from plugins.cultivation.models import YouthOrg
 
 

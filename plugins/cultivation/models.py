@@ -27,10 +27,20 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
-from core import clock
-from core.scoping import UnitOwned
-from core.choices import Choices, limits
-from core.validators import CREDIT_CODE_PATTERN, PHONE_PATTERN, ValidationError, credit_code, format_amount, format_date_zh, parse_amount, phone
+from core.api import (
+    CREDIT_CODE_PATTERN,
+    Choices,
+    PHONE_PATTERN,
+    UnitOwned,
+    ValidationError,
+    clock,
+    credit_code,
+    format_amount,
+    format_date_zh,
+    limits,
+    parse_amount,
+    phone,
+)
 
 __all__ = [
     "YouthOrg",

@@ -4,7 +4,7 @@ A plugin that requires ``cultivation`` implements the hook
 ``qqh_youthorg_profile_sections(org, session, scope)`` (declared in
 ``plugins/cultivation/hookspecs.py``) and returns ``ProfileSection`` items::
 
-    from core.hookspecs import hookimpl
+    from core.api import hookimpl
     from plugins.cultivation.profile import ProfileSection
 
     @hookimpl
@@ -24,7 +24,7 @@ from typing import Any, Sequence
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from core.validators import format_amount, format_date_zh
+from core.api import format_amount, format_date_zh, plugin_hook_callers
 
 log = logging.getLogger(__name__)
 HOOK = "qqh_youthorg_profile_sections"
@@ -84,25 +84,21 @@ def normalise(plugin: str, item) -> ProfileSection:
     raise TypeError(f"{plugin}: a profile section must be a ProfileSection or a (title, html|rows) pair, not {item!r}")
 
 
-def collect_sections(registry, org, session, scope) -> list[ProfileSection]:
-    """Ask every enabled plugin for its sections about ``org``. A plugin that
-    fails is logged and shown as a short notice; the page still works."""
+def collect_sections(org, session, scope) -> list[ProfileSection]:
+    """Ask every plugin the user's unit uses for its sections about ``org``,
+    each through its own pluggy caller. A plugin that fails is logged and
+    shown as a short notice; the page still works."""
     sections: list[ProfileSection] = []
-    impls = {i.plugin_name: i for i in getattr(registry.pm.hook, HOOK).get_hookimpls()}
-    given = {"org": org, "session": session, "scope": scope}
-    for name in registry.order:
-        impl = impls.get(name)
-        if impl is None:
-            continue
+    for name, label, caller in plugin_hook_callers(HOOK):
         try:
-            items = impl.function(**{a: given[a] for a in impl.argnames})
-            sections.extend(normalise(name, item) for item in (items or ()))
+            for items in caller(org=org, session=session, scope=scope):
+                sections.extend(normalise(name, item) for item in (items or ()))
         except Exception:  # another plugin's bug must not break this page
             session.rollback()
             log.exception("profile sections of plugin %s failed for youth organization %s", name, org.id)
             sections.append(
                 ProfileSection(
-                    registry.installed[name].manifest.label,
+                    label,
                     html=gettext("This section could not be shown; the error has been logged."),
                     plugin=name,
                     order=1000,

@@ -12,12 +12,19 @@ from marshmallow.validate import Length
 from sqlalchemy import select
 from wtforms.validators import DataRequired
 
-from core.fields import flag_field
-from core.pickers import PickerField
-from core.plugins import module_dir
-from core.scoping import ScopedInterface, ScopedModelRestApi, ScopedModelView, current_scope, in_scope
-from core.units import Unit
-from core.validators import format_amount, format_date_zh
+from core.api import (
+    PickerField,
+    ScopedInterface,
+    ScopedModelRestApi,
+    ScopedModelView,
+    Unit,
+    current_scope,
+    flag_field,
+    format_amount,
+    format_date_zh,
+    in_scope,
+    module_dir,
+)
 from plugins.cultivation.models import (
     Service,
     YouthOrg,
@@ -184,8 +191,7 @@ class YouthOrgView(ScopedModelView):
         services_q = select(Service).where(Service.org_id == org.id).order_by(Service.starts_on.desc(), Service.id)
         services_q = in_scope(services_q, Service, scope)
         services = session.execute(services_q).scalars().all()
-        registry = current_app.extensions["qqh_plugins"]
-        sections = collect_sections(registry, org, session, scope)
+        sections = collect_sections(org, session, scope)
         fields = [(ORG_LABELS[c], self._show_value(org, c)) for c in self.show_columns]
         return self.render_template(
             "cultivation/profile.html",
@@ -271,7 +277,7 @@ class YouthOrgApi(ScopedModelRestApi):
         stmt = in_scope(stmt, YouthOrg)
         if q:
             like = f"%{q.replace('%', '').replace('_', '')}%"
-            from core.initials import initials_condition
+            from core.api import initials_condition
 
             stmt = stmt.where(
                 YouthOrg.name.like(like) | YouthOrg.credit_code.like(like.upper()) | initials_condition(session, YouthOrg.name, q)

@@ -11,8 +11,7 @@ implementations live here.
 
 from flask_babel import lazy_gettext as _l
 
-from core.hookspecs import hookimpl
-from core.plugins import Manifest, Page, module_dir
+from core.api import Manifest, Page, hookimpl, module_dir
 
 NAME = "homes"
 CATEGORY = "Homes"
@@ -133,7 +132,7 @@ def qqh_todo_items(user):
 def qqh_reporting_items():
     from flask_babel import lazy_gettext as _l
 
-    from core.reporting import LIST, ReportingItem
+    from core.api import LIST, ReportingItem
     from plugins.homes.models import Home
     from plugins.homes.views import HOME_LABELS as L
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from core.units import Unit
+from core.api import Unit
 from plugins.cultivation.models import YouthOrg
 from plugins.homes.checklist import DEFAULT_ITEMS
 from plugins.homes.models import (

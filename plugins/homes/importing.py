@@ -19,10 +19,7 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from core.importing import Column, Importable
-from core.scoping import in_scope
-from core.units import Unit
-from core.validators import ValidationError, credit_code, phone
+from core.api import Column, Importable, Unit, ValidationError, credit_code, in_scope, phone
 from plugins.cultivation.models import YouthOrg
 from plugins.homes.models import (
     FUND_SOURCES,

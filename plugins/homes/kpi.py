@@ -20,7 +20,7 @@ import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
-from core.kpi import KpiCheck, TargetSpec
+from core.api import KpiCheck, TargetSpec
 from plugins.homes.models import ChecklistEntry, ChecklistItem, FUND_SOURCES, Home, IncubationFund, Residency
 
 TERMINAL_STORE = "campus_room"  # 学生活动室"终端门店"

@@ -53,12 +53,23 @@ from sqlalchemy.orm import (
     relationship,
 )
 
-from core import clock
-from core.locks import lock_rows, unwritten
-from core.choices import Choices, limits
-from core.scoping import Audited, UnitOwned, stored_value
-from core.fields import NOT_AMOUNT
-from core.validators import PHONE_PATTERN, ValidationError, format_amount, format_date_zh, parse_amount, phone
+from core.api import (
+    Audited,
+    Choices,
+    NOT_AMOUNT,
+    PHONE_PATTERN,
+    UnitOwned,
+    ValidationError,
+    clock,
+    format_amount,
+    format_date_zh,
+    limits,
+    lock_rows,
+    parse_amount,
+    phone,
+    stored_value,
+    unwritten,
+)
 from plugins.cultivation.models import YouthOrg
 
 __all__ = [

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from core.scoping import in_scope
+from core.api import in_scope
 from plugins.cultivation.profile import ProfileSection
 from plugins.homes.models import Grant, Home, Residency
 

@@ -12,21 +12,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms.validators import DataRequired, Optional
 
-from core.fields import amount_field, choice_field, flag_field, search_choice
-from core.pickers import PickerField
-from core.plugins import module_dir
-from core.scoping import (
+from core.api import (
     InvalidInput,
+    PickerField,
     ScopedInterface,
     ScopedModelRestApi,
     ScopedModelView,
+    Unit,
+    amount_field,
     check_item,
+    choice_field,
     current_scope,
+    flag_field,
+    format_amount,
+    format_date_zh,
     in_scope,
+    module_dir,
     scoped_get,
+    search_choice,
 )
-from core.units import Unit
-from core.validators import format_amount, format_date_zh
 from plugins.cultivation.models import YouthOrg
 from plugins.homes.models import (
     CHECKLIST_SECTIONS,
@@ -826,7 +830,7 @@ def pending_grants_item(user) -> list[dict]:
     from flask import url_for
     from sqlalchemy import func
 
-    from core.scoping import in_scope, user_scope
+    from core.api import in_scope, user_scope
     from plugins.homes.models import PENDING
 
     scope = user_scope(user)

@@ -7,8 +7,7 @@ data. Only hook implementations live here.
 
 from flask_babel import lazy_gettext as _l
 
-from core.hookspecs import hookimpl
-from core.plugins import Manifest, Page, module_dir
+from core.api import Manifest, Page, hookimpl, module_dir
 
 NAME = "sample"
 

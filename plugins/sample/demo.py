@@ -2,7 +2,7 @@ import datetime
 
 from sqlalchemy import select
 
-from core.units import Unit
+from core.api import Unit
 from plugins.sample.models import SampleNote
 
 DEMO = [

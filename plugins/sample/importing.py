@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
-from core.importing import Column, Importable
+from core.api import Column, Importable
 from plugins.sample.models import SampleNote
 
 NOTES = Importable(

@@ -3,7 +3,7 @@ import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from core.kpi import KpiCheck
+from core.api import KpiCheck
 from plugins.sample.models import SampleNote
 
 

@@ -5,8 +5,7 @@ from flask_babel import gettext
 from sqlalchemy import Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core import clock
-from core.scoping import UnitOwned
+from core.api import UnitOwned, clock
 
 
 class SampleNote(UnitOwned, Model):

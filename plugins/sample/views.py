@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 
-from core.scoping import ScopedInterface, ScopedModelRestApi, ScopedModelView
+from core.api import ScopedInterface, ScopedModelRestApi, ScopedModelView
 from plugins.sample.models import SampleNote
 
 LABELS = {

@@ -14,8 +14,7 @@ Only hook implementations live here.
 
 from flask_babel import lazy_gettext as _l
 
-from core.hookspecs import hookimpl
-from core.plugins import Manifest, Page, module_dir
+from core.api import Manifest, Page, hookimpl, module_dir
 
 NAME = "training"
 CATEGORY = "Training"
@@ -111,6 +110,6 @@ def qqh_demo_data(session):
 def qqh_reporting_items():
     from flask_babel import lazy_gettext as _l
 
-    from core.reporting import FIGURES, ReportingItem
+    from core.api import FIGURES, ReportingItem
 
     return [ReportingItem("training_figures", _l("Training figures"), FIGURES, checks=("camps", "trained_leaders"))]

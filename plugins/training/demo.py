@@ -19,8 +19,7 @@ import random
 
 from sqlalchemy import insert, select
 
-from core.units import Unit
-from core.validators import resident_id_check_char
+from core.api import Unit, resident_id_check_char
 from plugins.cultivation.models import YouthOrg
 from plugins.training.models import CANCELLED, FINISHED, Camp, Enrolment, Lecturer, Trainee
 

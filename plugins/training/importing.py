@@ -20,9 +20,7 @@ import re
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from core.importing import Column, Importable
-from core.scoping import in_scope
-from core.validators import ValidationError, credit_code, phone, resident_id
+from core.api import Column, Importable, ValidationError, credit_code, in_scope, phone, resident_id
 from plugins.cultivation.models import YouthOrg
 from plugins.training.models import Camp, Enrolment, Lecturer
 

@@ -57,12 +57,24 @@ from sqlalchemy.orm import (
     scoped_session,
 )
 
-from core import clock
-from core.choices import Choices, limits
-from core.locks import lock_rows, unwritten
-from core.personal import sees_personal_data, shown
-from core.scoping import Audited, UnitOwned, current_scope, stored_value
-from core.validators import PHONE_PATTERN, RESIDENT_ID_PATTERN, ValidationError, phone, resident_id
+from core.api import (
+    Audited,
+    Choices,
+    PHONE_PATTERN,
+    RESIDENT_ID_PATTERN,
+    UnitOwned,
+    ValidationError,
+    clock,
+    current_scope,
+    limits,
+    lock_rows,
+    phone,
+    resident_id,
+    sees_personal_data,
+    shown,
+    stored_value,
+    unwritten,
+)
 from plugins.cultivation.models import YouthOrg
 
 __all__ = [
@@ -193,7 +205,7 @@ class Camp(UnitOwned, Model):
 
     @property
     def dates_text(self) -> str:
-        from core.validators import format_date_zh
+        from core.api import format_date_zh
 
         if self.starts_on is None:
             return ""

@@ -13,8 +13,7 @@ from __future__ import annotations
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 
-from core import modules
-from core.scoping import ALL, scope_condition
+from core.api import ALL, scope_condition
 from plugins.cultivation.profile import ProfileSection
 from plugins.training.models import Camp, Enrolment
 
@@ -22,8 +21,6 @@ NAME = "training"
 
 
 def sections(org, session, scope=ALL) -> list[ProfileSection]:
-    if NAME in modules.current_switched_off():
-        return []
     stmt = (
         select(Enrolment, Camp)
         .join(Camp, Camp.id == Enrolment.camp_id)

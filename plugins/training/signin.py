@@ -12,7 +12,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core.validators import mask_phone, mask_resident_id
+from core.api import mask_phone, mask_resident_id
 from plugins.cultivation.models import YouthOrg
 from plugins.training.models import Camp, Enrolment
 
@@ -84,6 +84,6 @@ def signin_sheet(session, camp: Camp) -> bytes:
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
     ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5)
-    from core.importing import save_workbook  # every cell neutralised
+    from core.api import save_workbook
 
     return save_workbook(wb)

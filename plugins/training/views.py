@@ -23,7 +23,6 @@ import io
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.api import expose as api_expose, protect, safe
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from marshmallow.validate import Length
@@ -31,23 +30,25 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm.attributes import set_committed_value
 from wtforms.validators import DataRequired
 
-from core.fields import choice_field, flag_field, search_choice
-from core.personal import PersonalDataView
-from core.pickers import PickerField
-from core.plugins import module_dir
-from core.scoping import (
+from core.api import (
     InvalidInput,
+    PersonalDataView,
+    PickerField,
     ScopedInterface,
     ScopedModelRestApi,
     ScopedModelView,
+    Unit,
+    choice_field,
     current_scope,
+    flag_field,
+    format_date_zh,
     in_scope,
+    module_dir,
     scoped_get,
+    search_choice,
     stored_value,
     unit_in_scope,
 )
-from core.units import Unit
-from core.validators import format_date_zh
 from plugins.cultivation.models import YouthOrg
 from plugins.training.models import (
     GENDERS,
@@ -165,11 +166,8 @@ class LecturerInterface(ScopedInterface):
     """The shared pool: reads are not limited to the user's subtree; edits and
     deletions are, by the unit that keeps the lecturer (as stored)."""
 
-    def apply_filters(self, query, filters):
-        return SQLAInterface.apply_filters(self, query, filters)
-
-    def _get_base_query(self, query, filters=None, order_column="", order_direction=""):
-        return SQLAInterface._get_base_query(self, query, filters, order_column, order_direction)
+    def scope_reads(self, query):
+        return query  # every unit reads the whole pool
 
     def get_related_interface(self, col_name):
         if col_name == "camps":
@@ -246,7 +244,7 @@ class TraineeInterface(ScopedInterface):
     def apply_filters(self, query, filters):
         cond = self._enrolment_cond()
         if cond is None:
-            return SQLAInterface.apply_filters(self, query, filters)
+            return super().apply_filters(query, filters)
         lines = self.session.query(Enrolment.trainee_id).filter(cond)
         for flt, values in filters.get_filters_values() if filters else ():
             if flt.column_name in self.OWN_LINE_COLUMNS:
@@ -260,14 +258,10 @@ class TraineeInterface(ScopedInterface):
                     query = flt.apply(query, value)
         return query.filter(Trainee.id.in_(lines.statement))
 
-    def _get_base_query(self, query, filters=None, order_column="", order_direction=""):
-        query = self.apply_filters(query, filters)
-        return self.apply_order_by(query, order_column, order_direction)
-
     def apply_order_by(self, query, order_column, order_direction, **kwargs):
         if self._enrolment_cond() is not None:
             return query.order_by(Trainee.id)
-        return SQLAInterface.apply_order_by(self, query, order_column, order_direction, **kwargs)
+        return super().apply_order_by(query, order_column, order_direction, **kwargs)
 
     def query(self, *args, **kwargs):
         count, items = super().query(*args, **kwargs)
@@ -546,7 +540,7 @@ class EnrolmentApi(TrainingApi):
         )
         stmt = in_scope(stmt, YouthOrg)
         if q:
-            from core.initials import initials_condition
+            from core.api import initials_condition
 
             stmt = stmt.where(
                 YouthOrg.name.like(_like(q)) | YouthOrg.credit_code.like(_like(q).upper())

@@ -23,7 +23,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from core.lowcode.sql import drop_values_column
+    from core.api import drop_values_column
 
     for table in TABLES:
         drop_values_column(op, table)

@@ -1,0 +1,192 @@
+"""The plugin registry calls hooks through pluggy's own callers: marker
+options, wrappers and firstresult behave as pluggy documents, unmarked
+``qqh_*`` functions are hooks, and a unit's switched-off plugins are left
+out through ``subset_hook_caller``. Pure registry tests need no app."""
+
+import types
+
+import pytest
+
+from core.api import Manifest, Page, hookimpl, hookspec, module_enabled, plugin_hook_callers, unit_hooks
+from core.plugins import PluginError, PluginRegistry
+
+
+def plugin(name, requires=(), **hooks):
+    """A fake plugin module; its manifest hook is deliberately unmarked."""
+    mod = types.ModuleType(f"fake_{name}")
+
+    def qqh_manifest():
+        return Manifest(name=name, version="1.0", label=name, requires=tuple(requires), core=">=0")
+
+    mod.qqh_manifest = qqh_manifest
+    for k, v in hooks.items():
+        setattr(mod, k, v)
+    return mod
+
+
+def registry(*plugins, enabled=None):
+    return PluginRegistry(enabled=enabled, extra={p.__name__[5:]: p for p in plugins}, use_entry_points=False)
+
+
+def saying(word, **marks):
+    def qqh_cli(group):
+        group.append(word)
+
+    return hookimpl(**marks)(qqh_cli) if marks else qqh_cli
+
+
+def test_load_order_is_the_call_order():
+    # discovery order (names) is alpha, mid, zeta; requires make it mid, zeta, alpha
+    reg = registry(
+        plugin("alpha", requires=["zeta"], qqh_cli=saying("alpha")),
+        plugin("zeta", requires=["mid"], qqh_cli=saying("zeta")),
+        plugin("mid", qqh_cli=saying("mid")),
+    )
+    assert reg.order == ["mid", "zeta", "alpha"]
+    said = []
+    reg.hook.qqh_cli(group=said)
+    assert said == ["mid", "zeta", "alpha"]
+
+    def qqh_demo_data(session):
+        return len(session)
+
+    reg = registry(plugin("b", requires=["a"], qqh_demo_data=qqh_demo_data), plugin("a", qqh_demo_data=qqh_demo_data))
+    assert reg.call("qqh_demo_data", session=[1, 2]) == [("a", 2), ("b", 2)]  # dependencies first, named
+
+
+def test_tryfirst_and_trylast_are_honoured():
+    reg = registry(
+        plugin("a", qqh_cli=saying("a", trylast=True)),
+        plugin("b", qqh_cli=saying("b")),
+        plugin("c", qqh_cli=saying("c", tryfirst=True)),
+    )
+    said = []
+    reg.hook.qqh_cli(group=said)
+    assert said == ["c", "b", "a"]
+
+
+def test_wrappers_wrap_the_results():
+    def qqh_kpi_checks():
+        return ["plain"]
+
+    @hookimpl(wrapper=True)
+    def new_style():
+        results = yield
+        return [[f"{c}!" for c in r] for r in results] + [["added"]]
+
+    @hookimpl(hookwrapper=True)
+    def old_style():
+        outcome = yield
+        outcome.force_result(outcome.get_result() + [["old"]])
+
+    reg = registry(plugin("a", qqh_kpi_checks=qqh_kpi_checks), plugin("w", qqh_kpi_checks=new_style))
+    assert reg.hook.qqh_kpi_checks() == [["plain!"], ["added"]]
+    reg = registry(plugin("a", qqh_kpi_checks=qqh_kpi_checks), plugin("w", qqh_kpi_checks=old_style))
+    assert reg.hook.qqh_kpi_checks() == [["plain"], ["old"]]
+    # core's per-plugin calls (which plugin gave what) never see a generator
+    assert reg.call("qqh_kpi_checks") == [("a", ["plain"]), ("w", ["old"])]
+
+
+def test_manifest_is_firstresult():
+    reg = registry(plugin("b", requires=["a"]), plugin("a"))
+    first = reg.hook.qqh_manifest()
+    assert isinstance(first, Manifest) and first.name == "a"
+    assert [m.name for _p, m in reg.call("qqh_manifest")] == ["a", "b"]
+
+
+def test_unmarked_qqh_views_is_collected():
+    class Notes:
+        pass
+
+    def qqh_views():  # no @hookimpl
+        return [Page(Notes, "Notes", "Cat", "Cat")]
+
+    reg = registry(plugin("a", qqh_views=qqh_views))
+    assert [(p, page.view) for p, page in reg.collect("qqh_views", "page", key=lambda p: p.view.__name__)] == [("a", Notes)]
+
+
+def test_misspelt_hooks_still_fail():
+    def qqh_veiws():
+        return []
+
+    with pytest.raises(PluginError, match=r"qqh_veiws\(\), which is not a hook"):
+        registry(plugin("a", qqh_veiws=qqh_veiws))
+
+    @hookimpl(specname="qqh_views")
+    def my_pages():
+        return []
+
+    with pytest.raises(PluginError, match="specname"):
+        registry(plugin("a", my_pages=my_pages))
+
+    def qqh_views(extra):  # an argument the hook does not have
+        return []
+
+    with pytest.raises(PluginError, match="'a' has a malformed hook: .*extra"):
+        registry(plugin("a", qqh_views=qqh_views))
+    same = plugin("a")
+    with pytest.raises(PluginError, match="same module as the installed plugin 'a'"):
+        PluginRegistry(extra={"a": same, "b": same}, use_entry_points=False)
+
+
+def test_offered_hooks_and_disabled_plugins():
+    specs = types.ModuleType("offered")
+
+    @hookspec
+    def qqh_offered(x):
+        """A hook that plugin ``base`` offers."""
+
+    specs.qqh_offered = qqh_offered
+
+    def qqh_offered_impl(x):
+        return x + 1
+
+    def qqh_migrations():
+        return "/somewhere/versions"
+
+    def qqh_models():
+        return ["a model"]
+
+    reg = registry(
+        plugin("base", qqh_add_hookspecs=lambda: specs),
+        plugin("user", requires=["base"], qqh_offered=qqh_offered_impl),
+        plugin("off", qqh_migrations=qqh_migrations, qqh_models=qqh_models),
+        enabled=["base", "user"],
+    )
+    assert reg.hook.qqh_offered(x=1) == [2]
+    assert "qqh_offered" in reg.hook_names
+    assert reg.migration_dirs() == {"off": "/somewhere/versions"}  # a disabled plugin's revisions stay known
+    assert reg.migration_dirs(enabled_only=True) == {}
+    assert reg.call("qqh_models") == [] and reg.call_disabled("qqh_models") == [("off", ["a model"])]
+
+
+def test_subset_caller_leaves_switched_off_plugins_out():
+    def checks(key):
+        return lambda: [key]
+
+    reg = registry(plugin("a", qqh_kpi_checks=checks("a")), plugin("b", qqh_kpi_checks=checks("b")))
+    assert reg.hook.qqh_kpi_checks() == [["a"], ["b"]]
+    assert reg.hook_for({"b"}).qqh_kpi_checks() == [["a"]]
+    assert reg.hook_for({"b", "not loaded"}).qqh_kpi_checks() == [["a"]]
+    assert [n for n, _c in reg.callers("qqh_kpi_checks", off={"a"})] == ["b"]
+
+
+def test_a_units_switched_off_plugin_is_left_out(app):
+    from core import modules
+    from core.units import unit_by_code
+
+    with app.app_context():
+        s = app.appbuilder.session
+        foshan, shenzhen = unit_by_code(s, "440600"), unit_by_code(s, "440300")
+        try:
+            modules.set_module(s, foshan, "training", False)
+            s.flush()
+            assert not module_enabled("training", foshan) and module_enabled("training", shenzhen)
+            assert not module_enabled("not-installed", shenzhen)
+            keys = {c.key for checks in unit_hooks(foshan).qqh_kpi_checks() for c in checks}
+            assert "camps" not in keys and "direct_contacts" in keys
+            assert "camps" in {c.key for checks in unit_hooks(shenzhen).qqh_kpi_checks() for c in checks}
+            names = [n for n, _label, _c in plugin_hook_callers("qqh_youthorg_profile_sections", foshan)]
+            assert "training" not in names and "homes" in names
+        finally:
+            s.rollback()
