@@ -10,7 +10,27 @@ import uuid
 import pytest
 import requests
 
-from bench._support import PASSWORD, USERS, LiveServer, fresh_database, initialise, make_app  # noqa: F401 (shared with bench/)
+from bench._support import PASSWORD, USERS, LiveServer, fresh_database, initialise  # noqa: F401 (shared with bench/)
+from bench._support import make_app as _make_app
+
+# The tests' users get a cheap password hash, as Django's test settings do (MD5PasswordHasher): FAB's
+# default, scrypt, costs ~0.1–0.8 s a login on this 2-core machine, and the suite logs in thousands of
+# times. Production keeps scrypt: tests/test_accounts.py::test_production_hashes_passwords_with_scrypt.
+TEST_PASSWORD_HASH = "pbkdf2:sha256:1000"
+
+
+def make_app(url: str, instance, **overrides):
+    overrides.setdefault("FAB_PASSWORD_HASH_METHOD", TEST_PASSWORD_HASH)
+    overrides.setdefault("AUTH_DB_FAKE_PASSWORD_HASH_CHECK", _fake_hash())
+    return _make_app(url, instance, **overrides)
+
+
+def _fake_hash() -> str:
+    # what FAB checks an unknown user's password against (so that timing does not tell who exists)
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash("not a password", method=TEST_PASSWORD_HASH)
+
 from core.jobs import stop_worker  # noqa: E402
 from tests.browser import browser  # noqa: E402,F401 (one Chromium for the whole session)
 

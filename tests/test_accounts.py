@@ -254,3 +254,19 @@ def test_session_lifetime_is_configurable(monkeypatch, tmp_path):
     monkeypatch.setenv("QQH_LOGIN_MAX_FAILURES", "many")
     with pytest.raises(ConfigError):
         build_config(str(tmp_path))
+
+
+def test_production_hashes_passwords_with_scrypt(tmp_path):
+    """The tests' apps use a cheap hash (tests/conftest.py); the product's configuration must not."""
+    from core.app import create_app
+    from core.config import build_config
+
+    assert "FAB_PASSWORD_HASH_METHOD" not in build_config(str(tmp_path))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db", "QQH_INSTANCE_PATH": str(tmp_path),
+                      "SECRET_KEY": "p" * 40})
+    with app.app_context():
+        from werkzeug.security import generate_password_hash
+
+        method = app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt")
+        assert method == "scrypt" and generate_password_hash("x", method=method).startswith("scrypt:")
+        assert app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"].startswith("scrypt:")
