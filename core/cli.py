@@ -304,7 +304,7 @@ def plugins_list(as_json):
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for r in rows:
-        state = "enabled" if r["enabled"] else "disabled"
+        state = "built-in" if r["builtin"] else "enabled" if r["enabled"] else "disabled"
         req = f" requires {', '.join(r['requires'])}" if r["requires"] else ""
         click.echo(f"{r['name']:<16} {r['version']:<10} {state:<9} {r['label']}{req}")
 
@@ -402,22 +402,15 @@ def units_move(code, parent_code, tier, level):
     click.echo(f"Moved {n} unit(s).")
 
 
-def _core_commands() -> None:
-    from core import backup, import_views, kpi_views
+def _builtin_commands() -> None:
+    """The commands of core's built-in plugins (core/builtins), there for
+    every use of ``cli`` (``main`` adds the enabled plugins' ones)."""
+    from core.plugins import PluginRegistry
 
-    backup.register_cli(cli)
-    import_views.register_cli(cli)
-    kpi_views.register_cli(cli)
-    from core import attachments
-
-    attachments.register_cli(cli)
-
-    from core.lowcode import views as lowcode_views
-
-    lowcode_views.register_cli(cli)
+    PluginRegistry(enabled=[], use_entry_points=False).call("qqh_cli", group=cli)
 
 
-_core_commands()
+_builtin_commands()
 
 
 def main(argv=None):

@@ -135,3 +135,16 @@ def qqh_reporting_items():
     submission is approved, the item's records of that year at that unit
     and below refuse edits until the approval is withdrawn (core enforces it
     for pages, API, imports and scripts alike)."""
+
+
+@hookspec
+def qqh_register(appbuilder):
+    """Register with Flask-AppBuilder what :func:`qqh_views` and
+    :func:`qqh_apis` cannot say: menu links, views without a menu entry or
+    shown under a condition of their own, Jinja globals, context processors,
+    error handlers, request hooks (inside the app context: ``flask.current_app``
+    is the app). Called once per app, in load order (core's built-in
+    features first, core/builtins), before the pages of ``qqh_views`` and the
+    APIs of ``qqh_apis`` are added. Prefer those two hooks: what this hook adds
+    is neither checked for scoping nor hidden for units that switched the
+    plugin off."""
