@@ -71,11 +71,27 @@ def qqh_kpi_checks():
 @hookspec
 def qqh_default_targets(plan_year):
     """Return the notice's default targets for ``plan_year`` that concern this
-    plugin, as a list of :class:`core.kpi.TargetSpec`. Core ships the notice's
-    whole target table; when a plugin returns targets for a check, they replace
-    core's defaults for that check (nothing is loaded twice). Each spec says
-    whose records count (``scope``: "own" 本级, the default, or "subtree"
-    含下级) and, for a quarterly target, the first quarter that counts."""
+    plugin, as a list of :class:`core.kpi.TargetSpec`: core ships none, an
+    area's targets arrive with the plugin that provides its checks (``qqh
+    targets load`` and ``qqh init --plan-year`` load them; a target that
+    exists is not loaded twice). Each spec says whose records count
+    (``scope``: "own" 本级, the default, or "subtree" 含下级) and, for a
+    quarterly target, the first quarter that counts."""
+
+
+@hookspec
+def qqh_default_indicators():
+    """Return the December assessment's default indicators (督查考核) that
+    this plugin's KPI checks score, as a list of dicts of exactly this shape::
+
+        {"key": str, "label": str (lazy gettext), "check": str, "weight": number,
+         "method": "ratio" | "reached", "position": int}
+
+    ``position`` is the indicator's place in the notice's list (the page's
+    order). Loaded with the targets (an indicator whose key exists for the
+    plan year is left as an admin edited it). Core ships none: an area's
+    indicator arrives with its plugin, and full marks are the sum of the
+    weights of the indicators that exist."""
 
 
 @hookspec

@@ -337,7 +337,7 @@ def _xlsx_response(data: bytes, filename: str):
 
 # -- targets: pages and REST ---------------------------------------------------------------
 def _check_choices():
-    keys = list(kpi.KNOWN_CHECKS) + [k for k in kpi.registered_checks() if k not in kpi.KNOWN_CHECKS]
+    keys = sorted(kpi.registered_checks(), key=lambda k: kpi.check_order(k)[0])  # the notice's first, then as registered
     return [(k, f"{kpi.check_label(k)}（{k}）") for k in keys]
 
 
