@@ -107,12 +107,12 @@ class AssessmentIndicator(Audited, Model):
         elif is_published(_session(), self.plan_year):
             errors["plan_year"] = str(AssessmentLocked(self.plan_year))
         if not KEY_RE.match(self.key or ""):
-            errors["key"] = gettext("The key is written in lower-case letters, digits and _ (for example homes).")
+            errors["key"] = gettext("The key is written in lower-case letters, digits and _ (for example item_1).")
         if not (self.label or "").strip():
             errors["label"] = gettext("Enter the indicator's name.")
         if not KEY_RE.match(self.check_key or ""):
             errors["check_key"] = gettext(
-                "The check key is written in lower-case letters, digits and _ (for example direct_contacts)."
+                "The check key is written in lower-case letters, digits and _ (for example check_1)."
             )
         if self.weight is None or not 0 < self.weight <= 100:
             errors["weight"] = gettext("The weight must be more than 0 and at most 100.")

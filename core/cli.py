@@ -234,7 +234,7 @@ def db_upgrade():
 @click.argument("target")
 @with_app
 def db_downgrade(target):
-    """Downgrade to TARGET (e.g. sample@base to remove the sample plugin's tables)."""
+    """Downgrade to TARGET (e.g. NAME@base to remove the tables of the plugin NAME)."""
     from flask import current_app
 
     from core import migrate

@@ -29,7 +29,8 @@ def qqh_add_hookspecs():
     """Return a module (or class) of hook specifications that this plugin
     offers to the plugins that require it, like pytest's ``pytest_addhooks``.
     Their names must start with ``qqh_``; they are called through the same
-    plugin manager (for example cultivation's organization profile sections).
+    plugin manager (for example sections that a plugin's page asks of the
+    plugins that require it).
     Not called through pluggy: core reads it before registering plugins."""
 
 
@@ -65,7 +66,7 @@ def qqh_apis():
 @hookspec
 def qqh_kpi_checks():
     """Return a list of :class:`core.kpi.KpiCheck`: set-based KPI computations
-    that this plugin provides (for example ``direct_contacts``)."""
+    that this plugin provides."""
 
 
 @hookspec

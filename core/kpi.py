@@ -150,7 +150,7 @@ class KpiTarget(Audited, Model):
             errors["plan_year"] = gettext("The plan year must be a year between 2000 and 2100.")
         if not KEY_RE.match(self.check_key or ""):
             errors["check_key"] = gettext(
-                "The check key is written in lower-case letters, digits and _ (for example direct_contacts)."
+                "The check key is written in lower-case letters, digits and _ (for example check_1)."
             )
         if self.tier not in TARGET_TIERS:
             errors["tier"] = gettext("Choose a tier from the list.")
