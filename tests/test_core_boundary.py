@@ -41,15 +41,17 @@ def pattern(words) -> re.Pattern:
 
 def core_files():
     for path in sorted(CORE.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".html", ".js", ".css", ".txt") and "vendor" not in path.parts:
+        if path.suffix in (".py", ".html", ".js", ".css", ".txt") and "vendor" not in path.parts and path.is_file():
             yield path
 
 
 def test_no_module_of_core_names_a_plugin_or_a_task_area():
     words = forbidden_words()
-    assert {"sample", "cultivation", "homes", "training", "direct_contacts", "trained_leaders"} <= words  # the registry answered
+    # the registry answered (plugin names and their check keys)
+    assert {"sample", "cultivation", "homes", "training", "direct_contacts", "trained_leaders"} <= words
     found = pattern(words)
-    assert found.search("e.g. homes's pages") and found.search("“亲青家园”") and not found.search("sample_notes_x")
+    assert found.search("e.g. homes's pages") and found.search("“亲青家园”")
+    assert not found.search("sample_notes_x")
     hits = []
     for path in core_files():
         rel = str(path.relative_to(CORE))
@@ -96,3 +98,18 @@ def test_builtins_load_first_always_enabled_and_listed_as_builtin():
     assert PluginRegistry(enabled=[], use_entry_points=False).switchable() == []
     with pytest.raises(PluginError, match="both named 'kpi'"):
         PluginRegistry(extra={"kpi": _plugin("kpi")}, use_entry_points=False)
+
+
+def test_builtins_register_in_their_order(app, engine_name):
+    """The menu is the same as when core wired its features by hand: the
+    built-in plugins' ``qqh_register`` runs in BUILTIN_PLUGINS order, before
+    the plugins' pages."""
+    if engine_name != "sqlite":
+        pytest.skip("the menu does not depend on the engine")
+    menu = {item.name: [c.name for c in item.childs or []] for item in app.appbuilder.menu.get_list()}
+    assert list(menu)[:5] == ["Security", "Organization", "Administration", "Progress", "Reporting"]
+    assert menu["Organization"] == ["League units", "UnitAdminModules", "UnitAdminUsers", "Excel import and export", "Notices"]
+    assert menu["Administration"] == ["AdminPlugins", "UnitAdminAudit", "UnitAdminLowcode", "UnitAdminCustomFields",
+                                      "AdminKpiRules"]
+    assert menu["Progress"] == ["Dashboard", "KPI targets", "December assessment", "Assessment indicators"]
+    assert menu["Reporting"] == ["My reports", "Reviews", "Reporting table", "My messages"]

@@ -1,4 +1,6 @@
-"""Built-in plugin ``assessment``: the December assessment (督查考核), its indicators and ``qqh assessment`` (core/kpi_views.py)."""
+"""Built-in plugin ``assessment``: the December assessment (督查考核), its
+indicators and ``qqh assessment`` (core/kpi_views.py).
+"""
 
 from flask_babel import lazy_gettext as _l
 

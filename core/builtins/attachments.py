@@ -1,4 +1,6 @@
-"""Built-in plugin ``attachments``: attachments of records and ``qqh attachments purge`` (core/attachments.py)."""
+"""Built-in plugin ``attachments``: attachments of records and ``qqh
+attachments purge`` (core/attachments.py).
+"""
 
 from flask_babel import lazy_gettext as _l
 

@@ -1,4 +1,7 @@
-"""Built-in plugin ``excel``: Excel/CSV import and export of every declared list, its jobs and the ``qqh import/export/worker`` commands (core/import_views.py)."""
+"""Built-in plugin ``excel``: Excel/CSV import and export of every declared
+list, its jobs and the ``qqh import/export/worker`` commands
+(core/import_views.py).
+"""
 
 from flask_babel import lazy_gettext as _l
 

@@ -1,4 +1,7 @@
-"""Built-in plugin ``kpi``: the progress dashboard, the KPI targets and ``qqh kpi/targets`` (core/kpi_views.py); the deadlines of the user's unit in the to-do list."""
+"""Built-in plugin ``kpi``: the progress dashboard, the KPI targets and ``qqh
+kpi/targets`` (core/kpi_views.py); the deadlines of the user's unit in the
+to-do list.
+"""
 
 from flask_babel import lazy_gettext as _l
 

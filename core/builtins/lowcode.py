@@ -1,4 +1,6 @@
-"""Built-in plugin ``lowcode``: custom fields and KPI checks as data, ``qqh lowcode`` (core/lowcode/views.py)."""
+"""Built-in plugin ``lowcode``: custom fields and KPI checks as data, ``qqh
+lowcode`` (core/lowcode/views.py).
+"""
 
 from flask_babel import lazy_gettext as _l
 

@@ -1,4 +1,6 @@
-"""Built-in plugin ``units``: the League unit tree, unit admins' modules and users, the plugins' page and the OpenAPI document (core/views.py)."""
+"""Built-in plugin ``units``: the League unit tree, unit admins' modules and
+users, the plugins' page and the OpenAPI document (core/views.py).
+"""
 
 import click
 from flask_babel import lazy_gettext as _l
