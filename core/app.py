@@ -60,26 +60,8 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     with app.app_context():
         appbuilder = AppBuilder(update_perms=False)
         appbuilder.init_app(app, db.session)
-        from core import import_views, kpi_views, views as core_views  # need the app context
-
-        core_views.register(appbuilder)
-        import_views.register(appbuilder)
-        kpi_views.register(appbuilder)
-        audit.register(appbuilder)
-        from core import attachments, notices, todo
-
-        notices.register(appbuilder)
-        attachments.register(appbuilder)
-        todo.register(appbuilder)
-
-        from core import notify, reporting_views
-
-        reporting_views.register(appbuilder)
-        notify.register(appbuilder)
-
-        from core.lowcode import views as lowcode_views
-
-        lowcode_views.register(appbuilder)
+        # core's own features are built-in plugins (core/builtins): they come first
+        registry.call("qqh_register", appbuilder=appbuilder)
         _register_plugins(app, appbuilder, registry)
         from core import accounts, security
 

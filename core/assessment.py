@@ -3,7 +3,8 @@ adjustments with a reason and an author, ranking within each tier, and a
 publish step after which nothing can change.
 
 Indicators and weights are data (:class:`AssessmentIndicator`, one set per
-plan year; the defaults are the notice's six focus items). A unit's score on
+plan year; the defaults are the notice's focus items that the enabled plugins
+ship through ``qqh_default_indicators``). A unit's score on
 an indicator is computed from its KPI value at the assessment date and its
 target: the indicator's own target when set, else the unit's KPI target for
 the same check (a quarterly target counts four times over the year):
@@ -16,7 +17,7 @@ target, is not applicable to that unit: it adds nothing to the score nor to
 the maximum. One whose check is not installed is said so ("not assessed,
 module not installed", :func:`not_installed`) on the page and in the export,
 and totals are shown out of the points actually assessed (``max_points``)
-as well as out of the full marks (the sum of the weights, normally 100).
+as well as out of the full marks (the sum of the weights of the indicators).
 Whose records count is the unit's KPI target's scope (本级 or 含下级). Cities and counties are assessed, ranked within their KPI tier
 (PRD city, non-PRD city, PRD county, non-PRD county).
 """
@@ -47,15 +48,8 @@ METHODS = {
     "ratio": _l("Share of the target reached × weight"),
     "reached": _l("Full weight once the target is reached"),
 }
-# the notice's six focus items (四(三)): key, label, check, weight, method
-DEFAULT_INDICATORS = [
-    ("homes", _l("Qinqing home construction"), "homes", 20, "ratio"),
-    ("funds", _l("Incubation fund establishment"), "funds", 15, "reached"),
-    ("cultivation", _l("Organization incubation and cultivation"), "cultivated", 20, "ratio"),
-    ("training", _l("Number of leaders trained"), "trained_leaders", 20, "ratio"),
-    ("weibo", _l("Operation of the work Weibo"), "weibo_posts", 10, "ratio"),
-    ("league_building", _l("League-building coverage of organizations"), "league_building", 15, "ratio"),
-]
+# what a plugin's qqh_default_indicators() returns: dicts of exactly these keys
+INDICATOR_KEYS = ("key", "label", "check", "weight", "method", "position")
 
 
 NOT_INSTALLED = _l("Not assessed (module not installed)")
@@ -113,12 +107,12 @@ class AssessmentIndicator(Audited, Model):
         elif is_published(_session(), self.plan_year):
             errors["plan_year"] = str(AssessmentLocked(self.plan_year))
         if not KEY_RE.match(self.key or ""):
-            errors["key"] = gettext("The key is written in lower-case letters, digits and _ (for example homes).")
+            errors["key"] = gettext("The key is written in lower-case letters, digits and _ (for example item_1).")
         if not (self.label or "").strip():
             errors["label"] = gettext("Enter the indicator's name.")
         if not KEY_RE.match(self.check_key or ""):
             errors["check_key"] = gettext(
-                "The check key is written in lower-case letters, digits and _ (for example direct_contacts)."
+                "The check key is written in lower-case letters, digits and _ (for example check_1)."
             )
         if self.weight is None or not 0 < self.weight <= 100:
             errors["weight"] = gettext("The weight must be more than 0 and at most 100.")
@@ -134,7 +128,7 @@ class AssessmentIndicator(Audited, Model):
 
     @property
     def check_label(self) -> str:
-        """The KPI check in words (not its key: homes, weibo_posts)."""
+        """The KPI check in words (its label, not its key)."""
         from core.kpi import check_label
 
         return check_label(self.check_key)
@@ -197,9 +191,29 @@ class ScoreAdjustment(Model):
 
 
 # -- indicators -------------------------------------------------------------------------
+def default_indicators() -> list[dict]:
+    """The indicators the enabled plugins ship (``qqh_default_indicators``),
+    in the notice's order; a wrong shape fails loudly, naming the plugin."""
+    from core.plugins import PluginError
+
+    registry = current_app.extensions["qqh_plugins"]
+    out = []
+    for plugin, items in registry.call("qqh_default_indicators"):
+        for item in items or ():
+            if not isinstance(item, dict) or set(item) != set(INDICATOR_KEYS) or item["method"] not in METHODS:
+                raise PluginError(
+                    f"Plugin {plugin!r}: qqh_default_indicators() must return dicts with exactly the keys "
+                    f"{', '.join(INDICATOR_KEYS)} (method one of {', '.join(METHODS)}), not {item!r}."
+                )
+            out.append(item)
+    out.sort(key=lambda i: i["position"])
+    return out
+
+
 def load_default_indicators(plan_year: int, session=None) -> int:
-    """The notice's six focus items for ``plan_year`` (idempotent; existing
-    indicators are kept as edited). Returns the number added."""
+    """The notice's focus items for ``plan_year`` that the enabled plugins
+    ship (idempotent; existing indicators are kept as edited). Returns the
+    number added."""
     from flask_babel import force_locale
 
     session = session or _session()
@@ -207,7 +221,8 @@ def load_default_indicators(plan_year: int, session=None) -> int:
     added = 0
     # labels are data: written in the deployment's language, whoever loads them
     with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh")):
-        for pos, (key, label, check, weight, method) in enumerate(DEFAULT_INDICATORS):
+        for spec in default_indicators():
+            key, label, check, weight, method, pos = (spec[k] for k in INDICATOR_KEYS)
             if key in have:
                 continue
             session.add(

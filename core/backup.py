@@ -93,7 +93,7 @@ def manifest(app) -> dict:
         db_heads = sorted(MigrationContext.configure(conn).get_current_heads())
     branches = {b: (h if h in applied else None) for b, h in heads.items()}
     plugins = {n: registry.installed[n].manifest.version if hasattr(registry.installed[n], "manifest") else None
-               for n in registry.order}
+               for n in registry.switchable()}
     return {
         "format": FORMAT,
         "product": "qinqinghui",

@@ -234,7 +234,7 @@ def db_upgrade():
 @click.argument("target")
 @with_app
 def db_downgrade(target):
-    """Downgrade to TARGET (e.g. sample@base to remove the sample plugin's tables)."""
+    """Downgrade to TARGET (e.g. NAME@base to remove the tables of the plugin NAME)."""
     from flask import current_app
 
     from core import migrate
@@ -304,120 +304,20 @@ def plugins_list(as_json):
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for r in rows:
-        state = "enabled" if r["enabled"] else "disabled"
+        state = "built-in" if r["builtin"] else "enabled" if r["enabled"] else "disabled"
         req = f" requires {', '.join(r['requires'])}" if r["requires"] else ""
         click.echo(f"{r['name']:<16} {r['version']:<10} {state:<9} {r['label']}{req}")
 
 
-# -- users --------------------------------------------------------------------
-@cli.group()
-def user():
-    """User accounts."""
+def _builtin_commands() -> None:
+    """The commands of core's built-in plugins (core/builtins), there for
+    every use of ``cli`` (``main`` adds the enabled plugins' ones)."""
+    from core.plugins import PluginRegistry
+
+    PluginRegistry(enabled=[], use_entry_points=False).call("qqh_cli", group=cli)
 
 
-@user.command("add")
-@click.argument("username")
-@click.option("--password", required=True)
-@click.option("--unit", "unit_code", required=True, help="Code of the user's unit, e.g. 440600.")
-@click.option("--role", type=click.Choice(["province_admin", "unit_admin", "clerk", "inspector"]), required=True)
-@click.option("--name", default=None, help="Display name.")
-@with_app
-def user_add(username, password, unit_code, role, name):
-    """Create a user bound to a unit with one of the four roles."""
-    from flask import current_app
-
-    from core.units import unit_by_code
-
-    sm = current_app.appbuilder.sm
-    session = current_app.appbuilder.session
-    unit = unit_by_code(session, unit_code)
-    if unit is None:
-        fail(f"no unit has the code {unit_code}.")
-    if sm.find_user(username=username) is not None:
-        fail(f"the user {username} exists already.")
-    r = sm.find_role(role)
-    if r is None:
-        fail(f"the role {role} does not exist: run `qqh init` first.")
-    from core.scoping import InvalidInput
-
-    try:
-        u = sm.add_user(username, name or username, unit.name, f"{username}@qinqinghui.local", r, password=password)
-    except InvalidInput as exc:
-        fail(str(exc))
-    if not u:
-        fail(f"could not create the user {username}.")
-    u.unit = unit
-    session.commit()
-    click.echo(f"Created {username} ({role}) for {unit.name} {unit.code}.")
-
-
-@user.command("unlock")
-@click.argument("username")
-@with_app
-def user_unlock(username):
-    """Let USERNAME log in again after too many failed logins."""
-    from flask import current_app
-
-    from core import accounts
-
-    sm = current_app.appbuilder.sm
-    if sm.find_user(username=username) is None:
-        fail(f"no user is called {username}.")
-    was = accounts.unlock(current_app.appbuilder.session, username)
-    click.echo(f"{username} unlocked." if was else f"{username} was not locked; its failed logins are forgotten.")
-
-
-# -- units --------------------------------------------------------------------
-@cli.group()
-def units():
-    """The League unit tree."""
-
-
-@units.command("move")
-@click.argument("code")
-@click.option("--parent", "parent_code", required=True)
-@click.option("--tier", type=click.Choice(["province", "city", "county", "town", "university", "direct"]))
-@click.option("--level", type=click.Choice(["province", "city", "county", "town", "university", "direct"]),
-              help="Also change the unit's level (default: unchanged).")
-@with_app
-def units_move(code, parent_code, tier, level):
-    """Move a unit (and its subtree) under another parent, e.g. 顺德区 to the province."""
-    from flask import current_app
-
-    from core.units import move_unit, unit_by_code
-
-    session = current_app.appbuilder.session
-    unit, parent = unit_by_code(session, code), unit_by_code(session, parent_code)
-    if unit is None or parent is None:
-        fail("unknown unit code.")
-    try:
-        n = move_unit(session, unit, parent)
-    except ValueError as exc:
-        fail(str(exc))
-    if tier:
-        unit.tier = tier
-    if level:
-        unit.level = level
-    session.commit()
-    click.echo(f"Moved {n} unit(s).")
-
-
-def _core_commands() -> None:
-    from core import backup, import_views, kpi_views
-
-    backup.register_cli(cli)
-    import_views.register_cli(cli)
-    kpi_views.register_cli(cli)
-    from core import attachments
-
-    attachments.register_cli(cli)
-
-    from core.lowcode import views as lowcode_views
-
-    lowcode_views.register_cli(cli)
-
-
-_core_commands()
+_builtin_commands()
 
 
 def main(argv=None):

@@ -154,7 +154,7 @@ def status(app: Flask) -> dict:
     """``{"ok", "database", "migrations": {branch: {"head", "applied"}}, "plugins"}``."""
     registry = app.extensions["qqh_plugins"]
     report: dict = {"ok": False, "database": False, "migrations_at_head": False, "migrations": {},
-                    "plugins": list(registry.order)}
+                    "plugins": registry.switchable()}
     heads = _branch_heads(app)
     engine = app.extensions["qqh_db"].engine
     try:

@@ -31,9 +31,9 @@ def qqh_add_hookspecs():
     """Return a module (or class) of hook specifications that this plugin
     offers to the plugins that require it, like pytest's ``pytest_addhooks``.
     Their names must start with ``qqh_``; they are called through the same
-    plugin manager (for example cultivation's organization profile sections).
-    Called (through pluggy) before the plugins are registered, like pytest's
-    ``pytest_addhooks``."""
+    plugin manager (for example sections that a plugin's page asks of the
+    plugins that require it). Called (through pluggy) before the plugins are
+    registered, like pytest's ``pytest_addhooks``."""
 
 
 @hookspec
@@ -68,17 +68,33 @@ def qqh_apis():
 @hookspec
 def qqh_kpi_checks():
     """Return a list of :class:`core.kpi.KpiCheck`: set-based KPI computations
-    that this plugin provides (for example ``direct_contacts``)."""
+    that this plugin provides."""
 
 
 @hookspec
 def qqh_default_targets(plan_year):
     """Return the notice's default targets for ``plan_year`` that concern this
-    plugin, as a list of :class:`core.kpi.TargetSpec`. Core ships the notice's
-    whole target table; when a plugin returns targets for a check, they replace
-    core's defaults for that check (nothing is loaded twice). Each spec says
-    whose records count (``scope``: "own" 本级, the default, or "subtree"
-    含下级) and, for a quarterly target, the first quarter that counts."""
+    plugin, as a list of :class:`core.kpi.TargetSpec`: core ships none, an
+    area's targets arrive with the plugin that provides its checks (``qqh
+    targets load`` and ``qqh init --plan-year`` load them; a target that
+    exists is not loaded twice). Each spec says whose records count
+    (``scope``: "own" 本级, the default, or "subtree" 含下级) and, for a
+    quarterly target, the first quarter that counts."""
+
+
+@hookspec
+def qqh_default_indicators():
+    """Return the December assessment's default indicators (督查考核) that
+    this plugin's KPI checks score, as a list of dicts of exactly this shape::
+
+        {"key": str, "label": str (lazy gettext), "check": str, "weight": number,
+         "method": "ratio" | "reached", "position": int}
+
+    ``position`` is the indicator's place in the notice's list (the page's
+    order). Loaded with the targets (an indicator whose key exists for the
+    plan year is left as an admin edited it). Core ships none: an area's
+    indicator arrives with its plugin, and full marks are the sum of the
+    weights of the indicators that exist."""
 
 
 @hookspec
@@ -138,3 +154,16 @@ def qqh_reporting_items():
     submission is approved, the item's records of that year at that unit
     and below refuse edits until the approval is withdrawn (core enforces it
     for pages, API, imports and scripts alike)."""
+
+
+@hookspec
+def qqh_register(appbuilder):
+    """Register with Flask-AppBuilder what :func:`qqh_views` and
+    :func:`qqh_apis` cannot say: menu links, views without a menu entry or
+    shown under a condition of their own, Jinja globals, context processors,
+    error handlers, request hooks (inside the app context: ``flask.current_app``
+    is the app). Called once per app, in load order (core's built-in
+    features first, core/builtins), before the pages of ``qqh_views`` and the
+    APIs of ``qqh_apis`` are added. Prefer those two hooks: what this hook adds
+    is neither checked for scoping nor hidden for units that switched the
+    plugin off."""

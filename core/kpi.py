@@ -46,6 +46,8 @@ class KpiCheck:
     rollup: str = "sum"  # or "distinct"
     # tables the figures depend on beyond those the query names (see core.kpilive)
     depends_on: tuple[str, ...] = ()
+    # its place in tables and dashboards (the notice's order); checks without one come after, by key
+    position: int | None = None
 
 
 @dataclass(frozen=True)
@@ -109,18 +111,6 @@ STATUS_HELP = {
     OVERDUE: _l("due and not reached"),
     NOT_APPLICABLE: _l("the module that counts it is not installed"),
 }
-# Labels of the checks the shipped targets use, for targets whose plugin is
-# not installed (a registered check's own label wins). Also the display order.
-KNOWN_CHECKS = {
-    "pilots": (_l("Pilot organizations directly connected"), _l("organizations")),
-    "direct_contacts": (_l("Directly connected organizations"), _l("organizations")),
-    "funds": (_l("Incubation funds established"), _l("funds")),
-    "homes": (_l("Qinqing homes built"), _l("homes")),
-    "cultivated": (_l("Organizations cultivated"), _l("organizations")),
-    "trained_leaders": (_l("Organization leaders trained"), _l("people")),
-    "camps": (_l("Training camps held"), _l("camps")),
-    "visit_days": (_l("Cadre visit days"), _l("days")),
-}
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -160,7 +150,7 @@ class KpiTarget(Audited, Model):
             errors["plan_year"] = gettext("The plan year must be a year between 2000 and 2100.")
         if not KEY_RE.match(self.check_key or ""):
             errors["check_key"] = gettext(
-                "The check key is written in lower-case letters, digits and _ (for example direct_contacts)."
+                "The check key is written in lower-case letters, digits and _ (for example check_1)."
             )
         if self.tier not in TARGET_TIERS:
             errors["tier"] = gettext("Choose a tier from the list.")
@@ -214,73 +204,20 @@ def _d(year: int, month: int, day: int | None = None) -> datetime.date:
     return datetime.date(year, month, day)
 
 
-def default_targets(plan_year: int) -> list[TargetSpec]:
-    """The notice's targets (section 四 and the launch phase) for ``plan_year``.
-
-    Whose records count: a unit's own (本级) — its own pilots, list, fund,
-    亲青家园, the province's own camps and trainees — except a city's camps
-    and trained leaders, which include its counties' ("县域范围内的青年社会组织
-    骨干培训纳入市级培训序列"). Quarterly targets count from Q2: the notice
-    came out in March and its implementation phase runs from April."""
-    y = plan_year
-    end = _d(y, 12)
-    T = TargetSpec
-    return [
-        # launch phase, by 3-20: pilots directly connected
-        T("pilots", "province", 10, _d(y, 3, 20)),
-        T("pilots", "city", 5, _d(y, 3, 20)),
-        T("pilots", "undergraduate", 5, _d(y, 3, 20)),
-        T("pilots", "county", 2, _d(y, 3, 20)),
-        # direct-contact lists (上报名单)
-        T("direct_contacts", "prd_city", 30, _d(y, 3)),
-        T("direct_contacts", "prd_county", 10, _d(y, 4)),
-        T("direct_contacts", "nonprd_city", 20, _d(y, 4)),
-        T("direct_contacts", "nonprd_county", 5, _d(y, 4)),
-        # incubation funds
-        T("funds", "prd_city", 1, _d(y, 5)),
-        T("funds", "nonprd_city", 1, _d(y, 6)),
-        # 亲青家园: cities, county pilots, and every town
-        T("homes", "prd_city", 1, _d(y, 5)),
-        T("homes", "prd_county", 1, _d(y, 5)),
-        T("homes", "nonprd_city", 1, _d(y, 6)),
-        T("homes", "nonprd_county", 1, _d(y, 6)),
-        T("homes", "town", 1, end),
-        # organizations cultivated in the year
-        T("cultivated", "prd_city", 30, end),
-        T("cultivated", "prd_county", 10, end),
-        T("cultivated", "nonprd_city", 15, end),
-        T("cultivated", "nonprd_county", 5, end),
-        # leaders trained in the year
-        T("trained_leaders", "province", 1000, end),
-        T("trained_leaders", "prd_city", 300, end, scope="subtree"),
-        T("trained_leaders", "prd_county", 100, end),
-        T("trained_leaders", "nonprd_city", 200, end, scope="subtree"),
-        T("trained_leaders", "nonprd_county", 50, end),
-        # training camps: province 10 a year, each city one every quarter
-        T("camps", "province", 10, end),
-        T("camps", "city", 1, end, "quarter", scope="subtree", first_quarter=2),
-        # "两进三同": 5 days a quarter inside youth organizations
-        T("visit_days", "all", 5, end, "quarter", first_quarter=2),
-    ]
-
-
 def load_default_targets(plan_year: int, session=None) -> int:
-    """Load the notice's targets for ``plan_year`` (core's table plus whatever
-    enabled plugins add through ``qqh_default_targets``) and the default
-    assessment indicators. Idempotent: rows that exist are left as they are
-    (an admin may have edited them). Returns the number of targets added."""
+    """Load the notice's targets for ``plan_year`` (what the enabled plugins
+    ship for their checks through ``qqh_default_targets``: an area's targets
+    arrive with its plugin) and the default assessment indicators.
+    Idempotent: rows that exist are left as they are (an admin may have
+    edited them). Returns the number of targets added."""
     from core import assessment
 
     session = session or current_app.appbuilder.session
-    # a plugin that ships defaults for a check owns that check's defaults:
-    # core's rows for the same check are left out (no double targets)
-    from_plugins: list[TargetSpec] = []
+    specs: list[TargetSpec] = []
     registry = current_app.extensions.get("qqh_plugins")
     if registry is not None:
         for extra in registry.hook.qqh_default_targets(plan_year=plan_year):
-            from_plugins.extend(extra or ())
-    owned = {s.check for s in from_plugins}
-    specs = [s for s in default_targets(plan_year) if s.check not in owned] + from_plugins
+            specs.extend(extra or ())
     existing = {
         (t.check_key, t.tier, t.due, t.period)
         for t in session.execute(select(KpiTarget).where(KpiTarget.plan_year == plan_year)).scalars()
@@ -308,6 +245,14 @@ def load_default_targets(plan_year: int, session=None) -> int:
 def registered_checks(app=None) -> dict[str, KpiCheck]:
     """Checks of the enabled plugins, by key (a key used twice fails loudly)."""
     app = app or current_app
+    cached = _plugin_checks(app)
+    from core.lowcode.kpi import data_checks  # checks defined as data (core/lowcode), read per request
+
+    extra = data_checks()
+    return {**cached, **{k: c for k, c in extra.items() if k not in cached}} if extra else cached
+
+
+def _plugin_checks(app) -> dict[str, KpiCheck]:
     cached = app.extensions.get("qqh_kpi_checks")
     if cached is None:
         registry = app.extensions["qqh_plugins"]
@@ -315,10 +260,7 @@ def registered_checks(app=None) -> dict[str, KpiCheck]:
         cached = {c.key: c for _p, c in pairs}
         app.extensions["qqh_kpi_checks"] = cached
         app.extensions["qqh_kpi_check_plugins"] = {c.key: p for p, c in pairs}
-    from core.lowcode.kpi import data_checks  # checks defined as data (core/lowcode), read per request
-
-    extra = data_checks()
-    return {**cached, **{k: c for k, c in extra.items() if k not in cached}} if extra else cached
+    return cached
 
 
 def check_plugins(app=None) -> dict[str, str]:
@@ -336,14 +278,19 @@ def check_label(key: str, checks: dict[str, KpiCheck] | None = None) -> str:
             checks = {}
     if key in checks:
         return str(checks[key].label)
-    if key in KNOWN_CHECKS:
-        return str(KNOWN_CHECKS[key][0])
-    return key
+    return key  # no enabled plugin provides it (its targets show 不适用)
+
+
+LAST = 1 << 30
 
 
 def check_order(key: str) -> tuple:
-    keys = list(KNOWN_CHECKS)
-    return (keys.index(key), key) if key in keys else (len(keys), key)
+    """Sort key of a check: its ``position`` (the notice's order), then its key."""
+    try:
+        position = getattr(_plugin_checks(current_app).get(key), "position", None)
+    except RuntimeError:  # no app
+        position = None
+    return (LAST if position is None else position, key)
 
 
 # -- dates -------------------------------------------------------------------------
@@ -694,8 +641,7 @@ def evaluate(
         check = checks.get(t.check_key)
         if check is None:
             if t.check_key not in labels:
-                uom = str(KNOWN_CHECKS[t.check_key][1]) if t.check_key in KNOWN_CHECKS else ""
-                labels[t.check_key] = (check_label(t.check_key, checks), uom)
+                labels[t.check_key] = (check_label(t.check_key, checks), "")
             report.rows.append(ReportRow(unit, t, *labels[t.check_key], None, NOT_APPLICABLE, due, q))
             continue
         scope = t.scope or OWN

@@ -337,7 +337,7 @@ def _xlsx_response(data: bytes, filename: str):
 
 # -- targets: pages and REST ---------------------------------------------------------------
 def _check_choices():
-    keys = list(kpi.KNOWN_CHECKS) + [k for k in kpi.registered_checks() if k not in kpi.KNOWN_CHECKS]
+    keys = sorted(kpi.registered_checks(), key=lambda k: kpi.check_order(k)[0])  # the notice's first, then as registered
     return [(k, f"{kpi.check_label(k)}（{k}）") for k in keys]
 
 
@@ -733,16 +733,30 @@ class AssessmentApi(BaseApi):
 
 
 def register(appbuilder) -> None:
-    """Add the KPI pages and APIs to ``appbuilder``."""
-    common = dict(category=CATEGORY, category_label=CATEGORY_LABEL, category_icon="fa-line-chart")
+    """Add the KPI and assessment pages and APIs to ``appbuilder``."""
+    register_kpi(appbuilder)
+    register_assessment(appbuilder)
+
+
+_COMMON = dict(category=CATEGORY, category_label=CATEGORY_LABEL, category_icon="fa-line-chart")
+
+
+def register_kpi(appbuilder) -> None:
+    """The dashboard, the targets' page and their APIs (built-in plugin ``kpi``)."""
+    common = _COMMON
     appbuilder.add_link("Dashboard", href="/", label=_l("Progress dashboard"), icon="fa-dashboard", **common)
     appbuilder.add_view(KpiTargetView, "KPI targets", label=_l("KPI targets"), icon="fa-bullseye", **common)
+    appbuilder.add_api(KpiApi)
+    appbuilder.add_api(KpiTargetApi)
+
+
+def register_assessment(appbuilder) -> None:
+    """The December assessment's pages and APIs (built-in plugin ``assessment``), after the KPI ones."""
+    common = _COMMON
     appbuilder.add_view(AssessmentView, "December assessment", label=_l("December assessment"), icon="fa-trophy", **common)
     appbuilder.add_view(
         AssessmentIndicatorView, "Assessment indicators", label=_l("Assessment indicators"), icon="fa-balance-scale", **common
     )
-    appbuilder.add_api(KpiApi)
-    appbuilder.add_api(KpiTargetApi)
     appbuilder.add_api(AssessmentIndicatorApi)
     appbuilder.add_api(AssessmentApi)
 
@@ -787,6 +801,12 @@ def _cli_date(value, year):
 
 def register_cli(cli) -> None:
     """Add ``qqh kpi ...``, ``qqh targets ...`` and ``qqh assessment ...``."""
+    register_kpi_cli(cli)
+    register_assessment_cli(cli)
+
+
+def register_kpi_cli(cli) -> None:
+    """Add ``qqh kpi ...`` and ``qqh targets ...``."""
     from core.cli import with_app
 
     @cli.group("kpi")
@@ -850,6 +870,11 @@ def register_cli(cli) -> None:
         ]
         keys = ("check_key", "check_key", "tier", "threshold", "due", "period", "scope")
         click.echo(_table([str(TARGET_LABELS[k]) for k in keys], rows))
+
+
+def register_assessment_cli(cli) -> None:
+    """Add ``qqh assessment ...``."""
+    from core.cli import with_app
 
     @cli.group("assessment")
     def assessment_group():

@@ -1,8 +1,10 @@
 """Plugin discovery, the enabled set, load order and introspection.
 
-Plugins are found through the entry-point group ``qqh.plugins`` (built-in ones
-too, see setup.cfg). ``QQH_PLUGINS`` names the enabled ones (default: all
-installed). Every failure raises :class:`PluginError` with one clear sentence.
+Plugins are found through the entry-point group ``qqh.plugins`` (the shipped
+ones too, see setup.cfg). ``QQH_PLUGINS`` names the enabled ones (default: all
+installed). Core's own features are built-in plugins (core/builtins): always
+enabled, loaded first. Every failure raises :class:`PluginError` with one
+clear sentence.
 
 Hooks are called through pluggy's own callers, never by looping over the
 implementations, so ``tryfirst``/``trylast``, wrappers (``wrapper=True``,
@@ -39,7 +41,7 @@ import pluggy
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from core import __version__ as CORE_VERSION
-from core import hookspecs
+from core import builtins, hookspecs
 
 ENTRY_POINT_GROUP = "qqh.plugins"
 
@@ -87,7 +89,13 @@ class InstalledPlugin:
             "core": self.manifest.core,
             "enabled": self.enabled,
             "source": self.source,
+            "builtin": self.builtin,
         }
+
+    @property
+    def builtin(self) -> bool:
+        """One of core's own features (core/builtins): always enabled."""
+        return self.source == builtins.SOURCE
 
 
 HOOK_NAMES = frozenset(n for n in dir(hookspecs) if n.startswith("qqh_"))
@@ -171,9 +179,15 @@ class PluginRegistry:
         self.installed: dict[str, InstalledPlugin] = {}
         self.order: list[str] = []
 
-        sources: list[tuple[str, Callable[[], Any], str]] = []
+        sources: list[tuple[str, Callable[[], Any], str]] = list(builtins.sources())
+        builtin_names = [s[0] for s in sources]
         if use_entry_points:
-            sources.extend(_installed_entry_points())
+            for ep in _installed_entry_points():
+                if ep[0] in builtin_names:
+                    raise PluginError(
+                        f"The installed plugin {ep[0]!r} has the name of one of core's built-in features: rename it."
+                    )
+                sources.append(ep)
         for name, obj in (extra or {}).items():
             if any(s[0] == name for s in sources):
                 raise PluginError(f"Two plugins are both named {name!r}: rename one of them.")
@@ -198,7 +212,9 @@ class PluginRegistry:
                     f"QQH_PLUGINS names {n!r}, which is not installed "
                     f"(installed: {', '.join(sorted(self.installed)) or 'none'})."
                 )
-        self.order = self._load_order(wanted)
+        # the built-in plugins: always enabled, first, in their list's order
+        wanted = [n for n in wanted if n not in builtin_names]
+        self.order = builtin_names + [n for n in self._load_order(builtin_names + wanted) if n not in builtin_names]
         # hooks that plugins declare for each other (like pytest_addhooks)
         self.hook_names = set(HOOK_NAMES)
         for n in self.order:
@@ -353,6 +369,11 @@ class PluginRegistry:
 
     def describe(self) -> list[dict]:
         return [self.installed[n].as_dict() for n in sorted(self.installed)]
+
+    def switchable(self) -> list[str]:
+        """The enabled plugins other than the built-in ones, in load order:
+        those a unit may switch off."""
+        return [n for n in self.order if not self.installed[n].builtin]
 
 
 def _results(pm: PluginManager, pairs, hook: str, kwargs: dict) -> list[tuple[str, Any]]:

@@ -2,8 +2,8 @@
 
 Plugins declare what can be reported through the hook
 ``qqh_reporting_items()`` (:class:`ReportingItem`): a *list* (the records of
-a model whose date lies in the plan year, e.g. cultivation's direct-contact
-list) or a set of *figures* (KPI checks). A unit submits an item for a plan
+a model whose date lies in the plan year, e.g. a plugin's list of the
+organizations a unit works with) or a set of *figures* (KPI checks). A unit submits an item for a plan
 year to the unit above: the snapshot (rows as JSON) is frozen, later edits do
 not change it. The unit directly above reviews: approve (通过) or return
 (退回, with a reason); a returned submission is corrected and submitted again.

@@ -6,7 +6,8 @@ the ``qqh_todo_items(user)`` hook)::
 
     {"kind": str, "title": str (translated), "url": str, "due": date | None, "count": int}
 
-Core's sources: notices addressed to the user not yet read, and the
+Core's sources (the ``qqh_todo_items`` of its built-in plugins, core/builtins):
+notices addressed to the user not yet read, reporting's to-dos, and the
 deadlines of the user's unit (KPI targets whose due date, or quarter's end,
 falls in the next ``QQH_TODO_DAYS`` days, default 14). Computed once per
 request.
@@ -92,7 +93,8 @@ def _quarter_end(year: int, q: int) -> datetime.date:
 
 
 def plugin_items(user) -> list[dict]:
-    """Items of the plugins enabled for the user's unit, checked for shape."""
+    """Items of the plugins enabled for the user's unit (the built-in ones
+    included), checked for shape."""
     from core import modules
 
     registry = current_app.extensions["qqh_plugins"]
@@ -120,11 +122,7 @@ def todo_items(user=None) -> list[dict]:
     if user is None:
         items = []
     else:
-        session = current_app.appbuilder.session
-        from core import reporting
-
-        items = (notice_items(session, user) + deadline_items(session, user) + reporting.todo_items(user)
-                 + plugin_items(user))
+        items = plugin_items(user)  # core's own come from its built-in plugins (core/builtins)
         items.sort(key=lambda i: (i["due"] is None, i["due"] or datetime.date.max, i["kind"], i["title"]))
     if cache:
         g._qqh_todo = items

@@ -38,7 +38,7 @@ class HomeView(IndexView):
         user = current_user()
         registry = current_app.extensions["qqh_plugins"]
         off = modules.current_switched_off()
-        plugins = [p for p in registry.describe() if p["enabled"] and p["name"] not in off]
+        plugins = [p for p in registry.describe() if p["enabled"] and not p["builtin"] and p["name"] not in off]
         return self.render_template(self.index_template, user=user, plugins=plugins)
 
 
@@ -225,7 +225,7 @@ class AdminPluginsView(BaseView):
     @has_access
     def mandatory(self, name):
         registry = current_app.extensions["qqh_plugins"]
-        if name not in registry.installed:
+        if name not in registry.installed or registry.installed[name].builtin:
             abort(404)
         session = self.appbuilder.session
         row = session.get(modules.ModulePolicy, name) or modules.ModulePolicy(plugin=name)
@@ -262,7 +262,7 @@ class UnitAdminModulesView(BaseView):
         mandatory = {p for p, m in session.execute(select(modules.ModulePolicy.plugin, modules.ModulePolicy.mandatory)).all() if m}
         if request.method == "POST":
             chosen = set(request.form.getlist("plugin"))
-            for name in registry.order:
+            for name in registry.switchable():
                 if name in mandatory:
                     continue
                 modules.set_module(session, unit, name, name in chosen)
@@ -285,7 +285,7 @@ class UnitAdminModulesView(BaseView):
                 inherited_off=p["name"] in inherited_off,
             )
             for p in registry.describe()
-            if p["enabled"]
+            if p["enabled"] and not p["builtin"]
         ]
         return self.render_template("qqh/modules.html", rows=rows, unit=unit, own_unit=own_unit)
 

@@ -171,7 +171,7 @@ def cells(app, records, paths):
 
     views = {v.endpoint: v for v in app.appbuilder.baseviews}
     lists = list(importables(app))
-    plugins = list(app.extensions["qqh_plugins"].order)
+    plugins = app.extensions["qqh_plugins"].switchable()  # a built-in one cannot be made mandatory: 404
     out, public = [], []
     for rule in app.url_map.iter_rules():
         endpoint = rule.endpoint

@@ -363,14 +363,27 @@ def test_default_targets_are_the_notice_and_load_once(app):
     assert applying("pilots", "university", "university", undergraduate=True) == {(5, "03-20", "year")}
     assert applying("camps", "province", "province") == {(10, end, "year")}
     assert applying("camps", "city", "prd_city") == {(1, end, "quarter")}
-    assert applying("visit_days", "town", "town") == {(5, end, "quarter")}
+    # an area's targets arrive with the plugin of its checks: none for a check no plugin provides
+    # (the notice's 5 visit days a quarter come with the plugin that counts them)
+    with app.app_context():
+        assert {t.check_key for t in targets} <= set(kpi.registered_checks())
+        from core import assessment as asm
+
+        indicators = asm.indicators_of(s, year)  # the assessment's, from the same plugins, in the notice's order
+        assert [(i.key, i.check_key, i.weight, i.method, i.label) for i in indicators] == [
+            ("homes", "homes", 20, "ratio", "“亲青家园”建设状况"),
+            ("funds", "funds", 15, "reached", "孵化基金成立情况"),
+            ("cultivation", "cultivated", 20, "ratio", "青年社会组织孵化培育状况"),
+            ("training", "trained_leaders", 20, "ratio", "骨干培训数量"),
+        ]
+        assert asm.full_points(indicators) == 75 and asm.not_installed(indicators) == []
     # whose records count: a city's camps and trained leaders include its counties', nothing else
     scopes = {(t.check_key, t.tier): t.scope for t in targets}
     assert {k for k, v in scopes.items() if v == kpi.SUBTREE} == {
         ("camps", "city"), ("trained_leaders", "prd_city"), ("trained_leaders", "nonprd_city")}
     assert scopes[("pilots", "province")] == scopes[("camps", "province")] == scopes[("funds", "prd_city")] == kpi.OWN
     # the city's quarterly camps count from Q2 (the notice came out in March)
-    assert {(t.check_key, t.first_quarter) for t in targets if t.period == "quarter"} == {("camps", 2), ("visit_days", 2)}
+    assert {(t.check_key, t.first_quarter) for t in targets if t.period == "quarter"} == {("camps", 2)}
     assert applying("fund_amount", "province", "province") == {(5_000_000, end, "year")}
 
 

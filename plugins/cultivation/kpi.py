@@ -45,9 +45,17 @@ def pilots_query(plan_year: int, as_of: datetime.date):
 
 ORGS = _l("organizations")
 CHECKS = [
-    KpiCheck("direct_contacts", _l("Directly connected youth organizations"), ORGS, direct_contacts_query),
-    KpiCheck("cultivated", _l("Youth organizations cultivated in the year"), ORGS, cultivated_query),
-    KpiCheck("pilots", _l("Directly connected pilots"), ORGS, pilots_query),
+    KpiCheck("direct_contacts", _l("Directly connected youth organizations"), ORGS, direct_contacts_query, position=1),
+    KpiCheck("cultivated", _l("Youth organizations cultivated in the year"), ORGS, cultivated_query, position=4),
+    KpiCheck("pilots", _l("Directly connected pilots"), ORGS, pilots_query, position=0),
+]
+
+
+# The December assessment's focus item (四(三)) that these checks score; ``position`` is its
+# place in the notice's list of six (core/hookspecs.py: qqh_default_indicators).
+DEFAULT_INDICATORS = [
+    {"key": "cultivation", "label": _l("Organization incubation and cultivation"), "check": "cultivated", "weight": 20,
+     "method": "ratio", "position": 2},
 ]
 
 

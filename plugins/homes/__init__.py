@@ -89,6 +89,13 @@ def qqh_default_targets(plan_year):
 
 
 @hookimpl
+def qqh_default_indicators():
+    from plugins.homes.kpi import DEFAULT_INDICATORS
+
+    return DEFAULT_INDICATORS
+
+
+@hookimpl
 def qqh_importables():
     from plugins.homes.importing import IMPORTABLES
 

@@ -90,14 +90,24 @@ def incubated_orgs_query(plan_year: int, as_of: datetime.date):
 
 
 CHECKS = [
-    KpiCheck("homes", _l("Qinqing homes with their sign, meeting the handbook"), _l("homes"), homes_query),
+    KpiCheck("homes", _l("Qinqing homes with their sign, meeting the handbook"), _l("homes"), homes_query, position=3),
     KpiCheck("terminal_stores", _l("Campus terminal stores"), _l("stores"), terminal_stores_query),
-    KpiCheck("funds", _l("Incubation funds established"), _l("funds"), funds_query),
+    KpiCheck("funds", _l("Incubation funds established"), _l("funds"), funds_query, position=2),
     KpiCheck("fund_amount", _l("Incubation fund money committed"), _l("yuan"), fund_amount_query),
     KpiCheck(
         "incubated_orgs", _l("Organizations incubated in Qinqing homes"), _l("organizations"),
         incubated_orgs_query, rollup="distinct",
     ),
+]
+
+
+# The December assessment's focus items (四(三)) that these checks score; ``position`` is its
+# place in the notice's list of six (core/hookspecs.py: qqh_default_indicators).
+DEFAULT_INDICATORS = [
+    {"key": "homes", "label": _l("Qinqing home construction"), "check": "homes", "weight": 20, "method": "ratio",
+     "position": 0},
+    {"key": "funds", "label": _l("Incubation fund establishment"), "check": "funds", "weight": 15, "method": "reached",
+     "position": 1},
 ]
 
 

@@ -76,6 +76,13 @@ def qqh_default_targets(plan_year):
 
 
 @hookimpl
+def qqh_default_indicators():
+    from plugins.training.kpi import DEFAULT_INDICATORS
+
+    return DEFAULT_INDICATORS
+
+
+@hookimpl
 def qqh_importables():
     from plugins.training.importing import IMPORTABLES
 

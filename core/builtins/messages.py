@@ -1,0 +1,18 @@
+"""Built-in plugin ``messages``: the users' messages (core/notify.py)."""
+
+from flask_babel import lazy_gettext as _l
+
+from core.builtins import manifest
+from core.hookspecs import hookimpl
+
+
+@hookimpl
+def qqh_manifest():
+    return manifest("messages", _l("My messages"))
+
+
+@hookimpl
+def qqh_register(appbuilder):
+    from core.notify import register
+
+    register(appbuilder)
