@@ -117,7 +117,7 @@ def plugin_hook_callers(hook: str, unit: Unit | None = None) -> list[tuple[str, 
     plugins ``unit`` uses (default: the current user's) that implement
     ``hook``; each caller is pluggy's subset caller limited to that one
     plugin. For a page that shows each plugin's part on its own and keeps
-    working when one of them fails (cultivation's profile sections)."""
+    working when one of them fails (sections of a record page)."""
     registry = current_app.extensions["qqh_plugins"]
     return [(n, registry.installed[n].manifest.label, caller) for n, caller in registry.callers(hook, _off_for(unit))]
 

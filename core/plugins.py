@@ -172,14 +172,17 @@ class PluginRegistry:
         enabled: Iterable[str] | None = None,
         extra: dict[str, Any] | None = None,
         use_entry_points: bool = True,
+        use_builtins: bool = True,
     ):
+        """``use_entry_points``/``use_builtins`` False: only ``extra`` (the
+        registry's own tests, which exercise the machinery on fake plugins)."""
         self.pm = PluginManager()  # the enabled plugins
         self.all_pm = PluginManager()  # every installed plugin (manifests, hook specs, migrations)
         self._subsets: dict[tuple[str, frozenset], Any] = {}
         self.installed: dict[str, InstalledPlugin] = {}
         self.order: list[str] = []
 
-        sources: list[tuple[str, Callable[[], Any], str]] = list(builtins.sources())
+        sources: list[tuple[str, Callable[[], Any], str]] = list(builtins.sources()) if use_builtins else []
         builtin_names = [s[0] for s in sources]
         if use_entry_points:
             for ep in _installed_entry_points():

@@ -25,7 +25,8 @@ def plugin(name, requires=(), **hooks):
 
 
 def registry(*plugins, enabled=None):
-    return PluginRegistry(enabled=enabled, extra={p.__name__[5:]: p for p in plugins}, use_entry_points=False)
+    return PluginRegistry(enabled=enabled, extra={p.__name__[5:]: p for p in plugins}, use_entry_points=False,
+                          use_builtins=False)
 
 
 def saying(word, **marks):

@@ -10,8 +10,8 @@ functions are FAB's POST branch with that one difference; a GET is FAB's own
 code. Everything else is what FAB does, in FAB's order: the relation filters
 of the URL fill the excluded columns, ``process_form``, ``pre_*``,
 ``post_*``, the success message, and a refused edit page keeps its related
-views (core's first copy dropped them: the edit page of a training camp
-answered 500 when refused, and the form lost where it was opened from).
+views (core's first copy dropped them: the edit page of a record with related
+lists answered 500 when refused, and the form lost where it was opened from).
 
 :data:`MIRRORED` is the digest of FAB's two methods these were written
 against: tests/test_fab_adapter.py fails when an upgrade changes them, the
