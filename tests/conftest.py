@@ -4,11 +4,14 @@ Nothing is mocked: real databases, a real HTTP server, real browsers."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import uuid
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from bench._support import PASSWORD, USERS, LiveServer, fresh_database, initialise  # noqa: F401 (shared with bench/)
 from bench._support import make_app as _make_app
@@ -184,3 +187,22 @@ def as_api_user(request, engine_name, as_user, as_token):
     """A REST test's client factory: cookie session or bearer token (see API_AUTH)."""
     kind = request.param if request.param != "by-engine" else ("token" if engine_name == "postgresql" else "session")
     return as_user if kind == "session" else as_token
+
+
+@contextlib.contextmanager
+def statements_of(engine, every_thread: bool = False):
+    """The SQL statements ``engine`` runs within the block, as a list filled meanwhile: by default only
+    this thread's (the job worker's polling and the live server's requests are not the code under test;
+    counting them made the set-based tests fail now and then)."""
+    seen: list[str] = []
+    me = threading.get_ident()
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        if every_thread or threading.get_ident() == me:
+            seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)

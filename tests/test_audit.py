@@ -17,6 +17,7 @@ import uuid
 import openpyxl
 import pytest
 import sqlalchemy as sa
+from tests.conftest import statements_of
 
 API = "/api/v1/auditlog/"
 
@@ -185,16 +186,8 @@ def counting(app):
     """Statements the app's engine runs meanwhile (every thread)."""
     with app.app_context():
         engine = app.extensions["qqh_db"].engine
-    seen = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_of(engine, every_thread=True) as seen:
         yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
 
 
 def test_an_import_is_logged_set_based(app, as_user):

@@ -10,11 +10,12 @@ import uuid
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from core import kpi
 from core.kpi import KpiCheck, KpiTarget
 from core.units import Unit, compute_path
+from tests.conftest import statements_of
 
 D = datetime.date
 YEAR = 2013  # this module's plan year: its targets are its own
@@ -191,16 +192,8 @@ def test_quarterly_targets_show_this_quarter_and_flag_missed_ones(app, tree):
 def count_statements(app, fn):
     with app.app_context():
         engine = app.extensions["qqh_db"].engine
-    seen = []
-
-    def counter(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", counter)
-    try:
+    with statements_of(engine) as seen:
         fn()
-    finally:
-        event.remove(engine, "before_cursor_execute", counter)
     return len(seen)
 
 

@@ -10,11 +10,12 @@ import random
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from core import kpi, kpilive
 from core.kpi import KpiCheck, KpiTarget
 from core.units import Unit, compute_path, move_unit
+from tests.conftest import statements_of
 
 D = datetime.date
 YEAR = 2019  # this module's plan year: its targets are its own
@@ -70,16 +71,8 @@ def figures(report):
 
 
 def count_statements(engine, fn):
-    seen = []
-
-    def counter(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", counter)
-    try:
+    with statements_of(engine) as seen:
         fn()
-    finally:
-        event.remove(engine, "before_cursor_execute", counter)
     return seen
 
 

@@ -18,6 +18,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from tests.conftest import statements_of
 
 LIST = "sample_note"
 FIELDS = "/unitadmincustomfieldview"
@@ -220,19 +221,11 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
         checks = kpi.registered_checks()
         assert f"lc_{t}" in checks and f"lx_{t}" not in checks
         day = datetime.date(2012, 12, 31)
-        statements = []
-
-        def count(*_a):
-            statements.append(1)
-
         engine = app.extensions["qqh_db"].engine
         paths = kpi.unit_paths(session, None)
-        sa.event.listen(engine, "before_cursor_execute", count)
-        try:
+        with statements_of(engine) as statements:
             values = kpi.compute_values(session, 2012, {f"lc_{t}": [day], f"ls_{t}": [day]}, checks, None,
                                         {"440600", "440000"}, paths=paths)
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", count)
         assert len(statements) == 2  # one per check, whatever the number of units
         assert values[(f"lc_{t}", day, "440600")] == 2
         assert float(values[(f"ls_{t}", day, "440000")]) == 1234.5

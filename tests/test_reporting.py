@@ -12,7 +12,8 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, func, select
+from tests.conftest import statements_of
 
 ITEM = "direct_contact_list"
 
@@ -204,14 +205,8 @@ def test_table_is_one_statement_and_reminds_the_late(app):
         s = app.appbuilder.session
         root = top_unit(s)
         item = rep.registered_items()[ITEM]
-        statements = []
-        engine = s.get_bind()
-        listener = lambda *a: statements.append(a[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with statements_of(s.get_bind()) as statements:
             due, rows = rep.state_table(s, item, year, root)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         assert len(statements) == 1, statements
         assert due == datetime.date(year, 12, 31) and {r.state for r in rows} == {rep.OVERDUE}
         n = rep.remind_late(s, item, year, root)

@@ -9,9 +9,8 @@ import os
 import uuid
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, statements_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -163,16 +162,8 @@ def test_unit_tree_api_and_picker_are_scoped(as_user):
 def count_statements(app, fn):
     with app.app_context():
         engine = app.extensions["qqh_db"].engine
-    seen = []
-
-    def listener(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_of(engine) as seen:
         fn()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
     return seen
 
 

@@ -7,12 +7,13 @@ import datetime
 import uuid
 
 import pytest
-from sqlalchemy import delete, event
+from sqlalchemy import delete
 
 from core.kpi import compute_values
 from core.units import Unit, compute_path, unit_by_code
 from plugins.cultivation.kpi import CHECKS, default_targets
 from plugins.cultivation.models import YouthOrg
+from tests.conftest import statements_of
 
 D = datetime.date
 CHECK = {c.key: c for c in CHECKS}
@@ -71,14 +72,8 @@ def test_each_check_is_one_grouped_select_with_the_right_rows(app, dataset, key)
     with app.app_context():
         s = app.appbuilder.session
         for as_of, (city_n, county_n) in EXPECTED[key].items():
-            statements = []
-            listen = lambda *a: statements.append(a[2])  # noqa: E731
-            engine = s.get_bind()
-            event.listen(engine, "before_cursor_execute", listen)
-            try:
+            with statements_of(s.get_bind()) as statements:
                 rows = dict(s.execute(check.query(2012, as_of)).all())
-            finally:
-                event.remove(engine, "before_cursor_execute", listen)
             assert len(statements) == 1
             assert rows.get(dataset["city"], 0) == city_n, (key, as_of)
             assert rows.get(dataset["county"], 0) == county_n, (key, as_of)

@@ -7,13 +7,14 @@ import datetime
 import uuid
 
 import pytest
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, select
 
 from core.kpi import compute_values, load_default_targets
 from core.units import Unit, compute_path, unit_by_code
 from plugins.cultivation.models import YouthOrg
 from plugins.homes.kpi import CHECKS
 from plugins.homes.models import ChecklistEntry, ChecklistItem, Home, IncubationFund, Residency
+from tests.conftest import statements_of
 
 D = datetime.date
 CHECK = {c.key: c for c in CHECKS}
@@ -148,14 +149,8 @@ def test_each_check_is_one_select_with_the_right_rows(app, dataset, key):
     with app.app_context():
         s = app.appbuilder.session
         for (year, as_of), (city_value, county_value) in EXPECTED[key].items():
-            statements = []
-            listen = lambda *a: statements.append(a[2])  # noqa: E731
-            engine = s.get_bind()
-            event.listen(engine, "before_cursor_execute", listen)
-            try:
+            with statements_of(s.get_bind()) as statements:
                 rows = s.execute(check.query(year, as_of)).all()
-            finally:
-                event.remove(engine, "before_cursor_execute", listen)
             assert len(statements) == 1
             if check.rollup == "distinct":
                 got = {u: {names[o] for uu, o in rows if uu == u} for u in (dataset["city"], dataset["county"])}

@@ -18,13 +18,14 @@ import datetime
 import uuid
 
 import pytest
-from sqlalchemy import delete, event
+from sqlalchemy import delete
 
 from core.kpi import compute_values
 from core.units import Unit, compute_path, unit_by_code
 from plugins.cultivation.models import YouthOrg
 from plugins.training.kpi import CHECKS, default_targets
 from plugins.training.models import Camp, Enrolment, Trainee
+from tests.conftest import statements_of
 
 D = datetime.date
 CHECK = {c.key: c for c in CHECKS}
@@ -115,14 +116,8 @@ def dataset(app):
 
 def run_once(session, stmt):
     """Rows of ``stmt``, asserting it is ONE SQL statement."""
-    statements = []
-    engine = session.get_bind()
-    listen = lambda *a: statements.append(a[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
+    with statements_of(session.get_bind()) as statements:
         rows = session.execute(stmt).all()
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
     assert len(statements) == 1
     return rows
 
