@@ -205,6 +205,13 @@ class KpiTarget(Audited, Model):
     def __repr__(self) -> str:
         return f"{self.plan_year} {self.check_key} {self.tier} ≥{self.threshold:g} {self.due}"
 
+    def __str__(self) -> str:
+        """As people read it (the audit log's label, pickers): 2012 直接联系的青年社会组织 地级市 ≥50 2012年6月30日."""
+        from core.display import date_text
+
+        threshold = f"{self.threshold:g}" if isinstance(self.threshold, (int, float)) else self.threshold
+        return f"{self.plan_year} {self.check_label} {self.tier_label} ≥{threshold} {date_text(self.due)}"
+
 
 def _d(year: int, month: int, day: int | None = None) -> datetime.date:
     """``day`` None: the last day of the month ("by M-end")."""
