@@ -783,7 +783,9 @@ def report_xlsx(report: Report) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = str(report.plan_year)
-    ws.append([gettext("%(unit)s: KPI progress %(year)s, as of %(date)s", unit=report.root.name, year=report.plan_year, date=report.as_of.isoformat())])
+    from core.display import date_text  # a date in a title as on the pages: 2012年3月5日
+
+    ws.append([gettext("%(unit)s: KPI progress %(year)s, as of %(date)s", unit=report.root.name, year=report.plan_year, date=date_text(report.as_of))])
     ws["A1"].font = Font(bold=True, size=13)
     ws.append(report_headers())
     for cell in ws[2]:
