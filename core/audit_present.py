@@ -241,12 +241,47 @@ def field_label(labels: dict, model, key: str, generic: dict) -> str:
     return str(label) if label else key
 
 
+CUSTOM = "qqh_fields"  # the custom (low-code) values of a record: one JSON column, shown field by field
+
+
+def _custom_parts(action, model, before: dict, after: dict) -> list[str]:
+    from core.lowcode import registry
+    from core.lowcode.values import display as custom_display, from_json
+
+    parts = []
+    for code in list(before) + [c for c in after if c not in before]:
+        try:
+            f = registry.field_def(model.__table__.name, code)
+        except Exception:  # no definitions table (a database without low-code)
+            f = None
+
+        def text(raw, f=f):
+            if raw is None:
+                return "—"
+            try:
+                return (custom_display(f, from_json(f.kind, raw)) or "—") if f is not None else _plain_text(raw)
+            except Exception:
+                return _plain_text(raw)
+
+        name = str(f.label) if f is not None else code
+        if action == "update":
+            if before.get(code) != after.get(code):
+                parts.append(f"{name}: {text(before.get(code))} → {text(after.get(code))}")
+        else:
+            parts.append(f"{name}: {text(after[code] if code in after else before.get(code))}")
+    return parts
+
+
 def changes_text(row, labels: dict, generic: dict) -> str:
     """``标题: 甲 → 乙；状态: 待审核 → 审核通过`` for an update, ``标题: 甲`` otherwise."""
     model = model_of(row.model) if row.model else None
     before, after = row.before, row.after
     parts = []
     for key in list(before) + [k for k in after if k not in before]:
+        old, new = before.get(key) or {}, after.get(key) or {}
+        if key == CUSTOM and model is not None and isinstance(old, dict) and isinstance(new, dict):
+            parts += _custom_parts(row.action, model, old, new)
+            continue
         name = field_label(labels, model, key, generic) if key else gettext("Stored value")
         if row.action == "update":
             old, new = value_text(model, key, before.get(key)), value_text(model, key, after.get(key))

@@ -150,6 +150,10 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
     r = clerk.put(api, json={f"n{t}": 13, f"s{t}": None})
     assert r.status_code == 200, r.text
     assert stored(app, note_id)[f"n{t}"] == 13 and f"s{t}" not in stored(app, note_id)
+    # the audit log names the custom fields by their labels, their values as the record page shows them
+    log = admin.get("/auditlog/list/", params={"_flt_0_model": "sample_note", "_flt_0_record_id": str(note_id)}).text
+    log = re.sub(r"<[^>]+>", " ", log)
+    assert "人数: 12 → 13" in log and "qqh_fields" not in log and f"n{t}" not in log, log[-3000:]
     assert as_user("sz_clerk").get(api).status_code == 404
     assert clerk.get(f"/api/v1/lowcode/fields/{LIST}").json()["result"][1]["options"] == [["1", "社会组织"], ["2", "志愿组织"]]
     # import template and import, validated like built-in columns
