@@ -33,8 +33,8 @@ def db(app):
 
 
 def since_created(log: list, label: str) -> list:
-    """The rows from the record's creation on (SQLite reuses the id of a record an earlier test deleted)."""
-    start = next(i for i, r in enumerate(log) if r.action == "create" and r.label == label)
+    """The rows from the record's creation (its label starts with ``label``) on (SQLite reuses the id of a record an earlier test deleted)."""
+    start = next(i for i, r in enumerate(log) if r.action == "create" and (r.label or "").startswith(label))
     return log[start:]
 
 
