@@ -116,23 +116,18 @@ class AuditLog(Model):
 
     @property
     def model_label(self) -> str:
-        return _labels().get(self.model, ("", {}))[0] or (self.model or "")
+        from core.audit_present import model_of
+
+        own = getattr(model_of(self.model), "__qqh_title__", None)
+        return _labels().get(self.model, ("", {}))[0] or (str(own) if own else "") or (self.model or "")
 
     @property
     def changes(self) -> str:
         """What changed, as people read it: ``标题: 甲 → 乙；电话: ******``
         (fields named as the model's pages name them)."""
-        before, after = self.before, self.after
-        names = _labels().get(self.model, ("", {}))[1]
-        parts = []
-        for key in list(before) + [k for k in after if k not in before]:
-            old, new = _show(before.get(key)), _show(after.get(key))
-            name = _field_label(names, key)
-            if self.action == "update":
-                parts.append(f"{name}: {old} → {new}")
-            else:
-                parts.append(f"{name}: {new if key in after else old}")
-        return "；".join(parts)
+        from core import audit_present
+
+        return audit_present.changes_text(self, _labels().get(self.model, ("", {}))[1], GENERIC_LABELS)
 
     def __repr__(self) -> str:
         return f"{self.action} {self.model or ''} {self.record_id or ''}".strip()
@@ -158,24 +153,6 @@ def _labels() -> dict[str, tuple[str, dict]]:
             cached[table.name] = (title, labels)
         current_app.extensions["qqh_audit_labels"] = cached
     return cached
-
-
-def _field_label(labels: dict, key: str) -> str:
-    label = None
-    if key.endswith(("_id", "_fk")):  # the relation's label ("Unit"), not FAB's made-up "Unit Id"
-        label = labels.get(key[:-3])
-    label = label or GENERIC_LABELS.get(key) or labels.get(key)
-    return str(label) if label else key
-
-
-def _show(value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value) or "—"
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 # -- values ----------------------------------------------------------------------------
@@ -607,11 +584,19 @@ def _views():
 
     from core.scoping import ScopedInterface, ScopedModelRestApi
 
+    class AuditInterface(ScopedInterface):
+        def query(self, *args, **kwargs):
+            count, items = super().query(*args, **kwargs)
+            from core import audit_present
+
+            audit_present.prefetch(items)  # the units, users and records the page names: set-based
+            return count, items
+
     class AuditLogView(ModelView):
         """审计日志: newest first, filters by user, action, table and time. No
         add, edit or delete route exists."""
 
-        datamodel = ScopedInterface(AuditLog)
+        datamodel = AuditInterface(AuditLog)
         route_base = "/auditlog"
         class_permission_name = PERMISSION
         method_permission_name = {"list": "audit", "show": "audit"}

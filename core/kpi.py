@@ -195,6 +195,13 @@ class KpiTarget(Audited, Model):
     def __repr__(self) -> str:
         return f"{self.plan_year} {self.check_key} {self.tier} ≥{self.threshold:g} {self.due}"
 
+    def __str__(self) -> str:
+        """As people read it (the audit log's label, pickers): 2012 直接联系的青年社会组织 地级市 ≥50 2012年6月30日."""
+        from core.display import date_text
+
+        threshold = f"{self.threshold:g}" if isinstance(self.threshold, (int, float)) else self.threshold
+        return f"{self.plan_year} {self.check_label} {self.tier_label} ≥{threshold} {date_text(self.due)}"
+
 
 def _d(year: int, month: int, day: int | None = None) -> datetime.date:
     """``day`` None: the last day of the month ("by M-end")."""
@@ -722,7 +729,9 @@ def report_xlsx(report: Report) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = str(report.plan_year)
-    ws.append([gettext("%(unit)s: KPI progress %(year)s, as of %(date)s", unit=report.root.name, year=report.plan_year, date=report.as_of.isoformat())])
+    from core.display import date_text  # a date in a title as on the pages: 2012年3月5日
+
+    ws.append([gettext("%(unit)s: KPI progress %(year)s, as of %(date)s", unit=report.root.name, year=report.plan_year, date=date_text(report.as_of))])
     ws["A1"].font = Font(bold=True, size=13)
     ws.append(report_headers())
     for cell in ws[2]:

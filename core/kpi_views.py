@@ -54,6 +54,7 @@ INDICATOR_LABELS = {
     "key": _l("Key"),
     "label": _l("Indicator"),
     "check_key": _l("Check"),
+    "check_label": _l("Check"),
     "weight": _l("Weight"),
     "method": _l("Scoring"),
     "method_label": _l("Scoring"),
@@ -430,10 +431,10 @@ class AssessmentIndicatorView(ModelView):
     show_title = _l("Assessment indicator")
     add_title = _l("Add assessment indicator")
     edit_title = _l("Edit assessment indicator")
-    list_columns = ["plan_year", "position", "label", "check_key", "weight", "method_label", "target"]
+    list_columns = ["plan_year", "position", "label", "check_label", "weight", "method_label", "target"]
     add_columns = ["plan_year", "position", "key", "label", "check_key", "weight", "method", "target"]
     edit_columns = add_columns
-    show_columns = add_columns
+    show_columns = ["plan_year", "position", "key", "label", "check_label", "weight", "method_label", "target"]
     search_columns = ["plan_year", "key", "label", "check_key"]
     order_columns = ["plan_year", "position", "weight"]
     base_order = ("plan_year", "desc")

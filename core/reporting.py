@@ -95,6 +95,13 @@ class Submission(Model):
     __tablename__ = "qqh_submission"
     __table_args__ = (UniqueConstraint("item_key", "plan_year", "unit_id"),)
     __qqh_personal__ = ("snapshot",)  # the audit log keeps its size, not the frozen rows twice
+    __qqh_title__ = _l("Submissions")  # no page lists the table: how the audit log names it and its columns
+    __qqh_labels__ = {
+        "item_key": _l("Reporting item"), "plan_year": _l("Plan year"), "unit": _l("Unit"), "status": _l("Status"),
+        "round": _l("Round"), "snapshot": _l("Submitted records"), "row_count": _l("Records"),
+        "comment": _l("Comment"), "submitted_by": _l("Submitted by"), "submitted_on": _l("Submitted on"),
+        "reviewed_by": _l("Reviewed by"), "reviewed_on": _l("Reviewed on"), "review_reason": _l("Review comment"),
+    }
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_key: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
@@ -122,6 +129,11 @@ class Submission(Model):
     @property
     def status_label(self) -> str:
         return str(STATES.get(self.status, self.status))
+
+    @property
+    def item_label(self) -> str:
+        item = registered_items().get(self.item_key)
+        return str(item.label) if item is not None else (self.item_key or "")
 
 
 class SubmissionEvent(Model):

@@ -33,6 +33,11 @@ PERMISSION_VIEW = "Todo"
 KEYS = ("kind", "title", "url", "due", "count")
 
 
+def _number(value) -> str:
+    """A target as people write it: 5,000,000 (not 5e+06), 12.5."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,g}"
+
+
 def todo_days() -> int:
     try:
         return max(int(current_app.config.get("QQH_TODO_DAYS") or 14), 1)
@@ -78,7 +83,7 @@ def deadline_items(session, user, today: datetime.date | None = None, days: int 
                 out.append({
                     "kind": "deadline",
                     "title": gettext("Deadline: %(check)s, at least %(threshold)s", check=t.check_label,
-                                     threshold=f"{t.threshold:g}"),
+                                     threshold=_number(t.threshold)),
                     "url": url_for("DashboardView.index", year=t.plan_year),
                     "due": due,
                     "count": 1,

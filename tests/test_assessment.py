@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 import types
 import uuid
 
@@ -102,6 +103,10 @@ def test_scores_follow_the_indicators(app, units, as_user):
     assert r.json()["full_points"] == 110
     assert x1["tier"] == "prd_county" and rows[units.X]["tier"] == "prd_city"
     assert x1["rank"] < x2["rank"] < x3["rank"]
+    # the indicators' list names each check by its label, not its key
+    page = admin.get("/assessmentindicatorview/list/", params={"_flt_0_plan_year": YEAR})
+    text = re.sub(r"<[^>]+>", " ", page.text)
+    assert page.status_code == 200 and "记事完成情况" in text and "记事数" in text and "sample_notes" not in text
     # competition ranking inside the tier: every PRD county is ranked
     tier = sorted(r["rank"] for r in r.json()["result"] if r["tier"] == "prd_county")
     assert tier[0] == 1 and len(tier) > 3

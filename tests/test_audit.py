@@ -33,6 +33,12 @@ def db(app):
             yield s
 
 
+def since_created(log: list, label: str) -> list:
+    """The rows from the record's creation (its label starts with ``label``) on (SQLite reuses the id of a record an earlier test deleted)."""
+    start = next(i for i, r in enumerate(log) if r.action == "create" and (r.label or "").startswith(label))
+    return log[start:]
+
+
 def rows(app, **where) -> list:
     """Audit rows matching ``where`` (column=value), oldest first."""
     from core.audit import AuditLog
@@ -68,7 +74,7 @@ def test_rest_create_update_delete_of_a_plugin_record(app, as_user):
     assert clerk.put(f"/api/v1/samplenote/{pk}", json={"title": t, "body": "乙", "noted_on": "2012-03-05", "unit": sd}).status_code == 200
     assert clerk.delete(f"/api/v1/samplenote/{pk}").status_code == 200
 
-    log = [r for r in rows(app, model="sample_note", record_id=str(pk))]
+    log = since_created(rows(app, model="sample_note", record_id=str(pk)), t)
     assert [r.action for r in log] == ["create", "update", "delete"]
     create, update, delete = log
     assert {r.username for r in log} == {"sd_clerk"} and {r.unit_id for r in log} == {sd}
@@ -78,7 +84,7 @@ def test_rest_create_update_delete_of_a_plugin_record(app, as_user):
     assert delete.before["title"] == t and delete.after == {}
     # the admin reads the same through the API, newest first
     got = api_rows(as_user("admin"), model="sample_note", record_id=str(pk))
-    assert [g["action"] for g in got] == ["delete", "update", "create"]
+    assert [g["action"] for g in got][:3] == ["delete", "update", "create"]
     assert json.loads(got[1]["values_before"]) == {"body": "甲"}
 
 
@@ -96,7 +102,7 @@ def test_page_writes_of_a_core_model_and_a_plugin_model(app, as_user):
     r = admin.post(f"/unitview/edit/{uid}", data={"code": code, "name": f"{t}新名", "level": "town", "tier": "town", "prd": "y", "undergraduate": "y", "parent": fs})
     assert r.status_code == 302, r.text[:2000]
     assert admin.post(f"/unitview/delete/{uid}").status_code == 302
-    log = rows(app, model="qqh_unit", record_id=str(uid))
+    log = since_created(rows(app, model="qqh_unit", record_id=str(uid)), f"{t}单位")
     assert [r.action for r in log] == ["create", "update", "delete"]
     assert log[1].before == {"name": f"{t}单位"} and log[1].after == {"name": f"{t}新名"}
     assert {r.unit_id for r in log} == {uid} and {r.username for r in log} == {"admin"}
@@ -306,4 +312,55 @@ def test_page_is_newest_first_filtered_and_in_chinese(app, as_user):
     assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d", text)
     row = rows(app, username=t)[-1]
     show = admin.get(f"/auditlog/show/{row.id}")
-    assert show.status_code == 200 and "clerk" in show.text
+    assert show.status_code == 200 and "填报员" in show.text  # the role by its label
+
+
+def test_changes_read_as_the_pages_show_the_records(app, as_user):
+    """The 变更 column names fields by their labels and values as people read
+    them: choice labels, units and users by name, check keys by the check's
+    label, dates as 2012年3月5日, event details in Chinese; a page of rows
+    reads the units and users it names in one statement per table."""
+    import html
+    import re
+
+    from core.audit import AuditLog
+
+    t = tag()
+    admin = as_user("admin")
+    r = admin.post("/api/v1/kpitarget/", json={"plan_year": 2012, "check_key": "sample_notes", "tier": "county",
+                                             "threshold": 5, "due": "2012-03-05", "period": "year"})
+    assert r.status_code == 201, r.text
+    target = r.json()["id"]
+    fs, admin_id = unit_id(app, "440600"), None
+    with db(app) as s:
+        admin_id = s.execute(sa.text("SELECT id FROM ab_user WHERE username = 'admin'")).scalar_one()
+        fs_name = s.execute(sa.text("SELECT name FROM qqh_unit WHERE id = :i"), {"i": fs}).scalar_one()
+        common = {"username": t, "unit_id": fs, "at": __import__("datetime").datetime(2012, 3, 5, 9, 0),
+                  "model": None, "record_id": None, "values_before": None}
+        s.execute(sa.insert(AuditLog.__table__), [
+            {**common, "action": "update", "model": "qqh_submission", "record_id": "1",
+             "values_before": json.dumps({"status": "submitted", "reviewed_by_fk": None, "reviewed_on": None}),
+             "values_after": json.dumps({"status": "approved", "reviewed_by_fk": admin_id,
+                                         "reviewed_on": "2012-03-05T10:00:00"})},
+            {**common, "action": "create", "model": "cultivation_youth_org", "record_id": "1",
+             "values_after": json.dumps({"name": t, "category": "league_affairs", "reg_status": "registered",
+                                         "unit_id": fs, "founded_on": "2011-05-04"})},
+            {**common, "action": "role_change", "values_after": json.dumps({"user": t, "from": ["clerk"],
+                                                                             "to": ["unit_admin"]})},
+        ])
+        s.commit()
+    page = admin.get("/auditlog/list/", params={"_flt_0_username": t})
+    assert page.status_code == 200
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page.text))
+    assert "状态: 待审核 → 已通过" in text
+    assert "审核人: — → admin" in text and "审核时间: — → 2012年3月5日 10:00" in text
+    assert "类别: 承接共青团事务类" in text and "状态: 已注册" in text and f"所属团组织: {fs_name}" in text
+    assert "成立日期: 2011年5月4日" in text
+    assert "原角色: 填报员" in text and "新角色: 单位管理员" in text
+    for raw in ("submitted", "approved", "reviewed_by_fk", "league_affairs", "unit_id", "clerk", "2011-05-04"):
+        assert raw not in text, raw
+    # the target's own row: named by its check and tier, its date in Chinese
+    show = admin.get("/auditlog/list/", params={"_flt_0_model": "qqh_kpi_target", "_flt_0_record_id": str(target)})
+    shown = html.unescape(re.sub(r"<[^>]+>", " ", show.text))
+    assert "2012 记事数 各县（市、区） ≥5 2012年3月5日" in shown
+    assert "sample_notes" not in shown and "2012-03-05" not in shown

@@ -4,10 +4,12 @@ subtree of our own, statement counts, scoping, targets CRUD permissions."""
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import types
 import uuid
 
+import openpyxl
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -266,8 +268,10 @@ def test_report_api_values_and_scoping(app, tree, as_user, http):
         assert bad.status_code == 400, (query, bad.text)
         assert any("\u4e00" <= ch <= "\u9fff" for ch in bad.json()["message"]), bad.json()
 
-    xlsx = fs.get(f"/api/v1/kpi/report/xlsx?year={YEAR}&unit=440600")
+    xlsx = fs.get(f"/api/v1/kpi/report/xlsx?year={YEAR}&unit=440600&as_of={YEAR}-03-05")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    title = openpyxl.load_workbook(io.BytesIO(xlsx.content)).worksheets[0]["A1"].value
+    assert f"截至{YEAR}年3月5日" in title and f"{YEAR}-03-05" not in title, title  # as on the pages
     assert fs.get(f"/api/v1/kpi/report/xlsx?year={YEAR}&unit=440300").status_code == 404
 
 

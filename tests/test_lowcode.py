@@ -151,6 +151,10 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
     r = clerk.put(api, json={f"n{t}": 13, f"s{t}": None})
     assert r.status_code == 200, r.text
     assert stored(app, note_id)[f"n{t}"] == 13 and f"s{t}" not in stored(app, note_id)
+    # the audit log names the custom fields by their labels, their values as the record page shows them
+    log = admin.get("/auditlog/list/", params={"_flt_0_model": "sample_note", "_flt_0_record_id": str(note_id)}).text
+    log = re.sub(r"<[^>]+>", " ", log)
+    assert "人数: 12 → 13" in log and "qqh_fields" not in log and f"n{t}" not in log, log[-3000:]
     assert as_user("sz_clerk").get(api).status_code == 404
     assert clerk.get(f"/api/v1/lowcode/fields/{LIST}").json()["result"][1]["options"] == [["1", "社会组织"], ["2", "志愿组织"]]
     # import template and import, validated like built-in columns
@@ -158,10 +162,14 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
     headers = [c.value for c in tpl.worksheets[0][1]]
     assert "组织类别*" in headers and "活动日期" in headers
     head = ["标题", "日期", "单位", "组织类别", "标签", "人数", "经费", "是否有团员", "协办单位"]
-    bad = xlsx(head, [(f"导入{t}", "2012-03-06", "440600", "火星组织", "文化", "3", "10", "是", "440606")])
+    bad = xlsx(head, [(f"导入{t}", "2012-03-06", "440600", "火星组织", "文化", "3", "10", "是", "440606"),
+                      (f"导入{t}", "2012-03-06", "440600", None, "文化", "3", "10", "是", "440606")])
     r = clerk.post("/api/v1/import/samplenote", params={"dry_run": 0}, files={"file": ("a.xlsx", bad)})
     report = r.json()["result"]
-    assert not report["written"] and any("组织类别" in e["column"] + e["message"] for e in report["errors"]), report
+    assert not report["written"], report
+    # each row's error names its column by the field's label, like a built-in column's
+    assert {e["row"] for e in report["errors"] if e["column"] == "组织类别"} == {2, 3}, report
+    assert all(e["column"] for e in report["errors"]), report
     good = xlsx(head, [(f"导入{t}", "2012-03-06", "440600", "社会组织", "文化、体育", "3", "10", "是", "顺德区")])
     r = clerk.post("/api/v1/import/samplenote", params={"dry_run": 0}, files={"file": ("a.xlsx", good)})
     assert r.json()["result"]["written"], r.text

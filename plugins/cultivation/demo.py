@@ -108,6 +108,9 @@ CULTIVATED_TARGETS = {("city", True): 30, ("county", True): 10, ("city", False):
 CONTACTS_DUE = {("city", True): datetime.date(YEAR, 3, 31)}  # else 4-30
 
 
+PILOT_TARGETS = {"city": 5, "county": 2}  # the notice's pilots directly connected by 3月20日
+
+
 def strong(unit: Unit, what: str) -> bool:
     """Whether ``unit`` meets its ``what`` target in the demo (deterministic, about 45 %)."""
     return random.Random(f"{SEED}:strong:{what}:{unit.code}").random() < 0.45
@@ -131,6 +134,8 @@ def plan_units(session) -> list[tuple[Unit, int]]:
             n = max(n, CONTACT_TARGETS[key] + rnd.randint(0, 2))
         if strong(unit, "cultivated"):
             n = max(n, CULTIVATED_TARGETS[key] + rnd.randint(1, 3))
+        if strong(unit, "pilots"):
+            n = max(n, PILOT_TARGETS[unit.level])
         plan.append((unit, n))
     return plan
 
@@ -232,7 +237,9 @@ def load(session) -> int:
             connected = None
             if rnd.random() < 0.7:
                 connected = day_between(rnd, datetime.date(YEAR, 2, 15), datetime.date(YEAR, 11, 30))
-            pilot = connected is not None and i < (5 if unit.level == "city" else 2) and rnd.random() < 0.8
+            # the strong units have their pilots connected by 3月20日; the others some of them
+            pilot = connected is not None and i < PILOT_TARGETS[unit.level] and rnd.random() < 0.8
+            pilot = pilot or (strong(unit, "pilots") and i < PILOT_TARGETS[unit.level])
             if pilot:
                 connected = day_between(rnd, datetime.date(YEAR, 2, 15), datetime.date(YEAR, 3, 20))
             if i < on_time and not pilot:
