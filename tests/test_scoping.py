@@ -162,7 +162,7 @@ def test_unit_tree_api_and_picker_are_scoped(as_user):
 def count_statements(app, fn):
     with app.app_context():
         engine = app.extensions["qqh_db"].engine
-    with statements_of(engine) as seen:
+    with statements_of(engine, every_thread=True) as seen:  # the live server's thread runs them
         fn()
     return seen
 
