@@ -235,6 +235,9 @@ def polish(spec: dict, baseviews) -> dict:
         "REST API of 亲青汇: get a token at POST /api/v1/security/login and send Authorization: Bearer <token>. See docs/api.md."
     )
     _enrich_model_schemas(spec, baseviews)
+    from core.lowcode.rest import openapi as custom_fields  # each list's current custom fields (core/lowcode)
+
+    custom_fields(spec, baseviews)
     _integers(spec)
     _responses(spec)
     return spec
