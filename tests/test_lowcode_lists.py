@@ -5,6 +5,7 @@ its OpenAPI document (point 2 of the low-code task), and custom lists
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import sqlalchemy as sa
@@ -64,3 +65,125 @@ def test_plugin_rest_api_carries_custom_values(app, as_user, as_token, clean_def
     assert post["properties"][f"cf_k{t}"]["enum"] == ["1", "2"] and f"cf_k{t}" in post["required"]
     assert spec["SampleNoteApi.get"]["properties"][f"cf_d{t}"]["format"] == "date"
     assert spec["SampleNoteApi.put"]["properties"][f"cf_g{t}"]["type"] == "array"
+
+
+def test_custom_list_pages_api_import_export_kpi(app, as_user, as_token, clean_definitions):
+    import io
+
+    import openpyxl
+
+    from tests.test_lowcode import xlsx
+
+    t = uuid.uuid4().hex[:6]
+    code = f"vol{t}"
+    admin = as_user("admin")
+    lists = "/admincustomlistview"
+    # bad definitions: a code that is a table or another list's, an unknown unit — nothing written
+    r = admin.post(f"{lists}/add", data={"code": "sample_note", "name": "冲突", "position": "0"})
+    assert r.status_code == 200 and "已被" in r.text, r.text[-2000:]
+    r = admin.post(f"{lists}/add", data={"code": code, "name": "志愿活动", "units": "999999", "position": "0"})
+    assert r.status_code == 200 and "999999" in r.text
+    r = admin.post(f"{lists}/add", data={"code": code, "name": "志愿活动台账", "title_label": "活动名称",
+                                          "units": "440600", "position": "0"})
+    assert r.status_code == 302, r.text[-2000:]
+    r = admin.post(f"{lists}/add", data={"code": code, "name": "重复", "position": "0"})
+    assert r.status_code == 200 and "已经存在" in r.text
+    for spec in (dict(code="kind", label="活动类别", kind="choice", options="1=助老\n2=环保", required="y"),
+                 dict(code="held_on", label="活动日期", kind="date"), dict(code="cost", label="经费", kind="amount")):
+        assert add_field(admin, list_name=code, **spec).status_code == 302
+    # 佛山's clerk: in the menu, its pages, the record's fields; a value outside the options writes nothing
+    fs = as_user("fs_clerk")
+    home = fs.get(f"/customlist/{code}/list/").text
+    assert "志愿活动台账" in home and "自定义台账" in home
+    form = fs.get(f"/customlist/{code}/add").text
+    assert "活动名称" in form and 'name="cf_kind"' in form
+    foshan, shenzhen = unit_id(app, "440600"), unit_id(app, "440300")
+    r = fs.post(f"/customlist/{code}/add", data={"title": f"敬老{t}", "unit": str(foshan), "cf_kind": "9"})
+    assert r.status_code == 200
+    r = fs.post(f"/customlist/{code}/add", data={"title": f"敬老{t}", "unit": str(foshan), "cf_kind": "1",
+                                                  "cf_held_on": "2012-03-05", "cf_cost": "300"})
+    assert r.status_code == 302, r.text[-2000:]
+    page = fs.get(f"/customlist/{code}/list/").text
+    assert f"敬老{t}" in page and "助老" in page
+    # 深圳 does not use it: not in its menu, its pages and API are not found
+    sz = as_user("sz_clerk")
+    assert "志愿活动台账" not in sz.get("/").text
+    assert sz.get(f"/customlist/{code}/list/").status_code == 404
+    assert as_token("sz_clerk").get(f"/api/v1/customlist/{code}/").status_code == 404
+    # REST API with a bearer token: scoped, checked, the list's fields as cf_<code>
+    api = as_token("fs_clerk")
+    r = api.post(f"/api/v1/customlist/{code}/", json={"title": f"环保{t}", "unit": foshan, "cf_kind": "2", "cf_cost": 50})
+    assert r.status_code == 201, r.text
+    pk = r.json()["id"]
+    assert r.json()["result"]["cf_kind"] == "2"
+    r = api.post(f"/api/v1/customlist/{code}/", json={"title": f"越界{t}", "unit": shenzhen, "cf_kind": "1"})
+    assert r.status_code == 422, r.text
+    r = api.post(f"/api/v1/customlist/{code}/", json={"title": f"坏值{t}", "unit": foshan, "cf_kind": "7"})
+    assert r.status_code == 422 and "不是" in json.dumps(r.json(), ensure_ascii=False)
+    got = api.get(f"/api/v1/customlist/{code}/").json()
+    assert sorted(x["title"] for x in got["result"]) == sorted([f"敬老{t}", f"环保{t}"]), got
+    assert api.get(f"/api/v1/customlist/{code}/{pk}").json()["result"]["cf_cost"] == "50.00"
+    assert api.put(f"/api/v1/customlist/{code}/{pk}", json={"cf_kind": "1"}).status_code == 200
+    assert as_token("fs_inspector").put(f"/api/v1/customlist/{code}/{pk}", json={"cf_kind": "2"}).status_code in (401, 403)
+    doc = api.get("/api/v1/_openapi").json()
+    assert any(p.startswith("/api/v1/customlist/") for p in doc["paths"])
+    # import (template, row errors, written) and export, through core's Excel engine
+    tpl = openpyxl.load_workbook(io.BytesIO(api.get(f"/api/v1/import/{code}/template").content))
+    headers = [c.value for c in tpl.worksheets[0][1]]
+    assert "活动名称*" in headers and "活动类别*" in headers, headers
+    head = ["活动名称", "单位", "活动类别", "活动日期", "经费"]
+    bad = xlsx(head, [(f"导入{t}", "440600", "种树", "2012-04-01", "10")])
+    report = api.post(f"/api/v1/import/{code}", params={"dry_run": 0}, files={"file": ("a.xlsx", bad)}).json()["result"]
+    assert not report["written"] and report["errors"], report
+    good = xlsx(head, [(f"导入{t}", "440600", "环保", "2012-04-01", "10")])
+    report = api.post(f"/api/v1/import/{code}", params={"dry_run": 0}, files={"file": ("a.xlsx", good)}).json()["result"]
+    assert report["written"], report
+    r = api.get(f"/api/v1/export/{code}")
+    assert r.status_code == 200, r.text[:300]
+    rows = [[c.value for c in row] for row in openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0].iter_rows()]
+    assert sorted(row[0] for row in rows[1:]) == sorted([f"敬老{t}", f"环保{t}", f"导入{t}"]), rows
+    # the records of no other list: the list's class reads only its own rows
+    from core.lowcode.lists import CustomRecord
+
+    with db(app) as s:
+        n = s.execute(sa.select(sa.func.count()).select_from(CustomRecord.__table__)).scalar()
+        assert n >= 3
+    # a KPI check as data over the custom list
+    r = admin.post("/adminkpiruleview/add", data={
+        "key": f"cl_{t}", "label": "环保活动数", "unit_of_measure": "次", "list_name": code, "measure": "count",
+        "date_field": "cf_held_on", "conditions": json.dumps([{"field": "cf_kind", "op": "eq", "value": "2"}])})
+    assert r.status_code == 302, r.text[-2000:]
+    with app.test_request_context():
+        import datetime
+
+        from core import kpi
+
+        session = app.appbuilder.session
+        checks = kpi.registered_checks()
+        day = datetime.date(2012, 12, 31)
+        values = kpi.compute_values(session, 2012, {f"cl_{t}": [day]}, checks, None, {"440600"},
+                                    paths=kpi.unit_paths(session, None))
+        assert values[(f"cl_{t}", day, "440600")] == 1
+    # the definitions go to a file and back
+    data = admin.get("/api/v1/lowcode/definitions").json()["result"]
+    assert any(d["code"] == code and d["units"] == ["440600"] for d in data["lists"])
+    for d in data["lists"]:
+        if d["code"] == code:
+            d["name"] = "志愿服务台账"
+    r = admin.post("/api/v1/lowcode/definitions", json=data)
+    assert r.status_code == 200 and r.json()["result"]["lists_updated"] >= 1, r.text
+    assert "志愿服务台账" in fs.get(f"/customlist/{code}/list/").text
+    # a list holding records is not deleted; the audit log has its records
+    with db(app) as s:
+        from core.lowcode.lists import CustomList
+
+        list_pk = s.execute(sa.select(CustomList.id).where(CustomList.code == code)).scalar()
+    r = admin.post(f"{lists}/delete/{list_pk}")
+    assert r.status_code == 302
+    assert "不会删除" in admin.get(f"{lists}/list/").text
+    with db(app) as s:
+        assert s.get(CustomList, list_pk) is not None
+        from core.audit import AuditLog
+
+        assert s.execute(sa.select(sa.func.count()).select_from(AuditLog).where(
+            AuditLog.model == "qqh_custom_record")).scalar() >= 3
