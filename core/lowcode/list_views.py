@@ -71,6 +71,16 @@ def visible_lists() -> list:
         return []
 
 
+def module_choices(unit) -> list[dict]:
+    """The custom lists a unit uses, as modules of its module choice (core.views)."""
+    try:
+        lists = registry.custom_lists()
+    except Exception:  # noqa: BLE001 — before the tables exist
+        return []
+    return [dict(name=d.module, label=gettext("Custom list: %(name)s", name=d.name), enabled=True)
+            for d in lists if d.used_by(unit.path)]
+
+
 def enter(code) -> None:
     d = registry.custom_list(str(code or ""))
     if d is None:

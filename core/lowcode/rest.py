@@ -199,3 +199,65 @@ def openapi(spec: dict, baseviews) -> None:
                     schema.setdefault("required", [])
                     if attr not in schema["required"]:
                         schema["required"].append(attr)
+
+
+def custom_lists_openapi(spec: dict) -> None:
+    """The custom lists' API (one API, the list's code in its path): its
+    ``list_code`` declared, and each list the caller's unit uses documented
+    at its own path with its own schemas (its fields as ``cf_<code>``)."""
+    import copy
+    import json
+
+    from core.lowcode.list_views import visible_lists
+    from core.lowcode.lists import model_for
+
+    paths = spec.get("paths", {})
+    for path in [p for p in paths if "<list_code>" in p]:  # FAB leaves the route base's variable as Flask writes it
+        paths[path.replace("<list_code>", "{list_code}")] = paths.pop(path)
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    generic = {p: ops for p, ops in paths.items() if "{list_code}" in p}
+    if not generic:
+        return
+    lists = visible_lists()
+    param = {"in": "path", "name": "list_code", "required": True, "description": gettext("Custom lists"),
+             "schema": {"type": "string", "pattern": "^[a-z][a-z0-9_]{1,39}$"}}
+    if lists:
+        param["schema"]["enum"] = [d.code for d in lists]
+    for ops in generic.values():
+        for op in ops.values():
+            if isinstance(op, dict) and "responses" in op:
+                params = op.setdefault("parameters", [])
+                if not any(p.get("name") == "list_code" for p in params if isinstance(p, dict)):
+                    params.append(copy.deepcopy(param))
+    for d in lists:
+        model = model_for(d.id, d.code)
+        defs = _fields(model)
+        for suffix, request_body in (("post", True), ("put", True), ("get", False), ("get_list", False)):
+            base = schemas.get(f"CustomRecordApi.{suffix}")
+            if base is None:
+                continue
+            schema = copy.deepcopy(base)
+            schema["title"] = d.name
+            props = schema.setdefault("properties", {})
+            if "title" in props and d.title_label:
+                props["title"]["title"] = d.title_label
+            for attr, f in defs.items():
+                props[attr] = json_schema(f, request_body)
+                if suffix == "post" and f.required and f.owner_path is None:
+                    schema.setdefault("required", [])
+                    if attr not in schema["required"]:
+                        schema["required"].append(attr)
+            schemas[f"CustomRecordApi.{d.code}.{suffix}"] = schema
+        for path, ops in generic.items():
+            text = json.dumps(ops, ensure_ascii=False)
+            for suffix in ("get_list", "post", "put", "get"):
+                text = text.replace(f'"#/components/schemas/CustomRecordApi.{suffix}"',
+                                    f'"#/components/schemas/CustomRecordApi.{d.code}.{suffix}"')
+            own = json.loads(text)
+            for op in own.values():
+                if isinstance(op, dict) and "responses" in op:
+                    op["parameters"] = [p for p in op.get("parameters", []) if p.get("name") != "list_code"]
+                    op["tags"] = [d.name]
+                    if "operationId" in op:
+                        op["operationId"] = f"{op['operationId']}_{d.code}"
+            paths[path.replace("{list_code}", d.code)] = own
