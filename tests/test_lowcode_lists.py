@@ -105,6 +105,11 @@ def test_custom_list_pages_api_import_export_kpi(app, as_user, as_token, clean_d
     assert r.status_code == 302, r.text[-2000:]
     page = fs.get(f"/customlist/{code}/list/").text
     assert f"敬老{t}" in page and "助老" in page
+    shown = re.search(rf'href="/customlist/{code}/show/(\d+)"', page)
+    assert shown, page[-3000:]
+    record = fs.get(f"/customlist/{code}/show/{shown.group(1)}").text
+    assert "2012年3月5日" in record and "300.00" in record and "活动名称" in record
+    assert f"敬老{t}" in fs.get(f"/customlist/{code}/edit/{shown.group(1)}").text
     # 深圳 does not use it: not in its menu, its pages and API are not found
     sz = as_user("sz_clerk")
     assert "志愿活动台账" not in sz.get("/").text
