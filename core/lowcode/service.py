@@ -190,7 +190,8 @@ def check_rule(session, r: KpiRule) -> None:
     if model is None:
         bad("list_name", gettext("Choose a list."))
         raise InvalidInput(errors)
-    defs = {f.attr: f for f in registry.all_fields(r.list_name, session)}
+    # a removed check may name removed fields (an export of both imports again)
+    defs = {f.attr: f for f in registry.all_fields(r.list_name, session, removed=bool(r.removed))}
     cols = {c.key: c for c in sa_inspect(model).column_attrs}
 
     def kind_of(name):
