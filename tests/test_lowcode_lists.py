@@ -147,6 +147,9 @@ def test_custom_list_pages_api_import_export_kpi(app, as_user, as_token, clean_d
     good = xlsx(head, [(f"导入{t}", "440600", "环保", "2012-04-01", "10")])
     report = api.post(f"/api/v1/import/{code}", params={"dry_run": 0}, files={"file": ("a.xlsx", good)}).json()["result"]
     assert report["written"], report
+    excel = fs.get("/excel/").text
+    assert "志愿活动台账" in excel and f"/customlist/{code}/list/" in excel
+    assert "志愿活动台账" not in sz.get("/excel/").text
     r = api.get(f"/api/v1/export/{code}")
     assert r.status_code == 200, r.text[:300]
     rows = [[c.value for c in row] for row in openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0].iter_rows()]

@@ -96,8 +96,8 @@ def enter_model(model) -> bool:
     d = registry.custom_list(name)
     if d is None:
         return False
-    g.setdefault(CURRENT, d)
-    return current_list() is d
+    setattr(g, CURRENT, d)  # the Excel page names each list in turn
+    return True
 
 
 def _install_code(bp) -> None:
@@ -287,6 +287,8 @@ def custom_importables() -> dict:
     except Exception:  # noqa: BLE001 — no tables yet
         return out
     for d in lists:
+        if has_request_context() and current_user() is not None and not visible(d):
+            continue  # a unit that does not use the list has no Excel for it
         out[d.code] = (d.module, Importable(
             name=d.code, model=model_for(d.id, d.code), label=d.name,
             columns=(Column("title", d.title_label or gettext("Name"), required=True, help=gettext(
