@@ -82,10 +82,11 @@ def module_choices(unit) -> list[dict]:
 
 
 def enter(code) -> None:
+    """The request's list, from its URL; an unknown one answers 404 in the
+    blueprint's before_request (here, the app's have not run: no user yet)."""
     d = registry.custom_list(str(code or ""))
-    if d is None:
-        abort(404)
-    g.setdefault(CURRENT, d)
+    if d is not None:
+        g.setdefault(CURRENT, d)
 
 
 def enter_model(model) -> bool:
@@ -107,7 +108,7 @@ def _install_code(bp) -> None:
 
     @bp.before_request  # after the app's: the user is known
     def _gate():
-        if not visible(current_list()):
+        if current_list() is None or not visible(current_list()):
             abort(404)
 
     @bp.url_defaults
