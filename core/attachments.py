@@ -112,6 +112,7 @@ def attachable_models() -> dict[str, type]:
         if (
             table
             and table != "ab_user"
+            and mapper.inherits is None  # a custom list's class (core/lowcode/lists.py): its table's base model
             and getattr(model, "__qqh_unit_owned__", False)
             and hasattr(model, "unit_id")
             and len(mapper.primary_key) == 1

@@ -57,7 +57,9 @@ from core.lowcode.importing import with_custom_columns  # noqa: E402 — custom 
 def importables(app=None) -> dict[str, tuple[str, Importable]]:
     """Every declared list: name → (plugin, Importable), in load order."""
     app = app or current_app
-    return app.extensions.get("qqh_importables", {})
+    from core.lowcode.list_views import custom_importables  # custom lists (自定义台账): defined as data
+
+    return {**app.extensions.get("qqh_importables", {}), **custom_importables()}
 
 
 def collect_importables(app) -> dict[str, tuple[str, Importable]]:
@@ -93,6 +95,9 @@ def visible_importables() -> list[tuple[str, Importable]]:
 
 def list_view_for(model):
     """The registered list page of ``model`` (its filters are the export's)."""
+    from core.lowcode.list_views import enter_model
+
+    enter_model(model)  # a custom list's class: its page is the custom lists' page, for this list
     for v in current_app.appbuilder.baseviews:
         dm = getattr(v, "datamodel", None)
         if isinstance(v, ModelView) and isinstance(dm, ScopedInterface) and dm.obj is model:
@@ -430,7 +435,7 @@ class ExcelView(BaseView):
             rows.append(
                 dict(
                     imp=imp,
-                    plugin=registry.installed[plugin].manifest.label,
+                    plugin=registry.installed[plugin].manifest.label if plugin in registry.installed else gettext("Custom lists"),
                     list_url=url_for(f"{view.endpoint}.list") if view is not None else None,
                 )
             )

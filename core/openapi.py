@@ -237,6 +237,10 @@ def polish(spec: dict, baseviews) -> dict:
         "REST API of 亲青汇: get a token at POST /api/v1/security/login and send Authorization: Bearer <token>. See docs/api.md."
     )
     _enrich_model_schemas(spec, baseviews)
+    from core.lowcode.rest import custom_lists_openapi, openapi as custom_fields  # custom fields and lists (core/lowcode)
+
+    custom_fields(spec, baseviews)
+    custom_lists_openapi(spec)
     _integers(spec)
     _responses(spec)
     return spec

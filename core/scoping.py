@@ -554,7 +554,10 @@ class ScopedInterface(SQLAInterface):
         return in_scope(q, rel_model).one_or_none()
 
     def _write(self, item, op, commit: bool) -> None:
+        from core.lowcode.rest import apply_pending  # custom values a REST call sent (core/lowcode/rest.py)
+
         try:
+            apply_pending(item)
             check_item(self.session, item, current_scope())
             op(item)
             if commit:
@@ -888,11 +891,29 @@ class ScopedModelRestApi(PersonalDataApi, ModelRestApi):
         except InvalidInput as exc:
             return self.response_422(message=exc.messages)
 
+    # custom fields (core/lowcode/rest.py): cf_<code> in GET answers, POST/PUT bodies and the OpenAPI document
     def post_headless(self):
-        return self._guard(super().post_headless)
+        from core.lowcode import rest
+
+        return rest.add_to_answer(self, rest.write(self, lambda: self._guard(super(ScopedModelRestApi, self).post_headless)))
 
     def put_headless(self, pk):
-        return _static_sibling(pk) or self._guard(super().put_headless, pk)
+        from core.lowcode import rest
+
+        return _static_sibling(pk) or rest.add_to_answer(
+            self, rest.write(self, lambda: self._guard(super(ScopedModelRestApi, self).put_headless, pk)), pk)
+
+    def pre_get(self, data):
+        from core.lowcode.rest import add_to_show
+
+        super().pre_get(data)
+        add_to_show(self, data)
+
+    def pre_get_list(self, data):
+        from core.lowcode.rest import add_to_list
+
+        super().pre_get_list(data)
+        add_to_list(self, data)
 
     def delete_headless(self, pk):
         return _static_sibling(pk) or self._guard(super().delete_headless, pk)

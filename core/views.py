@@ -260,9 +260,11 @@ class UnitAdminModulesView(BaseView):
             if unit is None or not current_scope().contains(unit):
                 abort(404)
         mandatory = {p for p, m in session.execute(select(modules.ModulePolicy.plugin, modules.ModulePolicy.mandatory)).all() if m}
+        from core.lowcode.list_views import module_choices  # custom lists are modules too
+
         if request.method == "POST":
             chosen = set(request.form.getlist("plugin"))
-            for name in registry.switchable():
+            for name in [*registry.switchable(), *(m["name"] for m in module_choices(unit))]:
                 if name in mandatory:
                     continue
                 modules.set_module(session, unit, name, name in chosen)
@@ -284,8 +286,8 @@ class UnitAdminModulesView(BaseView):
                 mandatory=p["name"] in mandatory,
                 inherited_off=p["name"] in inherited_off,
             )
-            for p in registry.describe()
-            if p["enabled"] and not p["builtin"]
+            for p in registry.describe() + module_choices(unit)
+            if p["enabled"] and not p.get("builtin")
         ]
         return self.render_template("qqh/modules.html", rows=rows, unit=unit, own_unit=own_unit)
 

@@ -79,6 +79,9 @@ def clean_definitions(app):
     with db(app) as s:  # hidden, data kept: the other tests see the lists as declared
         s.execute(sa.update(CustomField).values(removed=True))
         s.execute(sa.update(KpiRule).values(removed=True))
+        from core.lowcode.lists import CustomList
+
+        s.execute(sa.update(CustomList).values(removed=True))
         s.execute(sa.update(LowcodeState).values(version=LowcodeState.version + 1, unit_admins_may=False))
         s.commit()
 

@@ -163,7 +163,8 @@ def filter_controls(view) -> list[dict]:
 
 def list_columns(view, widget) -> None:
     """Custom fields marked "column in the list": added to the list shown."""
-    defs = [f for f in fields_of_view(view) if f.in_list]
+    custom = getattr(view.datamodel.obj, "__qqh_list_name__", None)  # a custom list's fields are its columns
+    defs = [f for f in fields_of_view(view) if f.in_list or (custom and f.kind != "longtext")][:8]
     args = widget.template_args
     if not defs or not args.get("pks"):
         return

@@ -11,6 +11,7 @@ from flask import current_app, g, has_request_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from core.lowcode.lists import CustomList
 from core.lowcode.models import CustomField, KpiRule, LowcodeState
 
 
@@ -44,8 +45,39 @@ class FieldDef:
         return self.owner_path is None or path is None or path.startswith(self.owner_path)
 
 
+@dataclass(frozen=True)
+class ListDef:
+    """A custom list (core.lowcode.lists); ``unit_paths``: the paths of the
+    units whose subtrees use it (empty: every unit)."""
+
+    id: int
+    code: str
+    name: str
+    title_label: str
+    description: str
+    unit_codes: tuple
+    unit_paths: tuple
+    position: int
+    removed: bool
+
+    @property
+    def module(self) -> str:
+        return "customlist:" + self.code
+
+    def used_by(self, path: str | None) -> bool:
+        """Whether the unit at ``path`` (None: the province's view of all)
+        uses the list, or a unit of its subtree does."""
+        if path is None or not self.unit_paths:
+            return True
+        return any(path.startswith(p) or p.startswith(path) for p in self.unit_paths)
+
+    def unit_may_hold(self, path: str | None) -> bool:
+        """Whether a record of the unit at ``path`` belongs in the list."""
+        return not self.unit_paths or (path is not None and any(path.startswith(p) for p in self.unit_paths))
+
+
 _lock = threading.Lock()
-_cache: dict = {"key": None, "fields": {}, "rules": ()}
+_cache: dict = {"key": None, "fields": {}, "rules": (), "lists": ()}
 
 
 def _session():
@@ -85,6 +117,18 @@ def _load(session) -> None:
             .order_by(CustomField.list_name, CustomField.position, CustomField.id)
         ).all()
         rules = tuple(session.execute(select(KpiRule).order_by(KpiRule.id)).scalars())
+        lists = session.execute(select(CustomList).order_by(CustomList.position, CustomList.id)).scalars().all()
+        codes = {c for lst in lists for c in (lst.units or ())}
+        paths = dict(session.execute(select(Unit.code, Unit.path).where(Unit.code.in_(codes))).all()) if codes else {}
+    list_defs = tuple(
+        ListDef(lst.id, lst.code, lst.name, lst.title_label or "", lst.description or "", tuple(lst.units or ()),
+                tuple(paths[c] for c in (lst.units or ()) if c in paths), lst.position or 0, bool(lst.removed))
+        for lst in lists
+    )
+    from core.lowcode.lists import model_for
+
+    for d in list_defs:  # each list is mapped in this process before any of its records is read
+        model_for(d.id, d.code)
     fields: dict[str, list[FieldDef]] = {}
     for f, path in rows:
         fields.setdefault(f.list_name, []).append(FieldDef(
@@ -98,7 +142,7 @@ def _load(session) -> None:
         for r in rules
     )
     with _lock:
-        _cache.update(key=key, fields={k: tuple(v) for k, v in fields.items()}, rules=rule_dicts)
+        _cache.update(key=key, fields={k: tuple(v) for k, v in fields.items()}, rules=rule_dicts, lists=list_defs)
 
 
 def forget() -> None:
@@ -124,6 +168,16 @@ def fields_for(list_name: str, path: str | None = None, session=None) -> tuple[F
     return tuple(f for f in all_fields(list_name, session) if f.applies_to(path))
 
 
+def custom_lists(session=None, removed: bool = False) -> tuple[ListDef, ...]:
+    """The custom lists (core.lowcode.lists), mapped in this process."""
+    _load(session or _session())
+    return tuple(d for d in _cache["lists"] if removed or not d.removed)
+
+
+def custom_list(code: str, session=None, removed: bool = False) -> ListDef | None:
+    return next((d for d in custom_lists(session, removed) if d.code == code), None)
+
+
 def user_path() -> str | None:
     """The unit path whose fields the current user's forms show (None: all)."""
     from core.scoping import current_scope
@@ -139,7 +193,7 @@ def rules(session=None) -> tuple[dict, ...]:
 
 @event.listens_for(Session, "before_flush")
 def _bump_version(session, _context, _instances) -> None:
-    touched = [o for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, (CustomField, KpiRule))]
+    touched = [o for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, (CustomField, KpiRule, CustomList))]
     if not touched:
         return
     row = session.get(LowcodeState, 1)

@@ -41,7 +41,11 @@ def lists() -> dict[str, str]:
         dm = getattr(v, "datamodel", None)
         model = getattr(dm, "obj", None)
         if model is not None and hasattr(model, "qqh_fields") and getattr(model, "__qqh_unit_owned__", False):
+            if getattr(model, "__qqh_list_name__", None) or model.__table__.name == "qqh_custom_record":
+                continue  # the custom lists' page
             out.setdefault(model.__table__.name, str(getattr(v, "list_title", None) or model.__name__))
+    for d in registry.custom_lists():
+        out[d.code] = gettext("Custom list: %(name)s", name=d.name)
     return out
 
 
@@ -186,7 +190,8 @@ def check_rule(session, r: KpiRule) -> None:
     if model is None:
         bad("list_name", gettext("Choose a list."))
         raise InvalidInput(errors)
-    defs = {f.attr: f for f in registry.all_fields(r.list_name, session)}
+    # a removed check may name removed fields (an export of both imports again)
+    defs = {f.attr: f for f in registry.all_fields(r.list_name, session, removed=bool(r.removed))}
     cols = {c.key: c for c in sa_inspect(model).column_attrs}
 
     def kind_of(name):
@@ -232,6 +237,7 @@ def check_rule(session, r: KpiRule) -> None:
 
 # -- transfer ------------------------------------------------------------------------
 FIELD_KEYS = ("list_name", "code", "label", "kind", "options", "required", "help", "position", "in_list", "removed")
+LIST_KEYS = ("code", "name", "title_label", "description", "units", "position", "removed")
 RULE_KEYS = ("key", "label", "unit_of_measure", "list_name", "measure", "measure_field", "date_field", "conditions", "removed")
 
 
@@ -241,7 +247,11 @@ def export_definitions(session) -> dict:
                                    .order_by(CustomField.list_name, CustomField.position, CustomField.id)):
         fields.append({**{k: getattr(f, k) for k in FIELD_KEYS}, "owner_unit": code})
     rules = [{k: getattr(r, k) for k in RULE_KEYS} for r in session.execute(select(KpiRule).order_by(KpiRule.id)).scalars()]
-    return {"format": FORMAT, "version": 1, "fields": fields, "kpi_checks": rules}
+    from core.lowcode.lists import CustomList
+
+    lists = [{k: getattr(d, k) for k in LIST_KEYS}
+             for d in session.execute(select(CustomList).order_by(CustomList.position, CustomList.id)).scalars()]
+    return {"format": FORMAT, "version": 1, "lists": lists, "fields": fields, "kpi_checks": rules}
 
 
 def import_definitions(session, data) -> dict:
@@ -254,8 +264,30 @@ def import_definitions(session, data) -> dict:
             raise InvalidInput(gettext("The file is not a definitions file of 亲青汇 (JSON).")) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InvalidInput(gettext("The file is not a definitions file of 亲青汇 (JSON)."))
-    counts = {"fields_added": 0, "fields_updated": 0, "checks_added": 0, "checks_updated": 0}
+    counts = {"fields_added": 0, "fields_updated": 0, "checks_added": 0, "checks_updated": 0,
+              "lists_added": 0, "lists_updated": 0}
     try:
+        from core.lowcode.list_views import check_list
+        from core.lowcode.lists import CustomList
+
+        for i, d in enumerate(data.get("lists") or [], 1):  # first: the fields of a custom list name it
+            if not isinstance(d, dict):
+                raise InvalidInput(gettext("List %(n)d: not an object.", n=i))
+            lst = session.execute(select(CustomList).where(CustomList.code == d.get("code"))).scalar_one_or_none()
+            new = lst is None
+            lst = lst or CustomList()
+            for k in LIST_KEYS:
+                if k in d:
+                    setattr(lst, k, d[k])
+            try:
+                with session.no_autoflush:
+                    check_list(session, lst)
+            except InvalidInput as exc:
+                raise InvalidInput(gettext("List %(n)d (%(code)s): %(why)s", n=i, code=d.get("code"), why=str(exc))) from None
+            if new:
+                session.add(lst)
+            session.flush()
+            counts["lists_added" if new else "lists_updated"] += 1
         for i, d in enumerate(data.get("fields") or [], 1):
             if not isinstance(d, dict):
                 raise InvalidInput(gettext("Field %(n)d: not an object.", n=i))

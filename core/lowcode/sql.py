@@ -18,11 +18,22 @@ def dialect() -> str:
 
 
 def model_of_list(list_name: str):
-    """The unit-owned model whose table is ``list_name`` (None if unknown)."""
+    """The unit-owned model whose table is ``list_name``, or the class of the
+    custom list of that code (None if unknown)."""
     from flask_appbuilder import Model
 
+    from core.lowcode.lists import CustomRecord, model_for
+
+    try:
+        found = registry.custom_list(list_name, removed=True)
+    except Exception:  # noqa: BLE001 — no tables yet
+        found = None
+    if found is not None:
+        return model_for(found.id, found.code)
     for mapper in Model.registry.mappers:
         cls = mapper.class_
+        if issubclass(cls, CustomRecord):
+            continue
         if mapper.local_table.name == list_name and getattr(cls, "__qqh_unit_owned__", False) and hasattr(cls, "qqh_fields"):
             return cls
     return None
@@ -67,7 +78,9 @@ def condition(model, field: str, op: str, value):
     """SQL for one condition: ``field`` is a column of the model or ``cf_<code>``;
     ``op``: eq, in, bool."""
     if field.startswith("cf_"):
-        f = registry.field_def(model.__table__.name, field[3:])
+        from core.lowcode.values import list_name_of
+
+        f = registry.field_def(list_name_of(model), field[3:])
         if f is None:
             return false()
         values = value if isinstance(value, (list, tuple)) else [value]

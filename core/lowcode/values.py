@@ -19,7 +19,8 @@ CENT = Decimal("0.01")
 
 
 def list_name_of(model) -> str:
-    return model.__table__.name
+    """The list's name: its table, or a custom list's code (core.lowcode.lists)."""
+    return getattr(model, "__qqh_list_name__", None) or model.__table__.name
 
 
 def _def(item, code):

@@ -421,6 +421,9 @@ def register(appbuilder) -> None:
     appbuilder.add_view(AdminKpiRuleView, "AdminKpiRules", label=_l("KPI checks as data"), icon="fa-calculator",
                         category=ADMIN_CATEGORY, category_label=ADMIN_CATEGORY_LABEL)
     appbuilder.add_api(LowcodeApi)
+    from core.lowcode import list_views  # custom lists (自定义台账)
+
+    list_views.register(appbuilder)
 
     @current_app.context_processor
     def _custom_filters():
