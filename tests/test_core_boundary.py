@@ -112,6 +112,6 @@ def test_builtins_register_in_their_order(app, engine_name):
     assert list(menu)[:4] == ["Organization", "Administration", "Progress", "Reporting"]
     assert menu["Organization"] == ["League units", "UnitAdminModules", "UnitAdminUsers", "Excel import and export"]
     assert menu["Administration"] == ["List Users", "List Roles", "List Groups", "AdminPlugins", "UnitAdminAudit",
-                                      "UnitAdminLowcode", "UnitAdminCustomFields", "AdminKpiRules"]
+                                      "UnitAdminLowcode", "UnitAdminCustomFields", "AdminKpiRules", "AdminCustomLists"]
     assert menu["Progress"] == ["Dashboard", "KPI targets", "December assessment", "Assessment indicators"]
     assert menu["Reporting"] == ["Notices", "My reports", "Reviews", "Reporting table", "My messages"]
