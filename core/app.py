@@ -41,8 +41,15 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
         )
     app.extensions["qqh_plugins"] = registry
 
-    # one gettext domain per plugin, after FAB's and core's catalogs
-    dirs, domains = [CORE_TRANSLATIONS], ["messages"]
+    # one gettext domain per plugin, after FAB's and core's catalogs (a later catalog wins); the catalogs of
+    # installed plugins that are not enabled come first, under FAB's and core's: what core shows of them
+    # (the label of a check their targets name) is still Chinese
+    dirs, domains = [], []
+    for name, path in registry.call_disabled("qqh_translations"):
+        dirs.append(path)
+        domains.append(name)
+    dirs.append(CORE_TRANSLATIONS)
+    domains.append("messages")
     for name, path in registry.call("qqh_translations"):
         dirs.append(path)
         domains.append(name)

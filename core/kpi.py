@@ -285,7 +285,23 @@ def check_label(key: str, checks: dict[str, KpiCheck] | None = None) -> str:
             checks = {}
     if key in checks:
         return str(checks[key].label)
-    return key  # no enabled plugin provides it (its targets show 不适用)
+    dormant = _dormant_check(key)
+    return str(dormant.label) if dormant is not None else key  # no installed plugin knows it
+
+
+def _dormant_check(key: str) -> KpiCheck | None:
+    """The check ``key`` of an installed plugin that is not enabled (its targets show 不适用, under its
+    label), or None."""
+    try:
+        app = current_app._get_current_object()
+    except RuntimeError:  # no app
+        return None
+    cached = app.extensions.get("qqh_dormant_checks")
+    if cached is None:
+        registry = app.extensions["qqh_plugins"]
+        cached = {c.key: c for _p, items in registry.call_disabled("qqh_kpi_checks") for c in items or ()}
+        app.extensions["qqh_dormant_checks"] = cached
+    return cached.get(key)
 
 
 LAST = 1 << 30
@@ -648,7 +664,9 @@ def evaluate(
         check = checks.get(t.check_key)
         if check is None:
             if t.check_key not in labels:
-                labels[t.check_key] = (check_label(t.check_key, checks), "")
+                dormant = _dormant_check(t.check_key)
+                labels[t.check_key] = (check_label(t.check_key, checks),
+                                       str(dormant.unit_of_measure) if dormant is not None else "")
             report.rows.append(ReportRow(unit, t, *labels[t.check_key], None, NOT_APPLICABLE, due, q))
             continue
         scope = t.scope or OWN

@@ -162,6 +162,9 @@ def test_qqh_init_demo_and_plugins_list(tmp_path):
     assert r.returncode == 0 and "agree" in r.stdout
 
 
+HOMES_LABEL_ZH = "挂牌并达到建设手册要求的“亲青家园”"
+
+
 def test_two_apps_in_one_process_do_not_interfere(tmp_path):
     from tests.conftest import initialise, make_app
 
@@ -177,6 +180,13 @@ def test_two_apps_in_one_process_do_not_interfere(tmp_path):
         c = app.test_client()
         assert c.post("/login/", data={"username": "admin", "password": "Test-pass-123"}).status_code == 302
         assert c.get("/api/v1/plugins/").status_code == 200
+    # a target of a check whose plugin is installed but not enabled keeps the check's label (not its key)
+    from core import kpi
+
+    with a.test_request_context(headers={"Accept-Language": "zh"}):
+        assert kpi.check_label("homes") == HOMES_LABEL_ZH
+    with b.test_request_context():
+        assert kpi.check_label("no_such_check") == "no_such_check"
 
 
 def test_plugins_api_and_admin_page(as_user):
