@@ -1,0 +1,83 @@
+"""Core's layers and the one direction of imports (docs/architecture.md):
+values → tenancy → web → features → app. A module may import from its own
+layer and the layers below it. The imports that still go upward today are
+listed in KNOWN_UPWARD (issue 15, point 4, moves them into layered
+subpackages): a new upward import fails this test, and so does an entry of
+the list that is no longer there (the list only shrinks)."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+CORE = pathlib.Path(__file__).resolve().parent.parent / "core"
+
+LAYERS = {
+    "values": "validators choices clock initials resources",
+    "tenancy": "units scoping security modules accounts personal locks",
+    "web": "views pickers fields display back menu openapi api_errors api_labels csrf headers inputs compact fab "
+           "fab_messages",
+    "features": "importing import_views kpi kpi_views kpi_present kpilive assessment reporting reporting_views "
+                "notify notices attachments todo backup jobs lowcode audit audit_present demo",
+    "app": "app cli config migrate health logs plugins hookspecs builtins api gunicorn_conf __main__",
+}
+ORDER = list(LAYERS)
+LAYER_OF = {m: layer for layer, mods in LAYERS.items() for m in mods.split()}
+
+# (importing module, imported top-level module of core): to be removed, not added to
+KNOWN_UPWARD = {
+    ("accounts", "fab"), ("accounts", "logs"), ("security", "fab"), ("security", "pickers"),
+    ("scoping", "api_errors"), ("scoping", "api_labels"), ("scoping", "fab"), ("scoping", "fields"),
+    ("scoping", "lowcode"), ("scoping", "openapi"), ("scoping", "pickers"),  # scoping holds the views too
+    ("menu", "lowcode"), ("openapi", "lowcode"), ("views", "lowcode"),  # custom fields and lists in the web layer
+    ("assessment", "plugins"), ("importing", "plugins"),  # the registry is read where a helper would do
+    ("attachments", "cli"), ("backup", "cli"), ("import_views", "cli"), ("kpi_views", "cli"),
+    ("lowcode/views", "cli"),  # CLI commands beside their feature
+    ("backup", "health"), ("jobs", "app"),
+    ("accounts", "audit"), ("security", "audit"),  # audit.py holds the audit trail and its pages together
+}
+
+
+def imports_of(path: pathlib.Path) -> set[str]:
+    """Top-level core modules that ``path`` imports (inside functions too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "core":
+                found |= {a.name for a in node.names if a.name in LAYER_OF}
+            elif node.module.startswith("core."):
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("core.")}
+    return found
+
+
+def upward_imports() -> set[tuple[str, str]]:
+    out = set()
+    for path in sorted(CORE.rglob("*.py")):
+        rel = path.relative_to(CORE).with_suffix("")
+        if rel.parts[0] == "__init__":
+            continue
+        top = rel.parts[0]
+        assert top in LAYER_OF, f"core/{top} is in no layer: add it to LAYERS (and to docs/architecture.md)"
+        name = "/".join(rel.parts) if len(rel.parts) > 1 and rel.parts[-1] != "__init__" else top
+        for target in imports_of(path):
+            assert target in LAYER_OF, f"core/{rel}.py imports core.{target}, which is in no layer"
+            if ORDER.index(LAYER_OF[target]) > ORDER.index(LAYER_OF[top]):
+                out.add((name if (name, target) in KNOWN_UPWARD else top, target))
+    return out
+
+
+def test_every_module_of_core_has_a_layer():
+    tops = {p.relative_to(CORE).parts[0].removesuffix(".py") for p in CORE.glob("*") if p.suffix == ".py" or p.is_dir()}
+    tops -= {"__init__", "__pycache__", "templates", "static", "data"}
+    assert tops <= set(LAYER_OF), sorted(tops - set(LAYER_OF))
+
+
+def test_imports_go_one_way():
+    found = upward_imports()
+    new = found - KNOWN_UPWARD
+    assert not new, "imports against the layers (values → tenancy → web → features → app): " + ", ".join(
+        f"core/{a} imports core.{b} ({LAYER_OF[b]} above {LAYER_OF[a.split('/')[0]]})" for a, b in sorted(new))
+    gone = KNOWN_UPWARD - found
+    assert not gone, f"no longer imported upward, remove from KNOWN_UPWARD: {sorted(gone)}"
