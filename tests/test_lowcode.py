@@ -140,6 +140,16 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
     page = clerk.get(f"/samplenoteview/show/{note_id}").text
     for text in ("是否有团员", "志愿组织", "文化、体育", "2012年3月5日", "1,234.50", "顺德区"):
         assert text in page, text
+    # the list's search has a scoped picker for the unit field, showing the unit chosen; it filters
+    listing = clerk.get("/samplenoteview/list/", params={f"cf_u{t}": str(shunde)}).text
+    control = re.search(rf'<select[^>]*class="[^"]*qqh-picker[^"]*"[^>]*name="cf_u{t}"[^>]*>.*?</select>', listing, re.S)
+    assert control and 'data-endpoint="/api/v1/unit/picker"' in control.group(0), listing[-3000:]
+    assert f'<option value="{shunde}" selected>顺德区' in control.group(0)
+    assert base["title"] in listing
+    other = clerk.get("/samplenoteview/list/", params={f"cf_u{t}": str(unit_id(app, "440605"))}).text
+    assert base["title"] not in other
+    outside = clerk.get("/samplenoteview/list/", params={f"cf_u{t}": str(unit_id(app, "440300"))}).text
+    assert "深圳" not in re.search(rf'name="cf_u{t}".*?</select>', outside, re.S).group(0)  # not named outside the scope
     # the edit form keeps them
     edit = clerk.get(f"/samplenoteview/edit/{note_id}").text
     assert re.search(rf'name="cf_n{t}"[^>]*value="12"', edit) or re.search(rf'value="12"[^>]*name="cf_n{t}"', edit)

@@ -45,19 +45,23 @@ def form_field(f):
         return SelectMultipleField(choices=[tuple(o) for o in f.options], validators=req, widget=Select2ManyWidget(), **kw)
     if k == "bool":
         return BooleanField(**kw)
-    if k == "unit":
-        from core.scoping import scoped_get
+    if k in ("unit", "youthorg"):
+        picker = record_picker(k)
+        return _picker(*picker, f.label, req, f.help or "") if picker else None
+    return None
+
+
+def record_picker(kind: str):
+    """(load, endpoint) of a unit or youth-organization field: ``load(pk)`` is the record when the user
+    may see it (else None), ``endpoint`` the scoped search-as-you-type picker; None without such a list."""
+    from core.scoping import scoped_get
+
+    if kind == "unit":
         from core.units import Unit
 
-        return _picker(lambda pk: scoped_get(Unit, pk), "UnitApi.picker", f.label, req, f.help or "")
-    if k == "youthorg":
-        model = youth_org_model()
-        if model is None:
-            return None
-        from core.scoping import scoped_get
-
-        return _picker(lambda pk: scoped_get(model, pk), "YouthOrgApi.picker", f.label, req, f.help or "")
-    return None
+        return (lambda pk: scoped_get(Unit, pk)), "UnitApi.picker"
+    model = youth_org_model()
+    return ((lambda pk: scoped_get(model, pk)), "YouthOrgApi.picker") if model is not None else None
 
 
 def fields_of_view(view):
@@ -150,14 +154,27 @@ def request_filters(query, model):
 
 def filter_controls(view) -> list[dict]:
     """The search controls of the list page's custom fields."""
+    from flask import url_for
+
     out = []
     for f in fields_of_view(view):
-        if f.kind not in FILTER_KINDS or f.kind in ("unit", "youthorg"):
+        if f.kind not in FILTER_KINDS:
             continue
-        options = list(f.options) if f.kind in ("choice", "multichoice") else (
-            [("1", str(_l("Yes"))), ("0", str(_l("No")))] if f.kind == "bool" else None)
-        out.append(dict(name=f.attr, label=f.label, options=options, value=request.args.get(f.attr, ""),
-                        type="date" if f.kind == "date" else "text"))
+        value = request.args.get(f.attr, "")
+        control = dict(name=f.attr, label=f.label, options=None, value=value, type="date" if f.kind == "date" else "text")
+        if f.kind in ("unit", "youthorg"):  # the same scoped picker as the form's, the chosen record shown
+            picker = record_picker(f.kind)
+            if picker is None:
+                continue
+            load, endpoint = picker
+            chosen = load(int(value)) if value.isdigit() else None
+            control.update(picker=url_for(endpoint), chosen=str(chosen) if chosen is not None else "",
+                           value=value if chosen is not None else "")
+        elif f.kind in ("choice", "multichoice"):
+            control["options"] = list(f.options)
+        elif f.kind == "bool":
+            control["options"] = [("1", str(_l("Yes"))), ("0", str(_l("No")))]
+        out.append(control)
     return out
 
 
