@@ -44,7 +44,7 @@ def test_no_route_answers_500(own_app, user):
     client = Client(server.url).login(user)
     failures = []
     for rule in routes(app):
-        for value in ("999999", "abc", "0"):
+        for value in ("999999", "abc", "0") if rule.arguments else ("",):  # a route without arguments once
             url = fill(rule, value)
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 if method == "GET":
