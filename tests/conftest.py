@@ -206,3 +206,11 @@ def statements_of(engine, every_thread: bool = False):
         yield seen
     finally:
         sa.event.remove(engine, "before_cursor_execute", listen)
+
+
+@pytest.fixture
+def pages_once(engine_name):
+    """For a browser story whose pages do not depend on the engine: it runs on SQLite only (the HTTP
+    tests of the same code run on both engines); keeps the suite's time down."""
+    if engine_name != "sqlite":
+        pytest.skip("the pages are the same on both engines; once is enough for the suite's time (HTTP tests cover both)")

@@ -39,7 +39,10 @@ def own_app(engine_name, tmp_path_factory):
 
 
 @pytest.mark.parametrize("user", ["admin", "fs_clerk", "fs_inspector"])
-def test_no_route_answers_500(own_app, user):
+def test_no_route_answers_500(own_app, user, engine_name):
+    if engine_name == "postgresql" and user == "fs_inspector":
+        # a read-only role is refused before the database on every write: its reads are the clerk's
+        pytest.skip("the inspector's crawl is the clerk's reads: on PostgreSQL, admin and clerk are enough")
     app, server = own_app
     client = Client(server.url).login(user)
     failures = []

@@ -10,7 +10,7 @@ from tests.plugins.cultivation.conftest import unique
 pytestmark = pytest.mark.browser
 
 
-def test_org_picker_and_service_form(browser, live, as_user, org_payload):  # noqa: F811
+def test_org_picker_and_service_form(pages_once, browser, live, as_user, org_payload):  # noqa: F811
     tag = unique("浏览器")
     mine = as_user("fs_clerk").post("/api/v1/youthorg/", json=org_payload(name=tag + "青年读书会", unit="440606"))
     assert mine.status_code == 201, mine.text

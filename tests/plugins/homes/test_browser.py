@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 ORGS = "/api/v1/youthorg/"
 
 
-def test_base_through_the_forms_its_page_and_a_resident(browser, live, as_user, org_payload):  # noqa: F811
+def test_base_through_the_forms_its_page_and_a_resident(pages_once, browser, live, as_user, org_payload):  # noqa: F811
     tag = unique("浏览器家园")
     fs = as_user("fs_clerk")
     r = fs.post(ORGS, json=org_payload(name=tag + "青年读书会", unit="440605"))

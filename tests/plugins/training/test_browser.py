@@ -125,7 +125,7 @@ def test_camp_enrolment_full_camp_and_sign_in_sheet(browser, live, as_user, org_
         page.close()
 
 
-def test_inspector_sees_personal_data_masked(browser, live, as_user, org_payload, camp_payload):  # noqa: F811
+def test_inspector_sees_personal_data_masked(pages_once, browser, live, as_user, org_payload, camp_payload):  # noqa: F811
     fs = as_user("fs_clerk")
     title = unique("浏览器脱敏训练营")
     camp = create(fs, CAMPS, camp_payload(title=title, capacity=5))
