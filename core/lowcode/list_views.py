@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 import threading
 
-from flask import abort, current_app, flash, g, has_app_context, has_request_context, redirect, request, url_for
+from flask import abort, current_app, flash, g, has_app_context, has_request_context, url_for
 from flask_appbuilder import ModelView
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext, lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
@@ -26,7 +25,7 @@ from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from core.lowcode import registry
-from core.lowcode.lists import MODULE_PREFIX, CustomList, CustomRecord, model_for
+from core.lowcode.lists import CustomList, CustomRecord, model_for
 from core.scoping import InvalidInput, ScopedInterface, ScopedModelRestApi, ScopedModelView, current_scope, current_user
 
 CURRENT = "_qqh_custom_list"
@@ -363,25 +362,14 @@ def check_list(session, d: CustomList) -> None:
         raise InvalidInput(errors)
 
 
-class ListInterface(SQLAInterface):  # definitions are not unit-owned
-    def _write(self, item, op):
-        try:
-            with self.session.no_autoflush:
-                check_list(self.session, item)
-            op(item)
-            self.session.commit()
-        except InvalidInput:
-            self.session.rollback()
-            registry.forget()
-            raise
+def _interface_base():
+    from core.lowcode.views import LowcodeInterface  # checked before written, like fields and checks
 
-    def add(self, item, commit=True):
-        self._write(item, self.session.add)
-        return True
+    return LowcodeInterface
 
-    def edit(self, item, commit=True):
-        self._write(item, self.session.merge)
-        return True
+
+class ListInterface(_interface_base()):  # definitions are not unit-owned
+    check = staticmethod(check_list)
 
     def delete(self, item, commit=True):
         n = holds_records(self.session, item.id)
