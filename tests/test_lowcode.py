@@ -150,6 +150,7 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
     assert base["title"] not in other
     outside = clerk.get("/samplenoteview/list/", params={f"cf_u{t}": str(unit_id(app, "440300"))}).text
     assert "深圳" not in re.search(rf'name="cf_u{t}".*?</select>', outside, re.S).group(0)  # not named outside the scope
+    assert clerk.get("/samplenoteview/list/", params={f"cf_u{t}": "9" * 20}).status_code == 200  # beyond any id
     # the edit form keeps them
     edit = clerk.get(f"/samplenoteview/edit/{note_id}").text
     assert re.search(rf'name="cf_n{t}"[^>]*value="12"', edit) or re.search(rf'value="12"[^>]*name="cf_n{t}"', edit)
