@@ -25,22 +25,7 @@ import prison
 from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import gettext
 
-INT_MAX = 2**63 - 1
-_INTEGER = re.compile(r"^\s*[-+]?\d+\s*$")
-
-
-def too_big(value) -> bool:
-    """A number (or a string of digits) no 64-bit database integer holds."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return not -INT_MAX - 1 <= value <= INT_MAX
-    if isinstance(value, float):
-        return value != value or abs(value) > INT_MAX  # NaN or beyond
-    if isinstance(value, str) and _INTEGER.match(value):
-        return too_big(int(value))
-    return False
-
+from core.validators import too_big
 
 def _any_too_big(value, depth: int = 0) -> bool:
     if depth > 20:

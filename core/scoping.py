@@ -29,6 +29,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from core.personal import PersonalDataApi, PersonalDataView, restore_masked
 from core.units import Unit, subtree_of
+from core.validators import too_big
 
 
 class InvalidInput(ValueError):
@@ -190,7 +191,10 @@ def in_scope(stmt, model, scope: Scope | None = None):
 
 
 def scoped_get(model, pk):
-    """``model``'s record ``pk`` if the current user may see it, else None."""
+    """``model``'s record ``pk`` if the current user may see it, else None
+    (also for an id no database integer holds: SQLite's driver would raise)."""
+    if too_big(pk):
+        return None
     stmt = in_scope(select(model).where(sa_inspect(model).primary_key[0] == pk), model)
     return current_app.appbuilder.session.execute(stmt).unique().scalar_one_or_none()
 
@@ -776,7 +780,7 @@ class RelatedById(Related):
     refused before it reaches the database (PostgreSQL would fail on it)."""
 
     def _deserialize(self, value, *args, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        if isinstance(value, bool) or not isinstance(value, int) or too_big(value):
             raise self.make_error("invalid")
         return super()._deserialize(value, *args, **kwargs)
 

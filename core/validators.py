@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 
 __all__ = [
     "ValidationError",
+    "too_big",
     "CREDIT_CODE_ALPHABET",
     "credit_code",
     "credit_code_check_char",
@@ -473,3 +474,20 @@ def format_int(n) -> str:
         return f"{n:,}"
     amount = _to_decimal(n)
     return f"{int(amount.to_integral_value(rounding=ROUND_HALF_UP)):,}"
+
+
+DB_INT_MAX = 2**63 - 1
+_WHOLE_NUMBER = re.compile(r"^\s*[-+]?\d+\s*$")
+
+
+def too_big(value) -> bool:
+    """A number (or a string of digits) no 64-bit database integer holds."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not -DB_INT_MAX - 1 <= value <= DB_INT_MAX
+    if isinstance(value, float):
+        return value != value or abs(value) > DB_INT_MAX  # NaN or beyond
+    if isinstance(value, str) and _WHOLE_NUMBER.match(value):
+        return too_big(int(value))
+    return False
