@@ -33,6 +33,7 @@ from wtforms.validators import ValidationError
 
 from core import audit, logs
 from core.scoping import InvalidInput
+from core.validators import too_big
 
 MIN_PASSWORD_LENGTH = 8
 COMMON_PASSWORDS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "common_passwords.txt")
@@ -78,7 +79,7 @@ def _username_of_form() -> str | None:
         return request.form["username"]
     pk = (request.view_args or {}).get("pk") or request.args.get("pk")
     sm = current_app.appbuilder.sm
-    if pk is not None and str(pk).isdigit():
+    if pk is not None and str(pk).isdigit() and not too_big(str(pk)):
         user = sm.get_user_by_id(int(pk))
         return getattr(user, "username", None)
     user = getattr(g, "user", None)

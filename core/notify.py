@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
 from core.scoping import current_user
+from core.validators import too_big
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def mark_read(session, user_id, ids=None) -> int:
     """Mark the user's messages ``ids`` (None: all) read; returns how many."""
     stmt = update(Notification).where(Notification.user_id == user_id, Notification.read_on.is_(None))
     if ids is not None:
-        ids = [int(i) for i in ids if str(i).isdigit()]
+        ids = [int(i) for i in ids if str(i).isdigit() and not too_big(str(i))]
         if not ids:
             return 0
         stmt = stmt.where(Notification.id.in_(ids))

@@ -201,7 +201,7 @@ def scoped_get(model, pk):
 
 def _arg_id(name: str) -> int | None:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isdigit() and not too_big(value) else None
 
 
 def unit_in_scope(session, unit_id, scope) -> bool:

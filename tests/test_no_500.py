@@ -160,3 +160,26 @@ def test_page_paging_arguments_are_sane_and_capped(own_app):
         assert len(r.content) < 1_000_000
     r = client.get("/samplenoteview/list/", params={"_flt_0_unit": BIG})
     assert r.status_code == 400 and CJK.search(r.text)
+
+
+def test_query_arguments_beyond_any_id_answer_no_500(own_app):
+    """Ids read from the query string or a form (add pages opened from a parent record, the
+    record a page names, a custom field's search, messages to mark read) beyond every
+    database integer: SQLite's driver raises on them, so each must be refused before it."""
+    app, server = own_app
+    modules_back_on(app)
+    client = Client(server.url).login("admin")
+    names = {"pk", "id", "unit", "org", "camp", "home", "item", "year", "next"}
+    failures, checked = [], 0
+    for rule in routes(app):
+        if rule.arguments or "GET" not in rule.methods:
+            continue
+        r = client.get(rule.rule, params={n: BIG for n in names})
+        checked += 1
+        if r.status_code >= 500:
+            failures.append((rule.rule, r.status_code, r.text[:120]))
+    assert checked > 50
+    assert not failures, failures
+    assert client.post("/messages/read", data={"id": BIG}).status_code < 500
+    r = client.post("/api/v1/messages/read", json={"ids": [int(BIG), BIG]})
+    assert r.status_code == 200 and r.json()["marked"] == 0, r.text[:300]
