@@ -1,7 +1,7 @@
 """Packaging. The metadata lives in setup.cfg; this file only bundles the
 repository's top-level folders ``migrations/``, ``translations/`` and
 ``data/`` into the built package as ``core/_bundled/<folder>`` (a wheel,
-``pip install .``). ``core.resources`` finds them there when installed, or
+``pip install .``). ``core.values.resources`` finds them there when installed, or
 at the top of the checkout (editable install, PYTHONPATH)."""
 
 import os

@@ -74,7 +74,7 @@ def initialise(app, users=USERS):
     with app.app_context():
         from core import migrate
         from core.cli import sync_roles_and_permissions
-        from core.units import load_divisions, unit_by_code
+        from core.tenancy.units import load_divisions, unit_by_code
 
         migrate.upgrade(app)
         session = app.appbuilder.session

@@ -76,10 +76,13 @@ def main():
     initialise(app, {"fs_clerk": ("440600", "clerk")})
     engine = app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0]
     with app.test_request_context():
-        from core.import_views import importables
-        from core.importing import Limits, read_table, run_import, write_export
-        from core.scoping import user_scope
-        from core.units import Unit
+        from core.excel.service import importables
+        from core.excel.declarations import Limits
+        from core.excel.files import read_table
+        from core.excel.engine import run_import
+        from core.excel.workbooks import write_export
+        from core.tenancy.scope import user_scope
+        from core.tenancy.units import Unit
         from plugins.sample.models import SampleNote
 
         session = app.appbuilder.session

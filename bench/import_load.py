@@ -38,7 +38,7 @@ import sqlalchemy as sa
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # core (the unit tree) from this checkout
-DEMO_PASSWORD = "Qqh-demo-2012"  # core/demo.py
+DEMO_PASSWORD = "Qqh-demo-2012"  # core/ops/demo.py
 READERS = ["shunde", "shenzhen", "inspector", "foshan"]
 PAGES = ["/samplenoteview/list/", "/", "/unitview/list/", "/excel/"]
 
@@ -52,9 +52,9 @@ def free_port() -> int:
 def importer_units(url: str, code: str = "440600") -> list[str]:
     """The codes of the units in the subtree of ``code`` (the importer's own
     unit, 佛山), read from core's unit tree in the bench database — not a
-    list written here: 顺德 (440606) reports to the province (core.units.
+    list written here: 顺德 (440606) reports to the province (core.tenancy.units.
     CITY_TIER_COUNTIES) and is outside 佛山's subtree."""
-    from core.units import Unit, subtree_of
+    from core.tenancy.units import Unit, subtree_of
 
     engine = sa.create_engine(url)
     try:

@@ -19,8 +19,8 @@ Targets for 2012 apply to the province, every city, county and university.
 It then times, as the median of --repeat runs taken in turns:
 
 * the KPI report of the province (its children) and of the whole tree (every
-  unit with a target), with statuses — ``core.kpi.evaluate`` — **cold** (the
-  kept figures of core.kpilive forgotten: everything computed and kept),
+  unit with a target), with statuses — ``core.kpi.engine.evaluate`` — **cold** (the
+  kept figures of core.kpi.live forgotten: everything computed and kept),
   **warm** (nothing written since), **after one write** (one organization
   added: the three checks on organizations recomputed; one enrolment added:
   the two checks on enrolments, the distinct one included), and computed
@@ -95,7 +95,7 @@ def initialise(app):
     with app.app_context():
         from core import migrate
         from core.cli import sync_roles_and_permissions
-        from core.units import load_divisions, unit_by_code
+        from core.tenancy.units import load_divisions, unit_by_code
 
         migrate.upgrade(app)
         session = app.appbuilder.session
@@ -112,8 +112,8 @@ def initialise(app):
 def load(app, n_orgs, n_enrolments):
     from sqlalchemy import select
 
-    from core.kpi import KpiTarget
-    from core.units import Unit, compute_path
+    from core.kpi.engine import KpiTarget
+    from core.tenancy.units import Unit, compute_path
     from plugins.sample.models import SampleNote
 
     session = app.appbuilder.session
@@ -263,9 +263,10 @@ def main():
     logging.disable(logging.WARNING)
     from sqlalchemy import select
 
-    from core import kpi, kpilive
-    from core.kpi import KpiCheck
-    from core.units import Unit
+    from core.kpi import engine as kpi
+    from core.kpi import live as kpilive
+    from core.kpi.engine import KpiCheck
+    from core.tenancy.units import Unit
     from plugins.sample.models import SampleNote
 
     tmp = tempfile.mkdtemp()

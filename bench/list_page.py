@@ -64,7 +64,7 @@ def main():
     app = make_app(url, os.path.join(tmp, "instance"))
     initialise(app, {"admin": ("440000", "province_admin"), "fs_clerk": ("440600", "clerk")})
     with app.app_context():
-        from core.units import Unit
+        from core.tenancy.units import Unit
         from plugins.sample.models import SampleNote
 
         session = app.appbuilder.session
@@ -220,7 +220,7 @@ def django_side(app, tmp, url):
     with app.app_context():
         from sqlalchemy import select
 
-        from core.units import Unit
+        from core.tenancy.units import Unit
         from plugins.sample.models import SampleNote
 
         session = app.appbuilder.session

@@ -240,7 +240,7 @@ def main():
         app = make_app(url, os.path.join(tmp, "instance"))
         initialise(app, USERS)
         with app.app_context():
-            from core.units import Unit
+            from core.tenancy.units import Unit
             from plugins.sample.models import SampleNote
 
             session = app.appbuilder.session

@@ -30,7 +30,7 @@ def make_app(url, instance):
     with app.app_context():
         from core import migrate
         from core.cli import sync_roles_and_permissions
-        from core.units import load_divisions, unit_by_code
+        from core.tenancy.units import load_divisions, unit_by_code
 
         migrate.upgrade(app)
         session = app.appbuilder.session
@@ -60,7 +60,7 @@ def main():
     with app.app_context():
         from core.lowcode import service
         from core.lowcode.models import CustomField
-        from core.units import Unit
+        from core.tenancy.units import Unit
         from plugins.sample.models import SampleNote
 
         session = app.appbuilder.session

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reporting loop speed (core/reporting.py) on a fresh database.
+"""Reporting loop speed (core/reporting/reports.py) on a fresh database.
 
 Usage: python3 bench/reporting_bench.py [--records 5000] [--universities 150] [--url DATABASE_URL]
 
@@ -36,7 +36,7 @@ def make_app(url: str, instance: str):
     with app.app_context():
         from core import migrate
         from core.cli import sync_roles_and_permissions
-        from core.units import load_divisions, unit_by_code
+        from core.tenancy.units import load_divisions, unit_by_code
 
         migrate.upgrade(app)
         session = app.appbuilder.session
@@ -54,7 +54,7 @@ def make_app(url: str, instance: str):
 def load(app, n_records: int, n_universities: int) -> None:
     from sqlalchemy import select
 
-    from core.units import Unit, compute_path, unit_by_code
+    from core.tenancy.units import Unit, compute_path, unit_by_code
     from plugins.cultivation.models import YouthOrg
 
     session = app.appbuilder.session
@@ -87,9 +87,9 @@ def main() -> None:
         load(app, args.records, args.universities)
     from sqlalchemy import event, func, select
 
-    from core import reporting as rep
-    from core.kpi import top_unit
-    from core.units import Unit
+    from core.reporting import reports as rep
+    from core.kpi.engine import top_unit
+    from core.tenancy.units import Unit
 
     with app.test_request_context():
         session = app.appbuilder.session

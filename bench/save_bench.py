@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Save speed with and without the audit log's listeners (core/audit.py).
+"""Save speed with and without the audit log's listeners (core/audit/trail.py).
 
 Usage: python3 bench/save_bench.py [--saves 100] [--rounds 5] [--url DATABASE_URL]
 
@@ -34,7 +34,7 @@ def main():
     logging.disable(logging.WARNING)
     from sqlalchemy import func, select
 
-    from core import audit
+    from core.audit import trail as audit
     from bench._support import PASSWORD, initialise, make_app
 
     tmp = tempfile.mkdtemp()
@@ -42,7 +42,7 @@ def main():
     app = make_app(url, os.path.join(tmp, "instance"))
     initialise(app, {"admin": ("440000", "province_admin"), "fs_clerk": ("440600", "clerk")})
     with app.app_context():
-        from core.units import Unit
+        from core.tenancy.units import Unit
 
         unit = app.appbuilder.session.execute(select(Unit.id).where(Unit.code == "440606")).scalar_one()
     client = app.test_client()

@@ -85,56 +85,34 @@ Personal data
     ``mask_resident_id``.
 """
 
-from core import __version__, clock
-from core.choices import Choices, limits
-from core.fields import NOT_AMOUNT, amount_field, choice_field, flag_field, search_choice
+from core import __version__
+from core.values import clock
+from core.values.choices import Choices, limits
+from core.web.fields import NOT_AMOUNT, amount_field, choice_field, flag_field, search_choice
 from core.hookspecs import hookimpl, hookspec
-from core.importing import Column, Importable, save_workbook
-from core.initials import initials_condition
-from core.kpi import KpiCheck, TargetSpec
-from core.locks import lock_rows, unwritten
+from core.excel.declarations import Column, Importable
+from core.excel.workbooks import save_workbook
+from core.values.initials import initials_condition
+from core.kpi.engine import KpiCheck, TargetSpec
+from core.tenancy.locks import lock_rows, unwritten
 from core.lowcode.sql import drop_values_column
-from core.modules import module_enabled, plugin_hook_callers, unit_hooks
-from core.personal import PersonalDataView, sees_personal_data, shown
-from core.pickers import PickerField
+from core.tenancy.modules import module_enabled, plugin_hook_callers, unit_hooks
+from core.tenancy.personal import PersonalDataView, sees_personal_data, shown
+from core.web.pickers import PickerField
 from core.plugins import Manifest, Page, PluginError, module_dir
-from core.reporting import FIGURES, LIST, ReportingItem
-from core.scoping import (
-    ALL,
-    Audited,
-    InvalidInput,
-    Scope,
-    ScopedInterface,
-    ScopedModelRestApi,
-    ScopedModelView,
-    UnitOwned,
-    check_item,
-    current_scope,
-    current_user,
-    in_scope,
-    scope_condition,
-    scoped_get,
-    stored_value,
-    unit_in_scope,
+from core.reporting.reports import FIGURES, LIST, ReportingItem
+from core.tenancy.scope import (
+    ALL, InvalidInput, Scope, current_scope, current_user, in_scope, scope_condition, scoped_get, unit_in_scope,
     user_scope,
 )
-from core.units import Unit
-from core.validators import (
-    CREDIT_CODE_ALPHABET,
-    CREDIT_CODE_PATTERN,
-    PHONE_PATTERN,
-    RESIDENT_ID_PATTERN,
-    ValidationError,
-    credit_code,
-    credit_code_check_char,
-    format_amount,
-    format_date_zh,
-    mask_phone,
-    mask_resident_id,
-    parse_amount,
-    phone,
-    resident_id,
-    resident_id_check_char,
+from core.tenancy.records import Audited, UnitOwned, check_item, stored_value
+from core.web.scoped_views import ScopedInterface, ScopedModelView
+from core.web.scoped_api import ScopedModelRestApi
+from core.tenancy.units import Unit
+from core.values.validators import (
+    CREDIT_CODE_ALPHABET, CREDIT_CODE_PATTERN, PHONE_PATTERN, RESIDENT_ID_PATTERN, ValidationError, credit_code,
+    credit_code_check_char, format_amount, format_date_zh, mask_phone, mask_resident_id, parse_amount, phone,
+    resident_id, resident_id_check_char,
 )
 
 API_VERSION = "0.2"

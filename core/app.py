@@ -10,14 +10,23 @@ from flask_appbuilder import AppBuilder
 from flask_appbuilder.models.sqla.base import SQLA
 from werkzeug.exceptions import HTTPException
 
-from core import api_errors, audit, csrf, display, fab, headers, health, inputs, logs, menu, modules
-from core import compact
+from core import health, logs
+from core.web import api_errors
+from core.audit import trail as audit
+from core.web import csrf
+from core.web import display
+from core.web import fab
+from core.web import headers
+from core.web import inputs
+from core.web import menu
+from core.tenancy import modules
+from core.web import compact
 from core.config import build_config
 from core.plugins import Page, PluginError, PluginRegistry
-from core.scoping import ScopedInterface
+from core.web.scoped_views import ScopedInterface
 
 log = logging.getLogger(__name__)
-from core.resources import CORE_DIR, TRANSLATIONS_DIR as CORE_TRANSLATIONS, default_instance_path
+from core.values.resources import CORE_DIR, TRANSLATIONS_DIR as CORE_TRANSLATIONS, default_instance_path
 
 
 def create_app(overrides: dict | None = None, registry: PluginRegistry | None = None) -> Flask:
@@ -55,8 +64,8 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
         domains.append(name)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
     app.config["BABEL_DOMAIN"] = ";".join(["messages"] + domains)  # FAB prepends its own folder
-    app.config.setdefault("FAB_INDEX_VIEW", "core.kpi_views.DashboardView")
-    app.config.setdefault("FAB_SECURITY_MANAGER_CLASS", "core.security.QqhSecurityManager")
+    app.config.setdefault("FAB_INDEX_VIEW", "core.kpi.pages.DashboardView")
+    app.config.setdefault("FAB_SECURITY_MANAGER_CLASS", "core.tenancy.security.QqhSecurityManager")
     app.config.setdefault("FAB_BASE_TEMPLATE", "qqh/base.html")
 
     csrf.install(app)  # before AppBuilder: FAB exempts its API blueprints only when it finds it
@@ -70,7 +79,8 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
         # core's own features are built-in plugins (core/builtins): they come first
         registry.call("qqh_register", appbuilder=appbuilder)
         _register_plugins(app, appbuilder, registry)
-        from core import accounts, security
+        from core.tenancy import accounts
+        from core.tenancy import security
 
         security.install_roles(appbuilder)  # the roles' permission sets, from every registered view
         accounts.install(app)
@@ -130,14 +140,14 @@ def _require_scoped(plugin: str, view) -> None:
     if model is not None and getattr(model, "__qqh_unit_owned__", False) and not isinstance(datamodel, ScopedInterface):
         raise PluginError(
             f"Plugin {plugin!r}: {view.__name__} shows unit-owned {model.__name__} without "
-            f"core.scoping.ScopedInterface: every user would see every unit's records."
+            f"core.web.scoped_views.ScopedInterface: every user would see every unit's records."
         )
-    from core.personal import PersonalDataApi, PersonalDataView, personal_fields
+    from core.tenancy.personal import PersonalDataApi, PersonalDataView, personal_fields
 
     if model is not None and personal_fields(model) and not issubclass(view, (PersonalDataView, PersonalDataApi)):
         raise PluginError(
             f"Plugin {plugin!r}: {view.__name__} shows the personal data of {model.__name__} without "
-            f"core.personal.PersonalDataView / PersonalDataApi: it would be sortable and shown unmasked."
+            f"core.tenancy.personal.PersonalDataView / PersonalDataApi: it would be sortable and shown unmasked."
         )
 
 
@@ -158,7 +168,7 @@ def _install_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         message = refusal(exc.code)
         if wants_json():
-            from core.api_errors import http_error_response
+            from core.web.api_errors import http_error_response
 
             return http_error_response(exc)
         if message is None:

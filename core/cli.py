@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from contextlib import contextmanager
 
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from core.config import ConfigError
+from core.web.commands import fail, get_app, with_app
 from core.plugins import PluginError
-
-
-def fail(message: str) -> None:
-    click.echo(f"错误 Error: {message}", err=True)
-    sys.exit(1)
 
 
 def _database_hint(exc: Exception, url: str) -> str:
@@ -49,63 +43,13 @@ class AppGroup(click.Group):
             fail(_database_hint(exc, url))
 
 
-def get_app():
-    ctx = click.get_current_context()
-    root = ctx.find_root()
-    if root.obj is None:
-        root.obj = {}
-    if "app" not in root.obj:
-        from core.app import create_app
-
-        root.obj["app"] = create_app(registry=root.obj.get("registry"))
-    return root.obj["app"]
-
-
-def with_app(f):
-    """Run the command inside the app. A command with ``--as USER`` (its
-    parameter named ``as_user``) runs inside a request of that user: see
-    :func:`request_of`."""
-    import functools
-
-    @functools.wraps(f)
-    def wrapper(*args, **kwargs):
-        app = get_app()
-        with app.app_context():
-            username = kwargs.get("as_user")
-            if not username:
-                return f(*args, **kwargs)
-            with request_of(username):
-                return f(*args, **kwargs)
-
-    return wrapper
-
-
-@contextmanager
-def request_of(username: str):
-    """Run the enclosed code as a request of ``username`` runs on the pages:
-    the user is logged in where Flask-Login and FAB keep them, so that
-    ``core.scoping.current_user``/``current_scope`` answer for them (their
-    subtree), personal data is masked as it is for them, and records are
-    recorded as theirs. Without it a command has no user: the whole
-    province, nothing masked. Fails for an unknown or inactive user."""
-    from flask import current_app, g
-    from flask_babel import gettext
-    from flask_login import login_user
-
-    user = current_app.appbuilder.sm.find_user(username=username)
-    if user is None:
-        fail(gettext("No such user: %(name)s", name=username))
-    if not user.is_active:
-        fail(gettext("The user %(name)s is not active.", name=username))
-    with current_app.test_request_context("/"):
-        login_user(user)
-        g.user = user  # what FAB's before_request sets on every request
-        yield user
-
-
 @click.group(cls=AppGroup, help="亲青汇 administration command.")
-def cli():
-    pass
+@click.pass_context
+def cli(ctx):
+    from core.app import create_app
+
+    root = ctx.find_root()
+    root.ensure_object(dict).setdefault("make_app", lambda: create_app(registry=root.obj.get("registry")))
 
 
 # -- set-up -------------------------------------------------------------------
@@ -116,7 +60,7 @@ def sync_roles_and_permissions() -> None:
     sm = current_app.appbuilder.sm
     current_app.appbuilder.add_permissions(update_perms=True)
     sm.create_db()  # FAB: builtin roles, admin and public roles (no create_all: FAB_CREATE_DB is off)
-    from core.security import ROLE_LABELS
+    from core.tenancy.security import ROLE_LABELS
 
     for role in ROLE_LABELS:
         sm.add_role(role)
@@ -132,7 +76,7 @@ def init(admin_user, admin_password, plan_year):
     from flask import current_app
 
     from core import migrate
-    from core.units import CITY_TIER_COUNTIES, Unit, load_divisions, unit_by_code
+    from core.tenancy.units import CITY_TIER_COUNTIES, Unit, load_divisions, unit_by_code
 
     migrate.upgrade()
     session = current_app.appbuilder.session
@@ -142,7 +86,7 @@ def init(admin_user, admin_password, plan_year):
     sync_roles_and_permissions()
     sm = current_app.appbuilder.sm
     user = sm.find_user(username=admin_user)
-    from core.scoping import InvalidInput
+    from core.tenancy.scope import InvalidInput
 
     if user is None:
         import secrets
@@ -173,7 +117,7 @@ def init(admin_user, admin_password, plan_year):
 
 def _load_targets(plan_year: int) -> None:
     try:
-        from core import kpi
+        from core.kpi import engine as kpi
     except ImportError:
         return
     loader = getattr(kpi, "load_default_targets", None)
@@ -188,7 +132,7 @@ def demo():
     """Load every enabled plugin's demo data (deterministic, idempotent)."""
     from flask import current_app
 
-    from core.demo import load_demo
+    from core.ops.demo import load_demo
 
     counts = load_demo(current_app)
     for name, n in counts.items():
@@ -209,7 +153,7 @@ def run(host, port, debug):
         if pending:
             fail("the database is not up to date with the code: run `qqh init` (or `qqh db upgrade`) first.")
     click.echo(f"亲青汇 serving on http://{host}:{port}/")
-    from core.headers import RequestHandler  # no `Server: Werkzeug/… Python/…` banner
+    from core.web.headers import RequestHandler  # no `Server: Werkzeug/… Python/…` banner
 
     app.run(host=host, port=port, debug=debug, use_reloader=False, request_handler=RequestHandler)
 

@@ -9,8 +9,8 @@ import secrets
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from core.accounts import fab_password_validator
-from core.security import FAB_ROLES, PROVINCE_ADMIN
+from core.tenancy.accounts import fab_password_validator
+from core.tenancy.security import FAB_ROLES, PROVINCE_ADMIN
 
 
 class ConfigError(RuntimeError):
@@ -145,7 +145,7 @@ def build_config(instance_path: str) -> dict:
         "APP_THEME": "",
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("QQH_TIME_ZONE") or "Asia/Shanghai",
-        # "today" and "now" of every date comparison (core/clock.py)
+        # "today" and "now" of every date comparison (core/values/clock.py)
         "QQH_TIME_ZONE": os.environ.get("QQH_TIME_ZONE") or "Asia/Shanghai",
         # a fixed "now" for demonstrations (bin/serve: a day inside the demo's plan year); unset: the real clock
         **({"QQH_NOW": os.environ["QQH_NOW"].strip()} if os.environ.get("QQH_NOW", "").strip() else {}),
@@ -158,12 +158,12 @@ def build_config(instance_path: str) -> dict:
         "FAB_UPDATE_PERMS": False,  # permissions are synced by `qqh init`
         "FAB_API_SWAGGER_UI": False,  # its page loads scripts from a CDN
         "FAB_ADD_SECURITY_API": False,
-        # the four roles are built in (core/security.py): FAB's pages of raw permission records
+        # the four roles are built in (core/tenancy/security.py): FAB's pages of raw permission records
         # (names such as can_list on UnitView) would only confuse a province admin
         "FAB_ADD_SECURITY_PERMISSION_VIEW": False,
         "FAB_ADD_SECURITY_VIEW_MENU_VIEW": False,
         "FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW": False,
-        # core/accounts.py: one password policy for every form FAB draws
+        # core/tenancy/accounts.py: one password policy for every form FAB draws
         "FAB_PASSWORD_COMPLEXITY_ENABLED": True,
         "FAB_PASSWORD_COMPLEXITY_VALIDATOR": fab_password_validator,
         "QQH_LOGIN_MAX_FAILURES": _int_setting("QQH_LOGIN_MAX_FAILURES", 5),

@@ -49,7 +49,7 @@ def qqh_models():
 def qqh_views():
     """Return a list of :class:`core.plugins.Page`: the pages this plugin shows.
 
-    Each page names a view class (subclass of :class:`core.scoping.ScopedModelView`
+    Each page names a view class (subclass of :class:`core.web.scoped_views.ScopedModelView`
     for unit-owned data), its menu label and category. Core registers them and
     hides them for units that do not use the plugin.
     """
@@ -58,7 +58,7 @@ def qqh_views():
 @hookspec
 def qqh_apis():
     """Return a list of REST API classes (subclasses of
-    :class:`core.scoping.ScopedModelRestApi` for unit-owned data).
+    :class:`core.web.scoped_api.ScopedModelRestApi` for unit-owned data).
 
     They are served under ``/api/v1/<resource_name>/`` and appear in the OpenAPI
     document.
@@ -67,14 +67,14 @@ def qqh_apis():
 
 @hookspec
 def qqh_kpi_checks():
-    """Return a list of :class:`core.kpi.KpiCheck`: set-based KPI computations
+    """Return a list of :class:`core.kpi.engine.KpiCheck`: set-based KPI computations
     that this plugin provides."""
 
 
 @hookspec
 def qqh_default_targets(plan_year):
     """Return the notice's default targets for ``plan_year`` that concern this
-    plugin, as a list of :class:`core.kpi.TargetSpec`: core ships none, an
+    plugin, as a list of :class:`core.kpi.engine.TargetSpec`: core ships none, an
     area's targets arrive with the plugin that provides its checks (``qqh
     targets load`` and ``qqh init --plan-year`` load them; a target that
     exists is not loaded twice). Each spec says whose records count
@@ -99,7 +99,7 @@ def qqh_default_indicators():
 
 @hookspec
 def qqh_importables():
-    """Return a list of :class:`core.importing.Importable`: the lists of this
+    """Return a list of :class:`core.excel.declarations.Importable`: the lists of this
     plugin that can be imported from and exported to Excel/CSV."""
 
 
@@ -130,7 +130,7 @@ def qqh_demo_data(session):
 
 @hookspec
 def qqh_todo_items(user):
-    """Return this plugin's 待办 (to-do) items for ``user`` (core/todo.py), a
+    """Return this plugin's 待办 (to-do) items for ``user`` (core/reporting/todo.py), a
     list of dicts of exactly this shape::
 
         {"kind": str, "title": str (translated), "url": str, "due": date | None, "count": int}
@@ -143,7 +143,7 @@ def qqh_todo_items(user):
 
 @hookspec
 def qqh_reporting_items():
-    """Return a list of :class:`core.reporting.ReportingItem`: what units of
+    """Return a list of :class:`core.reporting.reports.ReportingItem`: what units of
     this plugin's area report to the unit above (报送事项). An item is a list
     (``kind="list"``: the records of ``model`` that a unit owns whose
     ``date_attr`` lies in the plan year, the ``columns`` frozen in the

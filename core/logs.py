@@ -14,7 +14,7 @@ Security line (logger ``qqh.security``, WARNING)::
     ... WARNING qqh.security event=login_failed user=fs_clerk addr=10.0.0.7 route=/login/
 
 Failed logins and permission denials are taken from Flask-AppBuilder's own
-messages (no change to core/security.py); a lock-out (login throttling) is
+messages (no change to core/tenancy/security.py); a lock-out (login throttling) is
 logged by calling :func:`security_event` with ``"locked_out"``.
 
 Behind nginx set ``QQH_PROXY_COUNT=1`` so that ``addr`` is the client's

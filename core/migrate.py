@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from alembic.autogenerate import compare_metadata
 from flask import current_app
 
-from core.resources import MIGRATIONS_DIR
+from core.values.resources import MIGRATIONS_DIR
 CORE_BRANCH = "core"
 
 

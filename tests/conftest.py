@@ -34,7 +34,7 @@ def _fake_hash() -> str:
 
     return generate_password_hash("not a password", method=TEST_PASSWORD_HASH)
 
-from core.jobs import stop_worker  # noqa: E402
+from core.ops.jobs import stop_worker  # noqa: E402
 from tests.browser import browser  # noqa: E402,F401 (one Chromium for the whole session)
 
 PG_URL = os.environ.get("QQH_TEST_PG_URL")
@@ -174,7 +174,7 @@ def make_user(app):
     made = []
 
     def make(unit_code: str, role: str) -> tuple[int, str]:
-        from core.units import unit_by_code
+        from core.tenancy.units import unit_by_code
 
         name = f"u{uuid.uuid4().hex[:8]}"
         with app.app_context():
@@ -188,7 +188,7 @@ def make_user(app):
 
     yield make
     with app.app_context():
-        from core.security import QqhUser
+        from core.tenancy.security import QqhUser
 
         session = app.appbuilder.session
         for pk in made:

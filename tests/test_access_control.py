@@ -18,7 +18,7 @@ from tests.conftest import PASSWORD, Client
 
 def roles_of(app, pk) -> set[str] | None:
     with app.app_context():
-        from core.security import QqhUser
+        from core.tenancy.security import QqhUser
 
         session = app.appbuilder.session
         session.expire_all()
@@ -130,7 +130,7 @@ def test_unit_admin_never_touches_a_user_above_it(app, as_user, make_user):
 
 
 def unit_id(app, code) -> int:
-    from core.units import unit_by_code
+    from core.tenancy.units import unit_by_code
 
     with app.app_context():
         return unit_by_code(app.appbuilder.session, code).id
@@ -138,7 +138,7 @@ def unit_id(app, code) -> int:
 
 def user_active(app, pk) -> bool:
     with app.app_context():
-        from core.security import QqhUser
+        from core.tenancy.security import QqhUser
 
         session = app.appbuilder.session
         session.expire_all()
@@ -147,7 +147,7 @@ def user_active(app, pk) -> bool:
 
 # -- units: tier, region, level ------------------------------------------------------------
 def unit_state(app, code):
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     with app.app_context():
         session = app.appbuilder.session
@@ -229,7 +229,7 @@ def test_404_and_api_refusals_in_chinese(live, http, as_user):
     r = http.get("/api/v1/no_such_thing/")
     assert r.status_code == 404 and r.json() == {"message": "未找到"}
     r = http.get("/api/v1/unit/")
-    assert r.status_code == 401 and r.json()["message"].startswith("请先登录")  # core/api_errors.py says how: a bearer token
+    assert r.status_code == 401 and r.json()["message"].startswith("请先登录")  # core/web/api_errors.py says how: a bearer token
     clerk = as_user("sd_clerk")
     r = clerk.post("/api/v1/unit/", json={"code": "X1", "name": "x", "level": "town", "tier": "town", "prd": True})
     assert r.status_code == 403 and r.json() == {"message": "您无权执行此操作。"}
@@ -241,7 +241,7 @@ DRAFT_YEAR = 2031
 
 @pytest.fixture(scope="module")
 def draft(app):
-    from core import assessment as asm
+    from core.kpi import assessment as asm
 
     with app.app_context():
         session = app.appbuilder.session
@@ -253,7 +253,7 @@ def draft(app):
 
 
 def test_draft_results_are_the_provinces_until_published(app, live, as_user, draft):
-    from core import assessment as asm
+    from core.kpi import assessment as asm
 
     admin = as_user("admin")
     body = admin.get(f"/api/v1/assessment/?year={draft}").json()

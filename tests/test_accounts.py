@@ -34,7 +34,7 @@ def acc(request, tmp_path_factory):
 
 
 def new_user(app, role="clerk", unit="440606", password=PASSWORD) -> tuple[int, str]:
-    from core.units import unit_by_code
+    from core.tenancy.units import unit_by_code
 
     name = f"u{uuid.uuid4().hex[:8]}"
     with app.app_context():
@@ -46,7 +46,7 @@ def new_user(app, role="clerk", unit="440606", password=PASSWORD) -> tuple[int, 
 
 
 def clear_throttle(app):
-    from core.accounts import LoginThrottle
+    from core.tenancy.accounts import LoginThrottle
 
     with app.app_context():
         session = app.appbuilder.session
@@ -110,7 +110,7 @@ def test_one_password_policy_everywhere(acc):
     fs_admin = page_login(base, "fs_admin")
     with app.app_context():
         clerk_role = app.appbuilder.sm.find_role("clerk").id
-        from core.units import unit_by_code
+        from core.tenancy.units import unit_by_code
 
         sd = unit_by_code(app.appbuilder.session, "440606").id
     uform = {**form, "email": "ok@t.local", "roles": str(clerk_role), "unit": str(sd), "password": "12345678", "conf_password": "12345678"}
@@ -145,7 +145,7 @@ def test_lock_out_after_failures_and_unlock(acc, caplog):
     assert any(m.startswith(f"event=locked_out user={name} addr=127.0.0.1") for m in security), security
     assert any(m.startswith(f"event=login_refused_locked user={name}") for m in security), security
     with app.app_context():
-        from core.security import QqhUser
+        from core.tenancy.security import QqhUser
 
         assert app.appbuilder.session.get(QqhUser, pk).fail_login_count == MAX_FAILURES  # not reset by the right password
     with Client(base) as c:

@@ -13,9 +13,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from core import assessment as asm
-from core.kpi import KpiTarget
-from core.units import Unit, compute_path
+from core.kpi import assessment as asm
+from core.kpi.engine import KpiTarget
+from core.tenancy.units import Unit, compute_path
 
 D = datetime.date
 YEAR = 2014  # this module's plan year

@@ -1,4 +1,4 @@
-"""The audit log (core/audit.py): every create, update and delete of every
+"""The audit log (core/audit/trail.py): every create, update and delete of every
 model, core's and plugins', written by the session's own events in the same
 transaction; imports set-based; account events in their own transaction;
 read-only, scoped, newest first. Real databases, a live server.
@@ -41,7 +41,7 @@ def since_created(log: list, label: str) -> list:
 
 def rows(app, **where) -> list:
     """Audit rows matching ``where`` (column=value), oldest first."""
-    from core.audit import AuditLog
+    from core.audit.trail import AuditLog
 
     with db(app) as s:
         stmt = sa.select(AuditLog).order_by(AuditLog.id)
@@ -51,7 +51,7 @@ def rows(app, **where) -> list:
 
 
 def unit_id(app, code) -> int:
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     with db(app) as s:
         return s.execute(sa.select(Unit.id).where(Unit.code == code)).scalar_one()
@@ -89,7 +89,7 @@ def test_rest_create_update_delete_of_a_plugin_record(app, as_user):
 
 
 def test_page_writes_of_a_core_model_and_a_plugin_model(app, as_user):
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     t = tag()
     admin = as_user("admin")
@@ -119,7 +119,7 @@ def test_page_writes_of_a_core_model_and_a_plugin_model(app, as_user):
 
 
 def test_role_changes_and_passwords(app):
-    from core.security import QqhUser
+    from core.tenancy.security import QqhUser
 
     name = tag()
     with app.app_context():
@@ -148,7 +148,7 @@ def test_a_rolled_back_change_leaves_no_row(app, as_user):
         session = app.appbuilder.session
         session.add(SampleNote(title=t, noted_on=__import__("datetime").date(2012, 3, 5), unit_id=unit_id(app, "440606")))
         session.flush()
-        from core.audit import AuditLog
+        from core.audit.trail import AuditLog
 
         assert session.execute(sa.select(sa.func.count()).where(AuditLog.label == t)).scalar() == 1  # same transaction
         session.rollback()
@@ -263,7 +263,7 @@ def test_the_log_cannot_be_written_through_pages_or_api(app, as_user, http):
 
 
 def test_log_event_outside_and_inside_a_request(app):
-    from core.audit import log_event
+    from core.audit.trail import log_event
     from plugins.sample.models import SampleNote
 
     t = tag()
@@ -293,7 +293,7 @@ def test_log_event_outside_and_inside_a_request(app):
 
 
 def test_page_is_newest_first_filtered_and_in_chinese(app, as_user):
-    from core.audit import log_event
+    from core.audit.trail import log_event
 
     t = tag()
     with app.app_context():
@@ -323,7 +323,7 @@ def test_changes_read_as_the_pages_show_the_records(app, as_user):
     import html
     import re
 
-    from core.audit import AuditLog
+    from core.audit.trail import AuditLog
 
     t = tag()
     admin = as_user("admin")

@@ -51,7 +51,7 @@ SELF_VIEWS = {"ResetMyPasswordView", "UserInfoEditView", "Menu", "OpenApi"}
 PUBLIC = {
     "static", "appbuilder.static", "AuthDBView.login", "AuthDBView.logout", "LocaleView.index",
     "DashboardView.index", "UtilView.back", "SecurityApi.login", "SecurityApi.refresh",
-    "QqhAuthDBView.login", "QqhAuthDBView.logout",  # core/accounts.py: throttled login, logout by POST
+    "QqhAuthDBView.login", "QqhAuthDBView.logout",  # core/tenancy/accounts.py: throttled login, logout by POST
     "qqh_health",  # /health for load balancers (core/health.py)
 }
 # models whose records every user reads, whichever unit keeps them (writes stay with
@@ -85,7 +85,7 @@ def world(engine_name, tmp_path_factory):
     url, drop = new_database(engine_name, tmp_path_factory)
     app = make_app(url, tmp_path_factory.mktemp("matrix"))
     initialise(app)
-    from core.demo import load_demo
+    from core.ops.demo import load_demo
 
     with app.app_context():
         load_demo(app)
@@ -104,7 +104,7 @@ def find_records(app):
     """For every model a view shows: {OWN: id, OTHER: id} of records in 顺德's
     and 深圳's subtrees (a model without units: any one record), and each
     record's unit path (None: not scoped)."""
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     session = app.appbuilder.session
     units = dict(session.execute(select(Unit.code, Unit.path)).all())
@@ -140,7 +140,7 @@ def find_records(app):
 def through_unit_owned(session, model, prefix):
     """A record of a model without a unit: seen through the unit-owned records
     that point to it (trainees through enrolments), else any record, unscoped."""
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     pk = sa_inspect(model).primary_key[0]
     for mapper in model.registry.mappers:
@@ -167,7 +167,7 @@ GHOST = 987654321  # an id no record has
 def cells(app, records, paths):
     """(description, method, url, kind, family, record path or None, expected kind of
     answer per role, rest?) for every route of every registered view."""
-    from core.import_views import importables
+    from core.excel.service import importables
 
     views = {v.endpoint: v for v in app.appbuilder.baseviews}
     lists = list(importables(app))
@@ -397,7 +397,7 @@ def test_authorization_matrix(world):
 def tier_cells(app, live, scopes):
     """Only province admins change a unit's tier, region or level (its KPI targets
     follow them): the unit admin is refused on its own unit, by page and API."""
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     with app.app_context():
         s = app.appbuilder.session

@@ -45,7 +45,7 @@ def rewrite_manifest(src, dst, change):
 
 
 def test_backup_and_restore_row_by_row(engine_name, tmp_path_factory, tmp_path):
-    from core.demo import load_demo
+    from core.ops.demo import load_demo
 
     url, drop = new_database(engine_name, tmp_path_factory)
     url2, drop2 = new_database(engine_name, tmp_path_factory)

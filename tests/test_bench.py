@@ -9,7 +9,7 @@ import subprocess
 import sys
 import uuid
 
-from core.compact import compact
+from core.web.compact import compact
 from tests.browser import login
 from tests.conftest import PASSWORD
 

@@ -107,7 +107,7 @@ def test_builtins_register_in_their_order(app, engine_name):
     if engine_name != "sqlite":
         pytest.skip("the menu does not depend on the engine")
     menu = {item.name: [c.name for c in item.childs or []] for item in app.appbuilder.menu.get_list()}
-    # (core/menu.py then regroups it to fit one row: FAB's security pages under Administration,
+    # (core/web/menu.py then regroups it to fit one row: FAB's security pages under Administration,
     # the notices first under Reporting)
     assert list(menu)[:4] == ["Organization", "Administration", "Progress", "Reporting"]
     assert menu["Organization"] == ["League units", "UnitAdminModules", "UnitAdminUsers", "Excel import and export"]

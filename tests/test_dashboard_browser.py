@@ -11,8 +11,8 @@ import random
 import pytest
 from sqlalchemy import select
 
-from core.kpi import KpiTarget
-from core.units import Unit
+from core.kpi.engine import KpiTarget
+from core.tenancy.units import Unit
 from tests.browser import wait_until
 from tests.conftest import PASSWORD
 

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 pytest.importorskip("plugins.training")
 
 from core.cli import cli  # noqa: E402
-from core.importing import run_import  # noqa: E402
-from core.units import Unit, subtree_of, unit_by_code  # noqa: E402
+from core.excel.engine import run_import  # noqa: E402
+from core.tenancy.units import Unit, subtree_of, unit_by_code  # noqa: E402
 from tests.plugins.training.conftest import new_mobile, new_resident_id, unique  # noqa: E402
 
 HEADER = "训练营,学员姓名,性别,手机号码,身份证号码,青年社会组织,在组织中的职务,报名日期,已参训,备注"
@@ -148,7 +148,7 @@ def test_export_as_refuses_unknown_inactive_and_outside(app, tmp_path):
         assert code == 1 and name in output and rows == []
     finally:
         with app.app_context():
-            from core.security import QqhUser
+            from core.tenancy.security import QqhUser
 
             s = app.appbuilder.session
             s.delete(s.get(QqhUser, pk))

@@ -1,4 +1,4 @@
-"""Canaries of the Flask-AppBuilder adapter (core/fab/__init__.py lists the
+"""Canaries of the Flask-AppBuilder adapter (core/web/fab/__init__.py lists the
 touch points): one check per private name, copied template or patched
 behaviour, read from the installed libraries' own source (ast) so that core's
 patches do not hide a change. After an upgrade, the failing test names the
@@ -22,9 +22,9 @@ from urllib.parse import quote
 import flask_appbuilder
 import pytest
 
-from core import fab
-from core.fab import crud, patches
-from core.resources import CORE_DIR
+from core.web import fab
+from core.web.fab import crud, patches
+from core.values.resources import CORE_DIR
 
 FAB_TEMPLATES = os.path.join(os.path.dirname(flask_appbuilder.__file__), "templates")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -113,12 +113,12 @@ SIGNATURES = {
 @pytest.mark.parametrize("target", sorted(SIGNATURES))
 def test_private_callable_keeps_its_signature(target):
     _source, node = _definition(target)
-    assert _params(node) == SIGNATURES[target], f"{target} changed: see core/fab/__init__.py"
+    assert _params(node) == SIGNATURES[target], f"{target} changed: see core/web/fab/__init__.py"
 
 
 # what the touch point relies on the library to do (method → the self.<calls> it must still make)
 CALLS = {
-    # scope: every read goes through apply_filters (core.scoping.ScopedInterface) — else other units' records show
+    # scope: every read goes through apply_filters (core.web.scoped_views.ScopedInterface) — else other units' records show
     f"{IF}:SQLAInterface._apply_inner_all": {"apply_filters"},
     f"{IF}:SQLAInterface.apply_all": {"_apply_inner_all"},
     f"{IF}:SQLAInterface.query_count": {"_apply_inner_all"},
@@ -142,7 +142,7 @@ CALLS = {
 def test_library_still_calls_what_core_relies_on(target):
     _source, node = _definition(target)
     missing = CALLS[target] - _self_calls(node)
-    assert not missing, f"{target} no longer calls {missing}: see core/fab/__init__.py"
+    assert not missing, f"{target} no longer calls {missing}: see core/web/fab/__init__.py"
 
 
 # names read from the library's source text: attributes set or looked up at call time
@@ -164,7 +164,7 @@ def test_library_source_still_has(target):
     source, node = _definition(target)
     segment = ast.get_source_segment(source, node)
     for text in TEXTS[target]:
-        assert text in segment, f"{target} no longer has {text!r}: see core/fab/__init__.py"
+        assert text in segment, f"{target} no longer has {text!r}: see core/web/fab/__init__.py"
 
 
 def test_module_level_names_core_replaces():
@@ -176,7 +176,7 @@ def test_module_level_names_core_replaces():
     assert "jsonschema.validate(" in inspect.getsource(fab_api) and fab_api.jsonschema._qqh_patched
     # the list's paging arguments are module globals of both modules (patch 5)
     for module in (baseviews, urltools):
-        assert module.get_page_args.__module__ == "core.fab.patches", module
+        assert module.get_page_args.__module__ == "core.web.fab.patches", module
     imported = {a.name for n in ast.parse(inspect.getsource(baseviews)).body if isinstance(n, ast.ImportFrom) for a in n.names}
     assert {"get_page_args", "get_page_size_args"} <= imported
 
@@ -219,7 +219,7 @@ def test_mirrored_code_unchanged(target):
     for part in qualname.split("."):
         obj = getattr(obj, part)
     digest = hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()
-    assert digest == crud.MIRRORED[target], f"{target} changed: diff core/fab/crud.py against it, then update MIRRORED"
+    assert digest == crud.MIRRORED[target], f"{target} changed: diff core/web/fab/crud.py against it, then update MIRRORED"
 
 
 def _fab_template(name: str) -> str:
@@ -275,7 +275,7 @@ ROUTED = ("._base_filters", "._has_view_access(", "._builtin_roles", "._get_auth
 def test_private_names_go_through_core_fab():
     found = []
     for d, _dirs, files in os.walk(os.path.join(ROOT, "core")):
-        if os.path.join("core", "fab") in d:
+        if os.path.join("core", "web", "fab") in d:
             continue
         for f in files:
             if f.endswith(".py"):
@@ -305,7 +305,7 @@ def test_supported_ranges_are_setup_cfg_pins():
 def test_version_check_says_one_line(caplog, monkeypatch):
     monkeypatch.delenv(fab.STRICT_ENV, raising=False)
     ok = dict(fab.installed_versions())
-    caplog.set_level(logging.WARNING, logger="core.fab")
+    caplog.set_level(logging.WARNING, logger="core.web.fab")
     assert fab.check_versions(ok) == [] and not caplog.records
 
     newer = dict(ok, **{"Flask-AppBuilder": "5.4.1", "Flask-Babel": None})

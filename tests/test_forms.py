@@ -16,8 +16,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from core.units import unit_by_code
-from core.validators import credit_code_check_char
+from core.tenancy.units import unit_by_code
+from core.values.validators import credit_code_check_char
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -162,7 +162,8 @@ def test_search_pickers_error_pages_and_user_names(app, live, as_user):
 
 
 def test_modules_switched_off_for_a_county_below(app, as_user):
-    from core import kpi, modules
+    from core.kpi import engine as kpi
+    from core.tenancy import modules
 
     year = 2026
     with app.app_context():
@@ -205,8 +206,8 @@ def test_modules_switched_off_for_a_county_below(app, as_user):
 def test_values_read_as_chinese_offices_write_them(app):
     import datetime
 
-    from core.assessment import AssessmentIndicator
-    from core.display import date_text, display
+    from core.kpi.assessment import AssessmentIndicator
+    from core.web.display import date_text, display
 
     with app.test_request_context("/"):
         assert display(50.0) == 50 and display(12.5) == 12.5 and display(0.0) == 0

@@ -77,8 +77,8 @@ def test_a_clerk_fills_forms_in_one_round(engine_name, browser, live, as_user, a
         page.close()
 
     # 6. 佛山's administrator switches the organizations module off for 南海区, below it
-    from core import modules
-    from core.units import unit_by_code
+    from core.tenancy import modules
+    from core.tenancy.units import unit_by_code
 
     with app.app_context():
         nanhai = unit_by_code(app.appbuilder.session, "440605").id

@@ -22,17 +22,12 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from core import clock
-from core.importing import (
-    ALL,
-    CellError,
-    Column,
-    Importable,
-    neutralise,
-    parse_cell,
-    run_import,
-    write_template,
-)
+from core.values import clock
+from core.tenancy.scope import ALL
+from core.excel.cells import CellError, neutralise, parse_cell
+from core.excel.declarations import Column, Importable
+from core.excel.engine import run_import
+from core.excel.workbooks import write_template
 
 NOTES = "/api/v1/import/samplenote"
 HEADERS = ["标题", "正文", "日期", "单位"]
@@ -73,7 +68,7 @@ def db(app):
 
 def notes(app, prefix) -> dict[str, tuple]:
     """title → (body, date, unit code) of the notes whose title starts with ``prefix``."""
-    from core.units import Unit
+    from core.tenancy.units import Unit
     from plugins.sample.models import SampleNote
 
     with db(app) as s:
@@ -296,7 +291,7 @@ def test_cells_of_every_kind_are_read_or_refused(app):
         day = Column("on", "日期", kind="date")
         for v in ("2012-03-31", "2012/3/31", "2012年3月31日", 40999, "40999", datetime.datetime(2012, 3, 31, 0, 0)):
             assert parse_cell(day, v) == datetime.date(2012, 3, 31), v
-        from core.validators import credit_code
+        from core.values.validators import credit_code
 
         code = Column("credit_code", "统一社会信用代码", parse=credit_code)
         with pytest.raises(CellError, match="18"):
@@ -311,8 +306,8 @@ def test_cells_of_every_kind_are_read_or_refused(app):
 
 
 def test_units_by_code_full_name_or_both_and_ambiguous_names(app):
-    from core.importing import resolve_units
-    from core.units import Unit
+    from core.excel.engine import resolve_units
+    from core.tenancy.units import Unit
 
     with app.app_context():
         s = app.appbuilder.session
@@ -397,7 +392,7 @@ def test_a_database_error_during_the_commit_is_rolled_back(app):
     """A real constraint failure half way (a note whose unit vanished after
     the check): the first batch was written in the transaction, then the
     database refuses the second; nothing remains."""
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         pytest.skip("SQLite: the transaction holds the write lock, nobody can delete meanwhile")
@@ -646,7 +641,7 @@ def test_pages_upload_check_report_error_file_and_confirm(app, as_user):
 def test_the_confirmation_checks_again(app, as_user):
     """Between the check and the confirmation the unit of the rows is
     deleted: the confirmation finds it out and writes nothing."""
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     t = tag()
     code = "T" + uuid.uuid4().hex[:6]
@@ -674,7 +669,7 @@ def test_uploads_wait_in_the_instance_folder_for_their_owner_until_they_expire(t
     import os
     import time
 
-    from core.importing import UploadStore
+    from core.excel.uploads import UploadStore
 
     store = UploadStore(str(tmp_path / "imports"), max_age=60)
     token = store.save(b"data", {"name": "samplenote", "user_id": 7, "filename": "a.xlsx"})
@@ -695,9 +690,9 @@ def test_uploads_wait_in_the_instance_folder_for_their_owner_until_they_expire(t
 
 
 def test_bad_declarations_fail_at_start_up():
-    from core.importing import check_declaration
+    from core.excel.declarations import check_declaration
     from core.plugins import PluginError
-    from core.units import Unit
+    from core.tenancy.units import Unit
     from plugins.sample.models import SampleNote
 
     unit = Column("unit", "单位", kind="unit")
@@ -721,7 +716,7 @@ def test_upload_page_shows_file_problems(as_user):
 
 
 def test_list_page_has_an_export_button_with_the_current_filter(as_user):
-    from core.scoping import ScopedModelView
+    from core.web.scoped_views import ScopedModelView
 
     assert ScopedModelView.list_template == "qqh/import_list.html", (
         "core/scoping.py: ScopedModelView needs list_template = \"qqh/import_list.html\""

@@ -1,5 +1,5 @@
-"""待办, 通知公告 and attachments (core/todo.py, core/notices.py,
-core/attachments.py): over HTTP with a cookie session and with a bearer
+"""待办, 通知公告 and attachments (core/reporting/todo.py, core/reporting/notices.py,
+core/ops/attachments.py): over HTTP with a cookie session and with a bearer
 token, on both engines; one browser story at the end."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import zipfile
 import pytest
 from sqlalchemy import delete, func, select
 
-from core import attachments
-from core.attachments import Attachment
-from core.notices import Notice, NoticeRead
-from core.units import unit_by_code
+from core.ops import attachments
+from core.ops.attachments import Attachment
+from core.reporting.notices import Notice, NoticeRead
+from core.tenancy.units import unit_by_code
 from tests.browser import login
 from tests.conftest import PASSWORD
 
@@ -88,7 +88,7 @@ def upload(client, record_id, name, data, record_type="sample_note"):
 
 # -- the content check, without a server ---------------------------------------------------------
 def test_content_is_checked_not_the_name(app):
-    from core.scoping import InvalidInput
+    from core.tenancy.scope import InvalidInput
 
     with app.test_request_context():
         assert attachments.check_file("照片.PNG", PNG) == "png"
@@ -198,7 +198,7 @@ def test_shared_content_stays_while_referenced_and_no_orphans(app, as_user, note
     assert rows(app, id=c["id"]) == 0 and not os.path.exists(pdf_path)
     # the audit log has every step, with the record's unit
     with app.app_context():
-        from core.audit import AuditLog
+        from core.audit.trail import AuditLog
 
         s = app.appbuilder.session
         actions = s.execute(select(AuditLog.action, AuditLog.unit_id).where(
@@ -239,7 +239,7 @@ def cleanup(app):
         s = app.appbuilder.session
         for n in s.execute(select(Notice).where(Notice.title.like("测试通知%"))).scalars():
             s.delete(n)
-        from core.kpi import KpiTarget
+        from core.kpi.engine import KpiTarget
 
         s.execute(delete(KpiTarget).where(KpiTarget.check_key == "inbox_test"))
         s.commit()
@@ -316,8 +316,8 @@ def test_notices_todo_and_read_status(app, as_user, as_token, cleanup):
 
 
 def test_deadlines_of_my_unit_are_in_the_todo(app, as_api_user, cleanup):
-    from core import clock
-    from core.kpi import KpiTarget
+    from core.values import clock
+    from core.kpi.engine import KpiTarget
 
     today = clock.today()
     soon, later = today + datetime.timedelta(days=5), today + datetime.timedelta(days=40)

@@ -1,4 +1,4 @@
-"""Background jobs (core/jobs.py, issue 20 point 3): claimed once, taken
+"""Background jobs (core/ops/jobs.py, issue 20 point 3): claimed once, taken
 again when their worker died, given up after that; imports through the API
 (202 + the job's address) and the pages (a progress bar) run in the worker
 thread of the live server; a user sees only their own jobs."""
@@ -17,7 +17,7 @@ from tests.test_importing import config, db, delete_notes, notes, tag, xlsx
 
 
 def _insert(app, kind="import", state="queued", heartbeat=None, attempts=0, user_id=None):
-    from core import jobs
+    from core.ops import jobs
 
     job_id = jobs.new_id()
     with app.app_context():
@@ -29,14 +29,14 @@ def _insert(app, kind="import", state="queued", heartbeat=None, attempts=0, user
 
 
 def _row(app, job_id):
-    from core import jobs
+    from core.ops import jobs
 
     with db(app) as s:
         return s.execute(sa.select(jobs.Job.__table__).where(jobs.Job.id == job_id)).mappings().one()
 
 
 def test_a_job_is_claimed_once_taken_again_when_its_worker_died_then_given_up(app):
-    from core import jobs
+    from core.ops import jobs
 
     with config(app, QQH_JOB_WORKER_THREAD=False):
         jobs.stop_worker(app)  # this test claims by hand
@@ -44,7 +44,7 @@ def test_a_job_is_claimed_once_taken_again_when_its_worker_died_then_given_up(ap
 
 
 def _claims(app):
-    from core import jobs
+    from core.ops import jobs
 
     job_id = _insert(app, kind="qqh-test-none")
     won = []
@@ -78,8 +78,8 @@ def _claims(app):
 
 
 def test_a_job_runs_in_a_request_of_its_owner_and_a_failure_is_explained(app):
-    from core import jobs
-    from core.scoping import current_scope, current_user
+    from core.ops import jobs
+    from core.tenancy.scope import current_scope, current_user
 
     seen = {}
 
@@ -125,7 +125,7 @@ def test_import_api_answers_202_and_the_job_reports_progress_and_result(app, as_
     assert job["result"]["ok"] and job["result"]["report"]["new"] == 2 and job["result"]["written"]
     assert sorted(notes(app, t)) == [f"{t}-1", f"{t}-2"]
     # audited as the clerk's own work
-    from core.audit import AuditLog
+    from core.audit.trail import AuditLog
     from plugins.sample.models import SampleNote
 
     with db(app) as s:
@@ -154,7 +154,7 @@ def test_import_api_answers_202_and_the_job_reports_progress_and_result(app, as_
 def test_import_pages_show_a_progress_bar_until_the_worker_is_done(engine_name, browser, live, app):
     if engine_name != "sqlite":
         pytest.skip("the pages are the same on both engines; once is enough for the suite's time (HTTP tests cover both)")
-    from core import jobs
+    from core.ops import jobs
     from tests.browser import login
     from tests.conftest import PASSWORD
 
@@ -250,7 +250,7 @@ def test_big_exports_run_as_a_job_scoped_like_the_export_and_only_its_owner_gets
     import os
     import stat
 
-    from core import jobs
+    from core.ops import jobs
     from tests.test_importing import upload, workbook
 
     t = tag()
@@ -307,7 +307,7 @@ def test_big_exports_run_as_a_job_scoped_like_the_export_and_only_its_owner_gets
 def test_the_worker_deletes_old_finished_jobs_with_their_files(app):
     import os
 
-    from core import jobs
+    from core.ops import jobs
 
     old = jobs._now() - datetime.timedelta(days=31)
     ids = dict(old_export=_insert(app, kind="export", state="done"), old_failed=_insert(app, state="failed"),

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from core import kpi
-from core.kpi import KpiCheck, KpiTarget
-from core.units import Unit, compute_path
+from core.kpi import engine as kpi
+from core.kpi.engine import KpiCheck, KpiTarget
+from core.tenancy.units import Unit, compute_path
 from tests.conftest import statements_of
 
 D = datetime.date
@@ -214,7 +214,7 @@ def test_statements_are_bounded_by_checks_not_units(app, tree):
         code, county_code = city.code, county.code
     n_checks = len(used & set(all_checks))
 
-    def report(root_code, live=False):  # the computation itself (core.kpilive keeps it: see test_kpilive)
+    def report(root_code, live=False):  # the computation itself (core.kpi.live keeps it: see test_kpilive)
         def go():
             with app.app_context():
                 s = app.appbuilder.session
@@ -364,7 +364,7 @@ def test_default_targets_are_the_notice_and_load_once(app):
     # (the notice's 5 visit days a quarter come with the plugin that counts them)
     with app.app_context():
         assert {t.check_key for t in targets} <= set(kpi.registered_checks())
-        from core import assessment as asm
+        from core.kpi import assessment as asm
 
         indicators = asm.indicators_of(s, year)  # the assessment's, from the same plugins, in the notice's order
         assert [(i.key, i.check_key, i.weight, i.method, i.label) for i in indicators] == [

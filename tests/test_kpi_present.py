@@ -1,9 +1,9 @@
-"""The dashboard's ranking and sorting (core/kpi_present.py): pure logic, no server."""
+"""The dashboard's ranking and sorting (core/kpi/engine/present.py): pure logic, no server."""
 
 from types import SimpleNamespace as NS
 
-from core import kpi
-from core.kpi_present import percent, rank_lines, unit_summary
+from core.kpi import engine as kpi
+from core.kpi.present import percent, rank_lines, unit_summary
 
 
 def row(value, threshold, status=None):

@@ -1,4 +1,4 @@
-"""Kept KPI figures (core.kpilive) stay exact: random adds, edits, moves of
+"""Kept KPI figures (core.kpi.live) stay exact: random adds, edits, moves of
 units and deletes — through the ORM, core's bulk statements, and another
 process's connection — and after each the kept report equals one computed
 from the records; a write recomputes only the checks that read its table."""
@@ -12,9 +12,10 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy import delete, insert, select, update
 
-from core import kpi, kpilive
-from core.kpi import KpiCheck, KpiTarget
-from core.units import Unit, compute_path, move_unit
+from core.kpi import engine as kpi
+from core.kpi import live as kpilive
+from core.kpi.engine import KpiCheck, KpiTarget
+from core.tenancy.units import Unit, compute_path, move_unit
 from tests.conftest import statements_of
 
 D = datetime.date

@@ -65,7 +65,7 @@ def xlsx(headers, rows) -> bytes:
 
 
 def unit_id(app, code):
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     with db(app) as s:
         return s.execute(sa.select(Unit.id).where(Unit.code == code)).scalar()
@@ -238,7 +238,7 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
         "date_field": "title", "conditions": "[{"})
     assert r.status_code == 200 and "日期字段" in r.text
     with app.test_request_context():
-        from core import kpi
+        from core.kpi import engine as kpi
         session = app.appbuilder.session
         checks = kpi.registered_checks()
         assert f"lc_{t}" in checks and f"lx_{t}" not in checks
@@ -279,7 +279,7 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
         assert out.exit_code == 0, out.output
         out = runner.invoke(cli, ["lowcode", "import", path], obj={"app": app})
         assert out.exit_code == 0 and "更新" in out.output, out.output
-    from core.audit import AuditLog
+    from core.audit.trail import AuditLog
 
     with db(app) as s:
         audited = s.execute(sa.select(AuditLog.action, AuditLog.label).where(AuditLog.model == "qqh_custom_field")).all()

@@ -168,7 +168,7 @@ def test_custom_list_pages_api_import_export_kpi(app, as_user, as_token, clean_d
     with app.test_request_context():
         import datetime
 
-        from core import kpi
+        from core.kpi import engine as kpi
 
         session = app.appbuilder.session
         checks = kpi.registered_checks()
@@ -204,7 +204,7 @@ def test_custom_list_pages_api_import_export_kpi(app, as_user, as_token, clean_d
     assert "不会删除" in admin.get(f"{lists}/list/").text
     with db(app) as s:
         assert s.get(CustomList, list_pk) is not None
-        from core.audit import AuditLog
+        from core.audit.trail import AuditLog
 
         assert s.execute(sa.select(sa.func.count()).select_from(AuditLog).where(
             AuditLog.model == "qqh_custom_record")).scalar() >= 3

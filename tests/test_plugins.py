@@ -173,8 +173,8 @@ def test_subset_caller_leaves_switched_off_plugins_out():
 
 
 def test_a_units_switched_off_plugin_is_left_out(app):
-    from core import modules
-    from core.units import unit_by_code
+    from core.tenancy import modules
+    from core.tenancy.units import unit_by_code
 
     with app.app_context():
         s = app.appbuilder.session

@@ -1,4 +1,4 @@
-"""The reporting loop (core/reporting.py): submit → review → return/approve,
+"""The reporting loop (core/reporting/reports.py): submit → review → return/approve,
 snapshots, the table of one item, locking, notifications. Both engines, a
 live server, cookie session and bearer token."""
 
@@ -27,8 +27,8 @@ def unique(prefix: str) -> str:
 
 
 def _clear(app, year):
-    from core.notify import Notification
-    from core.reporting import Submission, SubmissionEvent
+    from core.reporting.notify import Notification
+    from core.reporting.reports import Submission, SubmissionEvent
 
     with app.app_context():
         s = app.appbuilder.session
@@ -40,7 +40,7 @@ def _clear(app, year):
 
 
 def _orgs(app, code, year, names):
-    from core.units import unit_by_code
+    from core.tenancy.units import unit_by_code
     from plugins.cultivation.models import YouthOrg
 
     with app.app_context():
@@ -54,7 +54,7 @@ def _orgs(app, code, year, names):
 
 
 def _count_events(app, sub_id):
-    from core.reporting import SubmissionEvent
+    from core.reporting.reports import SubmissionEvent
 
     with app.app_context():
         return app.appbuilder.session.execute(
@@ -164,7 +164,7 @@ def test_submit_review_return_resubmit_approve_lock(app, story):
 
 
 def _unit_id(app, code):
-    from core.units import unit_by_code
+    from core.tenancy.units import unit_by_code
 
     with app.app_context():
         return unit_by_code(app.appbuilder.session, code).id
@@ -173,10 +173,11 @@ def _unit_id(app, code):
 def _import_refused(app, story):
     from openpyxl import Workbook
 
-    from core.import_views import importables
-    from core.importing import run_import, save_workbook
-    from core.scoping import Scope
-    from core.units import unit_by_code
+    from core.excel.service import importables
+    from core.excel.engine import run_import
+    from core.excel.workbooks import save_workbook
+    from core.tenancy.scope import Scope
+    from core.tenancy.units import unit_by_code
 
     with app.app_context():
         s = app.appbuilder.session
@@ -195,9 +196,9 @@ def _import_refused(app, story):
 
 
 def test_table_is_one_statement_and_reminds_the_late(app):
-    from core import reporting as rep
-    from core.kpi import top_unit
-    from core.notify import Notification
+    from core.reporting import reports as rep
+    from core.kpi.engine import top_unit
+    from core.reporting.notify import Notification
 
     year = 2021  # long over: every unit without a submission is overdue
     _clear(app, year)
@@ -262,7 +263,7 @@ class _SMTP(threading.Thread):
 
 
 def test_notifications_in_app_and_by_mail(app, as_user):
-    from core.notify import notify
+    from core.reporting.notify import notify
 
     server = _SMTP()
     server.start()
@@ -290,9 +291,9 @@ def test_notifications_in_app_and_by_mail(app, as_user):
 
 
 def test_todo_items_and_kpi_as_approved(app):
-    from core import reporting as rep
-    from core.kpi import APPROVED, KpiTarget, evaluate
-    from core.units import unit_by_code
+    from core.reporting import reports as rep
+    from core.kpi.engine import APPROVED, KpiTarget, evaluate
+    from core.tenancy.units import unit_by_code
 
     year = 2024
     _clear(app, year)

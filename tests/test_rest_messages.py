@@ -16,7 +16,7 @@ CAMPS = "/api/v1/trainingcamp/"
 
 @pytest.fixture
 def unit_ids(app):
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     with app.app_context():
         return dict(app.appbuilder.session.execute(sa.select(Unit.code, Unit.id)).all())

@@ -32,7 +32,7 @@ def token_client(live, username, password=PASSWORD) -> Client:
 
 @pytest.fixture
 def unit_ids(app):
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     with app.app_context():
         return dict(app.appbuilder.session.execute(select(Unit.code, Unit.id)).all())
@@ -128,8 +128,8 @@ def test_token_and_cookie_create_within_the_scope_only(clients, unit_ids, how):
 
 @pytest.fixture
 def foshan_without_training(app):
-    from core import modules
-    from core.units import unit_by_code
+    from core.tenancy import modules
+    from core.tenancy.units import unit_by_code
 
     with app.app_context():
         s = app.appbuilder.session
@@ -168,7 +168,7 @@ YEAR = 2017  # a plan year no other test computes
 
 @pytest.fixture(scope="module")
 def assessed(app, live):
-    from core import assessment as asm
+    from core.kpi import assessment as asm
 
     with app.app_context():
         s = app.appbuilder.session
@@ -205,8 +205,8 @@ def test_user_without_a_unit_sees_nothing(clients, unitless, two_orgs, assessed,
 
 
 def test_scope_value_object(app):
-    from core.scoping import ALL, NOTHING, Scope, in_scope, user_scope
-    from core.units import Unit
+    from core.tenancy.scope import ALL, NOTHING, Scope, in_scope, user_scope
+    from core.tenancy.units import Unit
 
     fs = Scope("440000/440600/")
     assert ALL.everything and not ALL.nothing and NOTHING.nothing and not NOTHING.everything
@@ -231,7 +231,7 @@ def test_scope_value_object(app):
 def test_scope_is_computed_once_per_request(live, two_orgs, monkeypatch):
     """A list page asks for the scope many times (module gate, menu, list,
     count, pickers): the user's scope is worked out once."""
-    from core import scoping
+    from core.tenancy import scope as scoping
 
     calls = []
     real = scoping.Scope.for_user.__func__

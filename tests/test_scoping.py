@@ -227,7 +227,7 @@ def test_a_unit_switches_a_module_off_for_its_subtree_without_losing_data(app, a
 
 def user_unit(app, username):
     with app.app_context():
-        from core.security import QqhUser
+        from core.tenancy.security import QqhUser
 
         session = app.appbuilder.session
         user = session.query(QqhUser).filter_by(username=username).one_or_none()
@@ -288,13 +288,13 @@ def test_related_field_choices_are_scoped(as_user):
 
 def test_menu_is_kept_only_for_built_in_roles(app):
     """The navbar menu is rendered once per language, roles and modules switched
-    off (core/menu.py) — but only for built-in roles: a role stored in the
+    off (core/web/menu.py) — but only for built-in roles: a role stored in the
     database may change at any time, so its menu is rendered afresh."""
     from types import SimpleNamespace
 
     from flask import g
 
-    from core import menu
+    from core.web import menu
 
     def user(*roles):
         return SimpleNamespace(roles=[SimpleNamespace(name=r) for r in roles], groups=[], unit=None, is_authenticated=True)

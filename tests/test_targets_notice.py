@@ -33,9 +33,10 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from core import assessment as asm
-from core import clock, kpi
-from core.units import Unit, unit_by_code
+from core.kpi import assessment as asm
+from core.values import clock
+from core.kpi import engine as kpi
+from core.tenancy.units import Unit, unit_by_code
 from tests.conftest import make_app, new_database
 
 D = datetime.date

@@ -14,8 +14,9 @@ import uuid
 import pytest
 from sqlalchemy import inspect as sa_inspect, select
 
-from core.scoping import ALL, InvalidInput, check_item, stored_value
-from core.units import unit_by_code
+from core.tenancy.scope import ALL, InvalidInput
+from core.tenancy.records import check_item, stored_value
+from core.tenancy.units import unit_by_code
 
 
 def unique(prefix: str) -> str:

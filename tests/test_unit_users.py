@@ -59,7 +59,7 @@ def test_unit_admin_resets_the_password_of_a_user_below(app, live, as_user, make
     assert message(app, "The password of %(user)s has been reset.", user=name) in fs_admin.get(r.headers["Location"]).text
     assert logs_in(live, name, NEW_PASSWORD) and not logs_in(live, name, PASSWORD)
     with app.app_context():
-        from core.security import QqhUser
+        from core.tenancy.security import QqhUser
 
         changed_by = app.appbuilder.session.get(QqhUser, pk).changed_by_fk
     assert changed_by == user_id(app, "fs_admin")

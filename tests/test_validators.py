@@ -1,12 +1,12 @@
-"""Tests for core.validators (pure functions, no app needed)."""
+"""Tests for core.values.validators (pure functions, no app needed)."""
 
 import datetime as dt
 from decimal import Decimal
 
 import pytest
 
-from core import validators as v
-from core.validators import ValidationError
+from core.values import validators as v
+from core.values.validators import ValidationError
 
 
 def refused(func, *args, **kwargs) -> ValidationError:

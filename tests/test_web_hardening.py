@@ -180,7 +180,7 @@ def test_security_headers(csrf_app):
 
 
 def test_dev_server_announces_no_version(csrf_app):
-    from core.headers import RequestHandler
+    from core.web.headers import RequestHandler
 
     app, _server = csrf_app
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=RequestHandler)

@@ -54,7 +54,7 @@ def hostile(engine_name, tmp_path_factory):
         pytest.skip("what a page renders does not depend on the engine: once, on SQLite")
     from flask_appbuilder import Model
 
-    from core.demo import load_demo
+    from core.ops.demo import load_demo
 
     url, drop = new_database(engine_name, tmp_path_factory)
     application = make_app(url, tmp_path_factory.mktemp("instance"))
@@ -64,7 +64,7 @@ def hostile(engine_name, tmp_path_factory):
         load_demo(application)
         import datetime
 
-        from core.kpi import KpiTarget
+        from core.kpi.engine import KpiTarget
 
         session = application.appbuilder.session
         for tier in ("province", "prd_city", "nonprd_city", "county"):

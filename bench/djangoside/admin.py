@@ -19,5 +19,5 @@ class NoteAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request)
         if request.user.is_superuser:
             return qs
-        path = request.user.member.unit.path  # the same indexed range as core.units.subtree_of
+        path = request.user.member.unit.path  # the same indexed range as core.tenancy.units.subtree_of
         return qs.filter(unit__path__gte=path, unit__path__lt=path[:-1] + "0")

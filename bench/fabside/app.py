@@ -60,7 +60,7 @@ class FabNote(Model):
 
 
 class SubtreeFilter(BaseFilter):
-    """Notes of units under the user's unit (the same path range as core.units.subtree_of)."""
+    """Notes of units under the user's unit (the same path range as core.tenancy.units.subtree_of)."""
 
     name = "subtree"
     arg_name = "subtree"

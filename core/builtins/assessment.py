@@ -15,13 +15,13 @@ def qqh_manifest():
 
 @hookimpl
 def qqh_register(appbuilder):
-    from core.kpi_views import register_assessment
+    from core.kpi.setup import register_assessment
 
     register_assessment(appbuilder)
 
 
 @hookimpl
 def qqh_cli(group):
-    from core.kpi_views import register_assessment_cli
+    from core.kpi.cli import register_assessment_cli
 
     register_assessment_cli(group)

@@ -1,5 +1,5 @@
 """Built-in plugin ``attachments``: attachments of records and ``qqh
-attachments purge`` (core/attachments.py).
+attachments purge`` (core/ops/attachments.py).
 """
 
 from flask_babel import lazy_gettext as _l
@@ -15,13 +15,13 @@ def qqh_manifest():
 
 @hookimpl
 def qqh_register(appbuilder):
-    from core.attachments import register
+    from core.ops.attachments import register
 
     register(appbuilder)
 
 
 @hookimpl
 def qqh_cli(group):
-    from core.attachments import register_cli
+    from core.ops.attachments import register_cli
 
     register_cli(group)

@@ -1,4 +1,4 @@
-"""Built-in plugin ``audit``: the audit log's page and API (core/audit.py)."""
+"""Built-in plugin ``audit``: the audit log's page and API (core/audit/trail.py)."""
 
 from flask_babel import lazy_gettext as _l
 
@@ -13,6 +13,6 @@ def qqh_manifest():
 
 @hookimpl
 def qqh_register(appbuilder):
-    from core.audit import register
+    from core.audit.trail import register
 
     register(appbuilder)

@@ -1,4 +1,4 @@
-"""Built-in plugin ``backup``: ``qqh backup`` and ``qqh restore`` (core/backup.py)."""
+"""Built-in plugin ``backup``: ``qqh backup`` and ``qqh restore`` (core/ops/backup.py)."""
 
 from flask_babel import lazy_gettext as _l
 
@@ -13,6 +13,6 @@ def qqh_manifest():
 
 @hookimpl
 def qqh_cli(group):
-    from core.backup import register_cli
+    from core.ops.backup import register_cli
 
     register_cli(group)

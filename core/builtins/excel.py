@@ -16,13 +16,13 @@ def qqh_manifest():
 
 @hookimpl
 def qqh_register(appbuilder):
-    from core.import_views import register
+    from core.excel.setup import register
 
     register(appbuilder)
 
 
 @hookimpl
 def qqh_cli(group):
-    from core.import_views import register_cli
+    from core.excel.cli import register_cli
 
     register_cli(group)

@@ -16,14 +16,14 @@ def qqh_manifest():
 
 @hookimpl
 def qqh_register(appbuilder):
-    from core.kpi_views import register_kpi
+    from core.kpi.setup import register_kpi
 
     register_kpi(appbuilder)
 
 
 @hookimpl
 def qqh_cli(group):
-    from core.kpi_views import register_kpi_cli
+    from core.kpi.cli import register_kpi_cli
 
     register_kpi_cli(group)
 
@@ -32,6 +32,6 @@ def qqh_cli(group):
 def qqh_todo_items(user):
     from flask import current_app
 
-    from core.todo import deadline_items
+    from core.reporting.todo import deadline_items
 
     return deadline_items(current_app.appbuilder.session, user)

@@ -1,4 +1,4 @@
-"""Built-in plugin ``messages``: the users' messages (core/notify.py)."""
+"""Built-in plugin ``messages``: the users' messages (core/reporting/notify.py)."""
 
 from flask_babel import lazy_gettext as _l
 
@@ -13,6 +13,6 @@ def qqh_manifest():
 
 @hookimpl
 def qqh_register(appbuilder):
-    from core.notify import register
+    from core.reporting.notify import register
 
     register(appbuilder)

@@ -1,4 +1,4 @@
-"""Built-in plugin ``notices``: notices to units (core/notices.py); unread notices in the to-do list."""
+"""Built-in plugin ``notices``: notices to units (core/reporting/notices.py); unread notices in the to-do list."""
 
 from flask_babel import lazy_gettext as _l
 
@@ -13,7 +13,7 @@ def qqh_manifest():
 
 @hookimpl
 def qqh_register(appbuilder):
-    from core.notices import register
+    from core.reporting.notices import register
 
     register(appbuilder)
 
@@ -22,6 +22,6 @@ def qqh_register(appbuilder):
 def qqh_todo_items(user):
     from flask import current_app
 
-    from core.todo import notice_items
+    from core.reporting.todo import notice_items
 
     return notice_items(current_app.appbuilder.session, user)

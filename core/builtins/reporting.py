@@ -1,4 +1,4 @@
-"""Built-in plugin ``reporting``: reporting to the unit above (报送, core/reporting_views.py); its to-dos."""
+"""Built-in plugin ``reporting``: reporting to the unit above (报送, core/reporting/reports/views.py); its to-dos."""
 
 from flask_babel import lazy_gettext as _l
 
@@ -13,13 +13,13 @@ def qqh_manifest():
 
 @hookimpl
 def qqh_register(appbuilder):
-    from core.reporting_views import register
+    from core.reporting.views import register
 
     register(appbuilder)
 
 
 @hookimpl
 def qqh_todo_items(user):
-    from core.reporting import todo_items
+    from core.reporting.reports import todo_items
 
     return todo_items(user)

@@ -1,4 +1,4 @@
-"""Built-in plugin ``todo``: the to-do list's page, API and navbar badge (core/todo.py)."""
+"""Built-in plugin ``todo``: the to-do list's page, API and navbar badge (core/reporting/todo.py)."""
 
 from flask_babel import lazy_gettext as _l
 
@@ -13,6 +13,6 @@ def qqh_manifest():
 
 @hookimpl
 def qqh_register(appbuilder):
-    from core.todo import register
+    from core.reporting.todo import register
 
     register(appbuilder)

@@ -1,5 +1,5 @@
 """Built-in plugin ``units``: the League unit tree, unit admins' modules and
-users, the plugins' page and the OpenAPI document (core/views.py).
+users, the plugins' page and the OpenAPI document (core/web/views.py).
 """
 
 import click
@@ -16,7 +16,7 @@ def qqh_manifest():
 
 @hookimpl
 def qqh_register(appbuilder):
-    from core.views import register
+    from core.web.views import register
 
     register(appbuilder)
 
@@ -24,7 +24,7 @@ def qqh_register(appbuilder):
 @hookimpl
 def qqh_cli(group):
     """``qqh user add/unlock`` and ``qqh units move``."""
-    from core.cli import fail, with_app
+    from core.web.commands import fail, with_app
 
     # -- users --------------------------------------------------------------------
     @group.group()
@@ -42,7 +42,7 @@ def qqh_cli(group):
         """Create a user bound to a unit with one of the four roles."""
         from flask import current_app
 
-        from core.units import unit_by_code
+        from core.tenancy.units import unit_by_code
 
         sm = current_app.appbuilder.sm
         session = current_app.appbuilder.session
@@ -54,7 +54,7 @@ def qqh_cli(group):
         r = sm.find_role(role)
         if r is None:
             fail(f"the role {role} does not exist: run `qqh init` first.")
-        from core.scoping import InvalidInput
+        from core.tenancy.scope import InvalidInput
 
         try:
             u = sm.add_user(username, name or username, unit.name, f"{username}@qinqinghui.local", r, password=password)
@@ -73,7 +73,7 @@ def qqh_cli(group):
         """Let USERNAME log in again after too many failed logins."""
         from flask import current_app
 
-        from core import accounts
+        from core.tenancy import accounts
 
         sm = current_app.appbuilder.sm
         if sm.find_user(username=username) is None:
@@ -97,7 +97,7 @@ def qqh_cli(group):
         """Move a unit (and its subtree) under another parent, e.g. 顺德区 to the province."""
         from flask import current_app
 
-        from core.units import move_unit, unit_by_code
+        from core.tenancy.units import move_unit, unit_by_code
 
         session = current_app.appbuilder.session
         unit, parent = unit_by_code(session, code), unit_by_code(session, parent_code)

@@ -1,12 +1,17 @@
 """Custom fields in a list's pages: its add and edit forms, its record
-page, its list columns and its search (core.scoping.ScopedModelView calls in)."""
+page, its list columns and its search (core.web.scoped_views.ScopedModelView calls in)."""
 
 from __future__ import annotations
 
 from flask import request
-from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, DatePickerWidget, Select2ManyWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import (
+    BS3TextAreaFieldWidget, BS3TextFieldWidget, DatePickerWidget, Select2ManyWidget, Select2Widget,
+)
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField, DateField, DecimalField, IntegerField, SelectField, SelectMultipleField, StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from core.lowcode import registry
@@ -16,7 +21,7 @@ _forms: dict = {}
 
 
 def _picker(cls_load, endpoint, label, validators, description):
-    from core.pickers import PickerField
+    from core.web.pickers import PickerField
 
     class IdPicker(PickerField):
         def process_data(self, value):  # the stored id → the record, for the widget
@@ -54,10 +59,10 @@ def form_field(f):
 def record_picker(kind: str):
     """(load, endpoint) of a unit or youth-organization field: ``load(pk)`` is the record when the user
     may see it (else None), ``endpoint`` the scoped search-as-you-type picker; None without such a list."""
-    from core.scoping import scoped_get
+    from core.tenancy.scope import scoped_get
 
     if kind == "unit":
-        from core.units import Unit
+        from core.tenancy.units import Unit
 
         return (lambda pk: scoped_get(Unit, pk)), "UnitApi.picker"
     model = youth_org_model()

@@ -10,10 +10,10 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import select
 
-from core.importing import Column, Importable
+from core.excel.declarations import Column, Importable
 from core.lowcode import registry
 from core.lowcode.values import display, list_name_of, youth_org_model
-from core.validators import ValidationError
+from core.values.validators import ValidationError
 
 KIND = {"text": "str", "longtext": "str", "integer": "int", "amount": "decimal", "date": "date",
         "bool": "bool", "choice": "enum"}
@@ -46,7 +46,7 @@ def _by_text(model, attrs):
     cache = {}
 
     def load():
-        from core.scoping import in_scope
+        from core.tenancy.scope import in_scope
 
         session = current_app.appbuilder.session
         cols = [getattr(model, "id")] + [getattr(model, a) for a in attrs if hasattr(model, a)]
@@ -77,7 +77,7 @@ def column_of(f) -> Column | None:
         return Column(f.attr, f.label, required=f.required, parse=_multi(f), format=fmt,
                       help=f.help or gettext("Several options separated by 、"))
     if f.kind == "unit":
-        from core.units import Unit
+        from core.tenancy.units import Unit
 
         return Column(f.attr, f.label, required=f.required, parse=_by_text(Unit, ("code", "name")), format=fmt,
                       help=f.help or "")

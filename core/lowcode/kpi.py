@@ -7,7 +7,7 @@ import datetime
 
 from sqlalchemy import and_, func, select
 
-from core.kpi import KpiCheck
+from core.kpi.engine import KpiCheck
 from core.lowcode import registry
 from core.lowcode.sql import condition, date_bound, date_expr, model_of_list, number_expr
 

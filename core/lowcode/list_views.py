@@ -26,7 +26,9 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from core.lowcode import registry
 from core.lowcode.lists import CustomList, CustomRecord, model_for
-from core.scoping import InvalidInput, ScopedInterface, ScopedModelRestApi, ScopedModelView, current_scope, current_user
+from core.tenancy.scope import InvalidInput, current_scope, current_user
+from core.web.scoped_views import ScopedInterface, ScopedModelView
+from core.web.scoped_api import ScopedModelRestApi
 
 CURRENT = "_qqh_custom_list"
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -54,7 +56,7 @@ def _user_path():
 def visible(d) -> bool:
     """Whether the current user's unit uses list ``d`` (or a unit below it
     does) and has not switched it off."""
-    from core.modules import current_switched_off
+    from core.tenancy.modules import current_switched_off
 
     if d is None or d.removed:
         return False
@@ -71,7 +73,7 @@ def visible_lists() -> list:
 
 
 def module_choices(unit) -> list[dict]:
-    """The custom lists a unit uses, as modules of its module choice (core.views)."""
+    """The custom lists a unit uses, as modules of its module choice (core.web.views)."""
     try:
         lists = registry.custom_lists()
     except Exception:  # noqa: BLE001 — before the tables exist
@@ -279,7 +281,7 @@ def menu_html() -> Markup:
 # -- import and export ------------------------------------------------------------------
 def custom_importables() -> dict:
     """name → (module, Importable) of every custom list, for core.import_views."""
-    from core.importing import Column, Importable
+    from core.excel.declarations import Column, Importable
 
     out = {}
     try:
@@ -300,7 +302,7 @@ def custom_importables() -> dict:
 
 # -- definitions --------------------------------------------------------------------------
 def parse_units(session, value) -> list[str]:
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     if value is None or value == "":
         return []
@@ -446,7 +448,7 @@ class AdminCustomListView(_list_view_base(), ModelView):
 
 def register(appbuilder) -> None:
     """Register the custom lists' definition page, their one page class and their one API."""
-    from core.views import ADMIN_CATEGORY, ADMIN_CATEGORY_LABEL
+    from core.web.views import ADMIN_CATEGORY, ADMIN_CATEGORY_LABEL
 
     appbuilder.add_view(AdminCustomListView, "AdminCustomLists", label=_l("Custom lists"), icon="fa-table",
                         category=ADMIN_CATEGORY, category_label=ADMIN_CATEGORY_LABEL)

@@ -23,7 +23,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.lowcode.models import JSON_TYPE
-from core.scoping import Audited, UnitOwned
+from core.tenancy.records import Audited, UnitOwned
 
 MODULE_PREFIX = "customlist:"
 
@@ -78,7 +78,7 @@ class CustomRecord(UnitOwned, Model):
             if unit is None and self.unit_id:
                 from flask import current_app
 
-                from core.units import Unit
+                from core.tenancy.units import Unit
 
                 unit = current_app.appbuilder.session.get(Unit, self.unit_id)
             if unit is not None and not d.unit_may_hold(unit.path):

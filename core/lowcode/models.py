@@ -7,8 +7,8 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstra
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.scoping import Audited
-from core.units import Unit
+from core.tenancy.records import Audited
+from core.tenancy.units import Unit
 
 JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
 

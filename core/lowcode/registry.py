@@ -106,7 +106,7 @@ def state(session=None) -> LowcodeState:
 
 
 def _load(session) -> None:
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     key = (id(current_app._get_current_object()), version(session))
     if _cache["key"] == key:
@@ -180,7 +180,7 @@ def custom_list(code: str, session=None, removed: bool = False) -> ListDef | Non
 
 def user_path() -> str | None:
     """The unit path whose fields the current user's forms show (None: all)."""
-    from core.scoping import current_scope
+    from core.tenancy.scope import current_scope
 
     scope = current_scope()
     return None if scope.everything else (scope.path or "")

@@ -1,5 +1,5 @@
 """Custom field values in every unit-owned list's own REST API
-(core.scoping.ScopedModelRestApi calls in), and in its OpenAPI document.
+(core.web.scoped_api.ScopedModelRestApi calls in), and in its OpenAPI document.
 
 A record's field ``code`` is the key ``cf_<code>`` of the API's JSON, as
 stored (dates as 2012-03-05, amounts as text with two decimals, units and
@@ -68,7 +68,7 @@ def write(api, call):
 
 
 def apply_pending(item) -> None:
-    """Set the values an API call sent on ``item`` (core.scoping.ScopedInterface
+    """Set the values an API call sent on ``item`` (core.web.scoped_views.ScopedInterface
     calls this before the record is checked)."""
     if not has_request_context():
         return
@@ -85,7 +85,7 @@ def apply_pending(item) -> None:
 
 
 def _stored(model, ids) -> dict:
-    from core.units import Unit
+    from core.tenancy.units import Unit
 
     if not ids:
         return {}

@@ -1,7 +1,7 @@
 """Rules for changing definitions, and their transfer to and from a JSON file.
 
 Every change is a row change of ``qqh_custom_field`` / ``qqh_kpi_rule``,
-recorded by the automatic session audit (core/audit.py) in the same transaction."""
+recorded by the automatic session audit (core/audit/trail.py) in the same transaction."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from sqlalchemy import func, inspect as sa_inspect, select
 from core.lowcode import registry
 from core.lowcode.models import KINDS, CustomField, KpiRule
 from core.lowcode.sql import CODE_RE, condition, ensure_index, model_of_list, value_expr
-from core.scoping import InvalidInput, current_scope, current_user
-from core.units import Unit
+from core.tenancy.scope import InvalidInput, current_scope, current_user
+from core.tenancy.units import Unit
 
 FORMAT = "qqh-lowcode"
 OP_NAMES = ("eq", "in", "bool")
@@ -50,7 +50,7 @@ def lists() -> dict[str, str]:
 
 
 def _is_province() -> bool:
-    from core.security import PROVINCE_ADMIN, role_of
+    from core.tenancy.security import PROVINCE_ADMIN, role_of
 
     return not has_request_context() or role_of(current_user()) == PROVINCE_ADMIN
 
@@ -164,7 +164,7 @@ def after_field_written(session, f: CustomField) -> None:
 
 
 def check_rule(session, r: KpiRule) -> None:
-    from core.kpi import KEY_RE, registered_checks
+    from core.kpi.engine import KEY_RE, registered_checks
 
     errors: dict[str, list[str]] = {}
 

@@ -140,8 +140,8 @@ def validate_values(session, item) -> dict[str, list[str]]:
     """Messages (by ``cf_<code>``) about the custom values of ``item``: each
     stored value fits its field, a required field of the record's unit is
     filled, a unit or organization it names exists and is in the user's scope."""
-    from core.scoping import current_scope, unit_in_scope
-    from core.units import Unit
+    from core.tenancy.scope import current_scope, unit_in_scope
+    from core.tenancy.units import Unit
 
     model = type(item)
     defs = registry.all_fields(list_name_of(model), session)
@@ -186,7 +186,7 @@ def youth_org_model():
 
 
 def _org_in_scope(session, pk) -> bool:
-    from core.scoping import current_scope, unit_in_scope
+    from core.tenancy.scope import current_scope, unit_in_scope
 
     model = youth_org_model()
     if model is None:
@@ -212,7 +212,7 @@ def display(f, value) -> str:
     if f.kind == "unit":
         from flask import current_app
 
-        from core.units import Unit
+        from core.tenancy.units import Unit
 
         u = current_app.appbuilder.session.get(Unit, value)
         return u.name if u else str(value)

@@ -16,7 +16,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from core.lowcode import registry, service
 from core.lowcode.models import KINDS, CustomField, KpiRule
-from core.scoping import InvalidInput, current_scope, scoped_get
+from core.tenancy.scope import InvalidInput, current_scope, scoped_get
 
 FIELD_LABELS = {
     "list_name": _l("List"), "code": _l("Code"), "label": _l("Name"), "kind": _l("Type"), "options": _l("Options"),
@@ -82,7 +82,7 @@ class FieldInterface(LowcodeInterface):
 
     def _get_base_query(self, query, filters=None, order_column="", order_direction=""):
         # a unit administrator sees the province's fields and those of its subtree
-        from core.units import Unit
+        from core.tenancy.units import Unit
 
         scope = current_scope()
         if not scope.everything:
@@ -111,12 +111,12 @@ class _Refusing:
     add_row_message = edit_row_message = _l("Saved.")
 
     def _add(self):
-        from core.fab import crud  # FAB's _add, a refused definition shown again (core/fab/crud.py)
+        from core.web.fab import crud  # FAB's _add, a refused definition shown again (core/fab/crud.py)
 
         return crud.add(self, super()._add, self._refuse)
 
     def _edit(self, pk):
-        from core.fab import crud
+        from core.web.fab import crud
 
         return crud.edit(self, pk, super()._edit, self._refuse)
 
@@ -379,8 +379,9 @@ class LowcodeApi(BaseApi):
             422:
               description: refused, nothing written
         """
-        from core.security import INSPECTOR, role_of
-        from core.scoping import check_item, current_user
+        from core.tenancy.security import INSPECTOR, role_of
+        from core.tenancy.records import check_item
+        from core.tenancy.scope import current_user
 
         item = self._record(list_name, pk)
         if item is None:
@@ -412,7 +413,7 @@ class LowcodeApi(BaseApi):
 
 
 def register(appbuilder) -> None:
-    from core.views import ADMIN_CATEGORY, ADMIN_CATEGORY_LABEL
+    from core.web.views import ADMIN_CATEGORY, ADMIN_CATEGORY_LABEL
 
     appbuilder.add_view(UnitAdminLowcodeView, "UnitAdminLowcode", label=_l("Low-code definitions"), icon="fa-magic",
                         category=ADMIN_CATEGORY, category_label=ADMIN_CATEGORY_LABEL)
@@ -442,7 +443,7 @@ def register(appbuilder) -> None:
 def register_cli(cli) -> None:
     import click
 
-    from core.cli import fail, with_app
+    from core.web.commands import fail, with_app
 
     @cli.group()
     def lowcode():

@@ -128,7 +128,7 @@ def org_picker(label) -> PickerField:
     return PickerField(label, validators=[DataRequired()], endpoint="YouthOrgApi.picker", load=load_scoped_org)
 
 
-# enumerated columns get their drop-downs from the model (core.choices)
+# enumerated columns get their drop-downs from the model (core.values.choices)
 ORG_FORM_FIELDS = {
     # a non-null boolean must not be "required": unticked means "no"
     "is_pilot": flag_field(ORG_LABELS["is_pilot"]),

@@ -671,7 +671,7 @@ class Pairing(UnitOwned, Model):
             sector_unit = self.sector.unit_id if self.sector is not None else None
             with session.no_autoflush:
                 # one open pairing per sector, and per base and youth federation: checked
-                # and written in one step (the sector's and the base's rows locked, core.locks)
+                # and written in one step (the sector's and the base's rows locked, core.tenancy.locks)
                 lock_rows(session, Sector, sector_id)
                 lock_rows(session, Home, home_id)
                 q = select(Pairing.id).where(Pairing.sector_id == sector_id, Pairing.ended_on.is_(None))
@@ -697,7 +697,7 @@ class Pairing(UnitOwned, Model):
 def lock_fund(session, fund_id: int) -> None:
     """Lock the fund's row until the end of the current transaction, so that
     checking its balance and writing a grant (or lowering what it committed)
-    are one step for everyone (core.locks)."""
+    are one step for everyone (core.tenancy.locks)."""
     lock_rows(session, IncubationFund, fund_id)
 
 

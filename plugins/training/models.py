@@ -140,7 +140,7 @@ def _clean(value) -> str | None:
 
 # -- personal data --------------------------------------------------------------------
 # declared on the models (``__qqh_personal__``); core masks, never sorts or
-# filters by them and keeps a masked value sent back (core/personal.py)
+# filters by them and keeps a masked value sent back (core/tenancy/personal.py)
 
 def shown_resident_id(value) -> str:
     return shown("resident_id", value) or ""
@@ -583,14 +583,14 @@ class Enrolment(UnitOwned, Model):
 def _pending(session) -> dict:
     """Enrolments checked in this transaction but not written yet (an import
     checks every row before it writes any): {id(enrolment): (camp id, trainee)}.
-    Forgotten when the transaction ends (core.locks)."""
+    Forgotten when the transaction ends (core.tenancy.locks)."""
     return unwritten(session, "training_pending")
 
 
 def lock_camp(session, camp_id: int) -> None:
     """Serialise enrolments into one camp, and changes of the camp, until the
     transaction ends, so that two requests cannot both take the last place,
-    nor cut the places below the enrolments (core.locks)."""
+    nor cut the places below the enrolments (core.tenancy.locks)."""
     lock_rows(session, Camp, camp_id)
 
 

@@ -3,7 +3,7 @@
 * one more check: every error answer is JSON ``{"message": ...}`` whose
   messages are Chinese (the run sends no Accept-Language);
 * nothing is filtered out: huge record ids answer 404 and malformed ``q``
-  texts (lone surrogates, exponents, deep nesting) 400 (core/inputs.py).
+  texts (lone surrogates, exponents, deep nesting) 400 (core/web/inputs.py).
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from core.units import Unit
-from core.validators import credit_code_check_char
+from core.tenancy.units import Unit
+from core.values.validators import credit_code_check_char
 
 
 def unique(prefix="测试组织") -> str:

@@ -6,8 +6,10 @@ import io
 import pytest
 from sqlalchemy import select
 
-from core.importing import check_declaration, run_import, write_export, write_template
-from core.units import unit_by_code
+from core.excel.declarations import check_declaration
+from core.excel.engine import run_import
+from core.excel.workbooks import write_export, write_template
+from core.tenancy.units import unit_by_code
 from plugins.cultivation.importing import IMPORTABLES, ORG_KEYS, SERVICE, YOUTHORG, find_org
 from plugins.cultivation.models import (
     CATEGORIES, LEGAL_FORMS, REG_STATUSES, SERVICE_FIELDS, SERVICE_KINDS, Service, YouthOrg,

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from core import migrate
-from core.demo import load_demo
-from core.validators import credit_code
+from core.ops.demo import load_demo
+from core.values.validators import credit_code
 from plugins.cultivation.models import Service, YouthOrg
 from tests.conftest import initialise, make_app, new_database
 
@@ -80,8 +80,8 @@ def test_demo_data_is_plentiful_valid_and_idempotent(fresh):
         # a living demo: late in the plan year, the cities and counties meet some targets and not others
         import datetime
 
-        from core import kpi
-        from core.units import Unit
+        from core.kpi import engine as kpi
+        from core.tenancy.units import Unit
 
         if not s.execute(select(kpi.KpiTarget.id).where(kpi.KpiTarget.plan_year == 2012).limit(1)).first():
             kpi.load_default_targets(2012, s)

@@ -4,8 +4,8 @@ refusals, scoping, and the module switched off for a unit."""
 import pytest
 from sqlalchemy import select
 
-from core import modules
-from core.units import unit_by_code
+from core.tenancy import modules
+from core.tenancy.units import unit_by_code
 from plugins.cultivation.models import Service, YouthOrg
 from tests.plugins.cultivation.conftest import count_orgs, count_services, new_credit_code, unique
 

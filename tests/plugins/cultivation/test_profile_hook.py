@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from core.hookspecs import hookimpl
 from core.plugins import Manifest, PluginError, PluginRegistry
-from core.scoping import Scope
+from core.tenancy.scope import Scope
 from plugins import cultivation
 from plugins.cultivation import hookspecs
 from plugins.cultivation.profile import ProfileSection, normalise
@@ -65,7 +65,7 @@ def hook_app(engine_name, tmp_path_factory):
 def test_plugins_add_sections_to_the_profile(hook_app):
     import datetime
 
-    from core.units import unit_by_code
+    from core.tenancy.units import unit_by_code
     from plugins.cultivation.models import YouthOrg
 
     with hook_app.app_context():

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from core.units import Unit, unit_by_code
+from core.tenancy.units import Unit, unit_by_code
 
 HOME_API = "/api/v1/qinqinghome/"
 ENTRY_API = "/api/v1/homechecklistentry/"

@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core.importing import check_declaration, run_import, write_export, write_template
-from core.units import unit_by_code
+from core.excel.declarations import check_declaration
+from core.excel.engine import run_import
+from core.excel.workbooks import write_export, write_template
+from core.tenancy.units import unit_by_code
 from plugins.homes.importing import FUNDS, GRANTS, HOMES, IMPORTABLES, find_funds, find_orgs, parse_area
 from plugins.homes.models import Grant, Home, IncubationFund
 from tests.plugins.homes.conftest import unique

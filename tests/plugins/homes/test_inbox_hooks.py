@@ -1,10 +1,10 @@
 """The homes plugin in core's 待办 and attachments: grants awaiting approval
 come through the qqh_todo_items hook; a checklist record's 佐证材料 are
-attachments (core/attachments.py)."""
+attachments (core/ops/attachments.py)."""
 
 import os
 
-from core import attachments
+from core.ops import attachments
 from tests.plugins.homes.conftest import (
     ENTRY_API, FUND_API, GRANT_API, HOME_API, ITEM_API, create, fund_payload, grant_payload, home_payload,
 )

@@ -9,8 +9,8 @@ import uuid
 import pytest
 from sqlalchemy import delete, select
 
-from core.kpi import compute_values, load_default_targets
-from core.units import Unit, compute_path, unit_by_code
+from core.kpi.engine import compute_values, load_default_targets
+from core.tenancy.units import Unit, compute_path, unit_by_code
 from plugins.cultivation.models import YouthOrg
 from plugins.homes.kpi import CHECKS
 from plugins.homes.models import ChecklistEntry, ChecklistItem, Home, IncubationFund, Residency
@@ -196,6 +196,6 @@ def test_checks_are_registered_and_the_notice_targets_exist(app):
     assert [n for n, _ in registry.call("qqh_default_targets", plan_year=2012) if n == "homes"] == ["homes"]
     with app.app_context():
         load_default_targets(2012)  # idempotent, and the checks' labels are this plugin's
-        from core.kpi import check_label
+        from core.kpi.engine import check_label
 
         assert check_label("homes") == "挂牌并达到建设手册要求的“亲青家园”" and check_label("funds") == "成立的孵化基金"

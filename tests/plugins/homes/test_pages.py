@@ -5,8 +5,8 @@ written; scoping; and the module switched off for a unit."""
 import pytest
 from sqlalchemy import select
 
-from core import modules
-from core.units import unit_by_code
+from core.tenancy import modules
+from core.tenancy.units import unit_by_code
 from plugins.homes.models import ChecklistEntry, ChecklistItem, Grant, Home, IncubationFund, Residency
 from tests.plugins.homes.conftest import FUND_API, HOME_API, count, create, fund_payload, home_payload, unique
 

@@ -1,5 +1,5 @@
 """Rules that compare records hold under concurrent requests (both sides of
-each rule take the same row lock, core/locks.py), and another unit's fund is
+each rule take the same row lock, core/tenancy/locks.py), and another unit's fund is
 "not found" before any rule about it runs.
 
 Each race round sends the two sides of a rule at the same moment from

@@ -11,8 +11,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from core.units import Unit, unit_by_code
-from core.validators import resident_id_check_char
+from core.tenancy.units import Unit, unit_by_code
+from core.values.validators import resident_id_check_char
 
 CAMPS = "/api/v1/trainingcamp/"
 ENROL = "/api/v1/trainingenrolment/"

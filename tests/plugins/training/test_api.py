@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from core.validators import resident_id_check_char
+from core.values.validators import resident_id_check_char
 from plugins.training.models import Camp, Enrolment, Lecturer, Trainee
 from tests.plugins.training.conftest import (
     CAMPS,

@@ -10,8 +10,10 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from core.importing import check_declaration, run_import, write_export
-from core.units import unit_by_code
+from core.excel.declarations import check_declaration
+from core.excel.engine import run_import
+from core.excel.workbooks import write_export
+from core.tenancy.units import unit_by_code
 from plugins.cultivation.models import YouthOrg
 from plugins.training.importing import CAMP, ENROLMENT, IMPORTABLES, LECTURER, camp_cell, find_camps, find_orgs
 from plugins.training.models import GENDERS, STATUSES, Camp, Enrolment, Trainee

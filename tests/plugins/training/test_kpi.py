@@ -20,8 +20,8 @@ import uuid
 import pytest
 from sqlalchemy import delete
 
-from core.kpi import compute_values
-from core.units import Unit, compute_path, unit_by_code
+from core.kpi.engine import compute_values
+from core.tenancy.units import Unit, compute_path, unit_by_code
 from plugins.cultivation.models import YouthOrg
 from plugins.training.kpi import CHECKS, default_targets
 from plugins.training.models import Camp, Enrolment, Trainee

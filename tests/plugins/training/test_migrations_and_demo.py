@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from core import migrate
-from core.demo import load_demo
-from core.validators import phone, resident_id
+from core.ops.demo import load_demo
+from core.values.validators import phone, resident_id
 from plugins.training.models import Camp, CampLecturer, Enrolment, Lecturer, Trainee
 from tests.conftest import initialise, make_app, new_database
 
@@ -99,8 +99,8 @@ def test_demo_data_is_plentiful_valid_and_idempotent(fresh):
         assert pairs == n_enrol
         # a living demo: some cities and counties have trained enough leaders by late in the plan year,
         # others not yet; a city's "one camp every quarter" is met in some quarters and not in others
-        from core import kpi
-        from core.units import Unit
+        from core.kpi import engine as kpi
+        from core.tenancy.units import Unit
 
         if not s.execute(select(kpi.KpiTarget.id).where(kpi.KpiTarget.plan_year == 2012).limit(1)).first():
             kpi.load_default_targets(2012, s)

@@ -5,8 +5,8 @@ and the module switched off for a unit."""
 import pytest
 from sqlalchemy import select
 
-from core import modules
-from core.units import unit_by_code
+from core.tenancy import modules
+from core.tenancy.units import unit_by_code
 from plugins.training.models import Camp, Enrolment, Lecturer
 from tests.plugins.training.conftest import CAMPS, ENROL, count, create, new_mobile, new_resident_id, person, unique
 

@@ -1,4 +1,4 @@
-"""Personal data declared once on the model (``__qqh_personal__``, core/personal.py):
+"""Personal data declared once on the model (``__qqh_personal__``, core/tenancy/personal.py):
 never an oracle by sorting, filtering or searching; matching a trainee by ID
 number reveals no other unit's record; no orphan trainee after edits; record
 pages and related-field choices limited to the viewer's scope; a record
@@ -10,7 +10,7 @@ import re
 
 from sqlalchemy import select
 
-from core.units import Unit
+from core.tenancy.units import Unit
 from plugins.training.models import Enrolment, Trainee
 from tests.plugins.training.conftest import (
     CAMPS,

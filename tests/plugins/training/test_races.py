@@ -1,6 +1,6 @@
 """A camp's places hold when they are cut while someone enrols, and a camp is
 not cancelled while someone's attendance is recorded: the enrolment and the
-camp's edit take the same row lock (core/locks.py). Rounds: QQH_RACE_ROUNDS
+camp's edit take the same row lock (core/tenancy/locks.py). Rounds: QQH_RACE_ROUNDS
 (default 6)."""
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ import io
 import openpyxl
 import pytest
 
-from core import modules
-from core.units import unit_by_code
+from core.tenancy import modules
+from core.tenancy.units import unit_by_code
 from tests.plugins.training.conftest import CAMPS, ENROL, create, new_resident_id, person, unique
 
 

@@ -1,0 +1,1 @@
+"""Operating the product: background jobs, backups, stored attachment files, demo data."""

@@ -1,0 +1,1 @@
+"""Tenancy: the League unit tree, the scope of a user (their subtree), unit-owned records, roles and permissions, module switches, accounts, personal data. Imports values only."""

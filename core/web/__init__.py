@@ -1,0 +1,1 @@
+"""Web: pages, REST APIs, forms, pickers and rendering on top of Flask-AppBuilder (``web.fab`` is the only place that knows its internals). Imports values and tenancy."""
