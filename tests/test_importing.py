@@ -719,7 +719,7 @@ def test_list_page_has_an_export_button_with_the_current_filter(as_user):
     from core.web.scoped_views import ScopedModelView
 
     assert ScopedModelView.list_template == "qqh/import_list.html", (
-        "core/scoping.py: ScopedModelView needs list_template = \"qqh/import_list.html\""
+        "core/web/scoped_views.py: ScopedModelView needs list_template = \"qqh/import_list.html\""
     )
     clerk = as_user("fs_clerk")
     page = clerk.get("/samplenoteview/list/", params={"_flt_0_title": "abc"})

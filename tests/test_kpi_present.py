@@ -1,4 +1,4 @@
-"""The dashboard's ranking and sorting (core/kpi/engine/present.py): pure logic, no server."""
+"""The dashboard's ranking and sorting (core/kpi/present.py): pure logic, no server."""
 
 from types import SimpleNamespace as NS
 

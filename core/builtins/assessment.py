@@ -1,5 +1,5 @@
 """Built-in plugin ``assessment``: the December assessment (督查考核), its
-indicators and ``qqh assessment`` (core/kpi_views.py).
+indicators and ``qqh assessment`` (core/kpi/pages.py, rest.py, cli.py).
 """
 
 from flask_babel import lazy_gettext as _l

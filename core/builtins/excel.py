@@ -1,6 +1,6 @@
 """Built-in plugin ``excel``: Excel/CSV import and export of every declared
 list, its jobs and the ``qqh import/export/worker`` commands
-(core/import_views.py).
+(core/excel/).
 """
 
 from flask_babel import lazy_gettext as _l

@@ -1,5 +1,5 @@
 """Built-in plugin ``kpi``: the progress dashboard, the KPI targets and ``qqh
-kpi/targets`` (core/kpi_views.py); the deadlines of the user's unit in the
+kpi/targets`` (core/kpi/pages.py, rest.py, cli.py); the deadlines of the user's unit in the
 to-do list.
 """
 

@@ -1,4 +1,4 @@
-"""Built-in plugin ``reporting``: reporting to the unit above (报送, core/reporting/reports/views.py); its to-dos."""
+"""Built-in plugin ``reporting``: reporting to the unit above (报送, core/reporting/views.py); its to-dos."""
 
 from flask_babel import lazy_gettext as _l
 

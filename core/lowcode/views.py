@@ -111,7 +111,7 @@ class _Refusing:
     add_row_message = edit_row_message = _l("Saved.")
 
     def _add(self):
-        from core.web.fab import crud  # FAB's _add, a refused definition shown again (core/fab/crud.py)
+        from core.web.fab import crud  # FAB's _add, a refused definition shown again (core/web/fab/crud.py)
 
         return crud.add(self, super()._add, self._refuse)
 

@@ -1,1 +1,2 @@
-"""Values: validation, parsing and formatting of what an office writes; choices, the clock, pinyin initials, resource limits. The bottom layer: imports nothing else of core."""
+"""Values: validation, parsing and formatting of what an office writes; choices, the clock, pinyin initials,
+resource limits. The bottom layer: imports nothing else of core."""

@@ -9,7 +9,7 @@ form's GET or its ``?next=``): a list page (with its filters) or a record's
 page of this application. From anywhere else (the dashboard, a typed address)
 the form returns to its own list (core/web/fab/patches.py wires this into
 Flask-AppBuilder's forms). A view's ``back_to`` (the parent record of
-``?camp=<id>``) still comes first (core/scoping.py).
+``?camp=<id>``) still comes first (core/web/scoped_views.py).
 """
 
 from __future__ import annotations

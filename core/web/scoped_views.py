@@ -161,7 +161,7 @@ class ScopedModelView(PersonalDataView, ModelView):
     that page after saving."""
 
     page_size = 25
-    list_template = "qqh/import_list.html"  # FAB's list page plus the Excel buttons (core/import_views.py)
+    list_template = "qqh/import_list.html"  # FAB's list page plus the Excel buttons (core/excel/pages.py)
     show_template = "qqh/show.html"  # FAB's record page plus its attachments (core/ops/attachments.py)
     prefill: dict[str, type] = {}
     back_to: tuple[str, str] | None = None  # (query argument, endpoint of the parent's page)
@@ -288,7 +288,7 @@ class ScopedModelView(PersonalDataView, ModelView):
             session.rollback()
 
     def _add(self):
-        from core.web.fab import crud  # FAB's _add, a refused record shown again (core/fab/crud.py)
+        from core.web.fab import crud  # FAB's _add, a refused record shown again (core/web/fab/crud.py)
 
         return crud.add(self, super()._add, self._refused, self._all_problems)
 
