@@ -8,8 +8,10 @@ imports anything else from core). ``__version__`` is core's own version, the
 one ``Manifest.core`` (a version specifier) is checked against.
 
 Plugin declaration
-    ``Manifest(name, version, label, requires=(), core=">=0", description="")``
-    — what ``qqh_manifest()`` returns. ``Page(view, label, category,
+    ``Manifest(name, version, label, requires=(), core=">=0", description="",
+    api=">=0")`` — what ``qqh_manifest()`` returns; ``api`` is the range of
+    ``API_VERSION`` the plugin works with (e.g. ``">=0.2,<0.3"``): outside it
+    the plugin is refused at start, naming both versions. ``Page(view, label, category,
     category_label, icon, category_icon)`` — a menu entry, what
     ``qqh_views()`` returns. ``module_dir(module, *parts)`` — a folder of the
     plugin's package (for ``qqh_translations`` / ``qqh_migrations``).
