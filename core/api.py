@@ -72,18 +72,18 @@ Reporting
     ``ReportingItem``, ``LIST``, ``FIGURES`` (``qqh_reporting_items``).
 
 Low-code
-    ``drop_values_column(table)`` — a plugin migration's downgrade of the
+    ``drop_values_column(op, table)`` — a plugin migration's downgrade of the
     custom-fields column.
 
 Clock
     ``clock`` — ``clock.today()`` / ``clock.now()`` in the configured zone.
 
 Locks
-    ``lock_rows(session, Model, ids)`` (row locks in key order),
+    ``lock_rows(session, Model, *ids)`` (row locks in key order),
     ``unwritten(session, name)`` (a per-transaction box).
 
 Personal data
-    ``sees_personal_data()``, ``shown(item, attr, value)``, ``mask_phone``,
+    ``sees_personal_data()``, ``shown(attr, value)``, ``mask_phone``,
     ``mask_resident_id``.
 """
 
