@@ -222,9 +222,13 @@ class PluginRegistry:
             except Exception as exc:  # a broken plugin must not give a bare traceback
                 raise PluginError(
                     f"Plugin {name!r} could not be imported ({type(exc).__name__}: {exc}); "
-                    f"fix or uninstall it, or leave it out of QQH_PLUGINS."
+                    f"{_other_api_hint(exc)}fix or uninstall it, or leave it out of QQH_PLUGINS."
                 ) from exc
-            _register(self.all_pm, name, module)
+            try:
+                _register(self.all_pm, name, module)
+            except PluginError:  # a hook with other arguments: if it was made for another API, say that
+                _check_api_version(name, _own_manifest(module))
+                raise
             manifest = self._manifest_of(name, module, self.all_pm.caller_of(name, "qqh_manifest"))
             self.installed[name] = InstalledPlugin(name, module, manifest, source=dist)
 
@@ -452,6 +456,28 @@ def _check_api_version(name: str, manifest: Manifest) -> None:
             f"API {API_VERSION} (core.api.API_VERSION): install a version of the plugin made for "
             f"API {API_VERSION}, or a core whose API it needs, or leave it out of QQH_PLUGINS."
         )
+
+
+def _other_api_hint(exc: Exception) -> str:
+    """For a plugin that imports a name core.api does not have: the likely cause."""
+    if isinstance(exc, ImportError) and (exc.name or "").startswith("core"):
+        from core.api import API_VERSION
+
+        return (
+            f"it may be made for another core API than this core's API {API_VERSION} "
+            f"(core.api.API_VERSION; see its Manifest.api): "
+        )
+    return ""
+
+
+def _own_manifest(module: Any) -> Manifest:
+    """The manifest of a module that pluggy refused, read from its own
+    ``qqh_manifest`` (a manifest that cannot be read admits any API)."""
+    try:
+        manifest = module.qqh_manifest()
+    except Exception:
+        manifest = None
+    return manifest if isinstance(manifest, Manifest) else Manifest("?", "?", "?")
 
 
 TRACE_ENV = "QQH_TRACE_HOOKS"

@@ -252,3 +252,25 @@ def test_qqh_trace_hooks_logs_every_hook_call_with_its_duration(monkeypatch, cap
     for line, start in zip(lines, pattern):
         assert re.fullmatch(start + r" \d+\.\d\d ms", line) or (
             start.startswith("qqh_kpi") and re.fullmatch(start + r" \d+\.\d\d ms raised ValueError", line)), line
+
+
+def test_a_plugin_for_another_api_is_named_so_when_its_hooks_or_imports_do_not_fit(monkeypatch):
+    from core import plugins as mod
+
+    def qqh_views(unit):  # an argument this API's qqh_views does not have
+        return []
+
+    with pytest.raises(PluginError, match=r"'newer' 1\.0 needs core API >=99\.0, but this core offers API 0\."):
+        registry(plugin("newer", api=">=99.0", qqh_views=qqh_views))
+    with pytest.raises(PluginError, match="'same' has a malformed hook"):  # made for this API: the hook is wrong
+        registry(plugin("same", qqh_views=qqh_views))
+
+    def load():
+        from core.api import qqh_no_such_name  # noqa: F401 (a name of another API)
+
+    monkeypatch.setattr(mod, "_installed_entry_points", lambda: [("newer", load, "newer-dist")])
+    with pytest.raises(PluginError) as exc:
+        PluginRegistry(use_builtins=False)
+    assert re.match(r"Plugin 'newer' could not be imported \(ImportError: cannot import name 'qqh_no_such_name' "
+                    r"from 'core\.api'.*\); it may be made for another core API than this core's API 0\.\d+ "
+                    r"\(core\.api\.API_VERSION; see its Manifest\.api\): fix or uninstall it", str(exc.value))
