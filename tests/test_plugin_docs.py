@@ -116,6 +116,7 @@ def test_the_guide_names_every_hook_with_its_signature_and_every_public_name():
     assert len(specs) >= 16 and "qqh_youthorg_profile_sections" in offered and len(names) > 60
     found = problems(GUIDE.read_text(encoding="utf-8"), specs, offered, names)
     assert not found, "docs/plugins.md disagrees with the code:\n" + "\n".join(found)
+    assert "(docs/plugins.md)" in (ROOT / "README.md").read_text(encoding="utf-8"), "the README links the guide"
 
 
 def test_the_checker_sees_a_missing_hook_a_changed_signature_and_a_missing_name():
