@@ -488,7 +488,8 @@ def trace_hooks(pm: pluggy.PluginManager) -> Callable[[], None]:
     """Log every hook call of ``pm`` to the logger ``qqh.hooks``, one line
     per call once it returns: hook name, the plugins pluggy was given (in
     call order; a firstresult hook stops at the first answer) and the time
-    in ms. Per-plugin and per-unit (subset) callers are traced too. Returns
+    in ms. Per-plugin and per-unit (subset) callers are traced too; a call
+    that reaches no implementation is not logged. Returns
     pluggy's undo function. On when ``QQH_TRACE_HOOKS=1`` (see PluginRegistry)."""
     local = threading.local()
 
@@ -500,7 +501,9 @@ def trace_hooks(pm: pluggy.PluginManager) -> Callable[[], None]:
 
     def after(outcome, hook_name, hook_impls, kwargs):
         ms = (time.perf_counter() - local.stack.pop()) * 1000
-        names = ", ".join(i.plugin_name for i in reversed(hook_impls)) or "no plugin"
+        if not hook_impls:  # a per-plugin caller of a plugin without that hook: nothing was called
+            return
+        names = ", ".join(i.plugin_name for i in reversed(hook_impls))
         failed = f" raised {type(outcome.exception).__name__}" if outcome.exception is not None else ""
         trace_log.info("%s: %s %.2f ms%s", hook_name, names, ms, failed)
 
