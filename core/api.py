@@ -8,8 +8,10 @@ imports anything else from core). ``__version__`` is core's own version, the
 one ``Manifest.core`` (a version specifier) is checked against.
 
 Plugin declaration
-    ``Manifest(name, version, label, requires=(), core=">=0", description="")``
-    — what ``qqh_manifest()`` returns. ``Page(view, label, category,
+    ``Manifest(name, version, label, requires=(), core=">=0", description="",
+    api=">=0")`` — what ``qqh_manifest()`` returns; ``api`` is the range of
+    ``API_VERSION`` the plugin works with (e.g. ``">=0.2,<0.3"``): outside it
+    the plugin is refused at start, naming both versions. ``Page(view, label, category,
     category_label, icon, category_icon)`` — a menu entry, what
     ``qqh_views()`` returns. ``module_dir(module, *parts)`` — a folder of the
     plugin's package (for ``qqh_translations`` / ``qqh_migrations``).
@@ -70,18 +72,18 @@ Reporting
     ``ReportingItem``, ``LIST``, ``FIGURES`` (``qqh_reporting_items``).
 
 Low-code
-    ``drop_values_column(table)`` — a plugin migration's downgrade of the
+    ``drop_values_column(op, table)`` — a plugin migration's downgrade of the
     custom-fields column.
 
 Clock
     ``clock`` — ``clock.today()`` / ``clock.now()`` in the configured zone.
 
 Locks
-    ``lock_rows(session, Model, ids)`` (row locks in key order),
+    ``lock_rows(session, Model, *ids)`` (row locks in key order),
     ``unwritten(session, name)`` (a per-transaction box).
 
 Personal data
-    ``sees_personal_data()``, ``shown(item, attr, value)``, ``mask_phone``,
+    ``sees_personal_data()``, ``shown(attr, value)``, ``mask_phone``,
     ``mask_resident_id``.
 """
 

@@ -21,8 +21,11 @@ def qqh_manifest():
 
     Required for every plugin: name (must equal the entry-point name), version,
     Chinese label (a lazy gettext string), ``requires`` (names of plugins that
-    must be enabled too; they load first) and ``core`` (a version specifier such
-    as ``">=0.1,<1"`` that this core must satisfy).
+    must be enabled too; they load first), ``core`` (a version specifier such
+    as ``">=0.1,<1"`` that core's ``__version__`` must satisfy) and ``api`` (a
+    version specifier such as ``">=0.2,<0.3"`` that ``core.api.API_VERSION``
+    must satisfy). A plugin outside either range is refused at start with a
+    message naming both versions.
     """
 
 

@@ -27,12 +27,22 @@ Unmarked functions named ``qqh_*`` are hook implementations too (as pytest
 collects ``pytest_*``); a ``qqh_*`` name that is no hook fails at start-up.
 ``qqh_manifest``, ``qqh_add_hookspecs`` and ``qqh_migrations`` are called
 through a second manager that holds every installed plugin, enabled or not.
+
+A plugin is refused at start when core's version is outside its
+``Manifest.core`` or core's ``API_VERSION`` outside its ``Manifest.api``.
+``QQH_TRACE_HOOKS=1`` logs every hook call with its duration (logger
+``qqh.hooks``, :func:`trace_hooks`). The plugin author's guide is
+docs/plugins.md.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import inspect
+import logging
+import os
+import threading
+import time
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, Iterable
@@ -58,6 +68,9 @@ class Manifest:
     requires: tuple[str, ...] = ()
     core: str = ">=0"
     description: Any = ""
+    # the versions of core's public API (core.api.API_VERSION) this plugin works with, a PEP 440
+    # specifier such as ">=0.2,<0.3"; a core whose API_VERSION is outside it refuses the plugin at start
+    api: str = ">=0"
 
 
 @dataclass
@@ -87,6 +100,7 @@ class InstalledPlugin:
             "label": str(self.manifest.label),
             "requires": list(self.manifest.requires),
             "core": self.manifest.core,
+            "api": self.manifest.api,
             "enabled": self.enabled,
             "source": self.source,
             "builtin": self.builtin,
@@ -178,6 +192,12 @@ class PluginRegistry:
         registry's own tests, which exercise the machinery on fake plugins)."""
         self.pm = PluginManager()  # the enabled plugins
         self.all_pm = PluginManager()  # every installed plugin (manifests, hook specs, migrations)
+        if tracing_wanted():  # QQH_TRACE_HOOKS=1: one log line per hook call (logger qqh.hooks)
+            from core.logs import configure_logging
+
+            configure_logging()  # the calls made while loading are logged too (the app does it later)
+            trace_hooks(self.pm)
+            trace_hooks(self.all_pm)
         self._subsets: dict[tuple[str, frozenset], Any] = {}
         self.installed: dict[str, InstalledPlugin] = {}
         self.order: list[str] = []
@@ -202,9 +222,13 @@ class PluginRegistry:
             except Exception as exc:  # a broken plugin must not give a bare traceback
                 raise PluginError(
                     f"Plugin {name!r} could not be imported ({type(exc).__name__}: {exc}); "
-                    f"fix or uninstall it, or leave it out of QQH_PLUGINS."
+                    f"{_other_api_hint(exc)}fix or uninstall it, or leave it out of QQH_PLUGINS."
                 ) from exc
-            _register(self.all_pm, name, module)
+            try:
+                _register(self.all_pm, name, module)
+            except PluginError:  # a hook with other arguments: if it was made for another API, say that
+                _check_api_version(name, _own_manifest(module))
+                raise
             manifest = self._manifest_of(name, module, self.all_pm.caller_of(name, "qqh_manifest"))
             self.installed[name] = InstalledPlugin(name, module, manifest, source=dist)
 
@@ -257,6 +281,7 @@ class PluginRegistry:
                 f"Plugin {name!r} {manifest.version} needs core {manifest.core}, "
                 f"but this is core {CORE_VERSION}: upgrade one of them."
             )
+        _check_api_version(name, manifest)
         return manifest
 
     @staticmethod
@@ -411,3 +436,79 @@ def module_dir(module: ModuleType | str, *parts: str) -> str:
 
     mod = importlib.import_module(module) if isinstance(module, str) else module
     return os.path.join(os.path.dirname(mod.__file__), *parts)
+
+
+def _check_api_version(name: str, manifest: Manifest) -> None:
+    """Refuse a plugin whose ``Manifest.api`` does not admit core's
+    ``API_VERSION`` (the version of core.api, the only module plugins use)."""
+    from core.api import API_VERSION  # core.api imports this module: read it when a plugin is loaded
+
+    try:
+        spec = SpecifierSet(manifest.api)
+    except InvalidSpecifier as exc:
+        raise PluginError(
+            f"Plugin {name!r}: invalid core API version range {manifest.api!r} in its manifest "
+            f"(write a version range such as api=\">={API_VERSION}\")."
+        ) from exc
+    if API_VERSION not in spec:
+        raise PluginError(
+            f"Plugin {name!r} {manifest.version} needs core API {manifest.api}, but this core offers "
+            f"API {API_VERSION} (core.api.API_VERSION): install a version of the plugin made for "
+            f"API {API_VERSION}, or a core whose API it needs, or leave it out of QQH_PLUGINS."
+        )
+
+
+def _other_api_hint(exc: Exception) -> str:
+    """For a plugin that imports a name core.api does not have: the likely cause."""
+    if isinstance(exc, ImportError) and (exc.name or "").startswith("core"):
+        from core.api import API_VERSION
+
+        return (
+            f"it may be made for another core API than this core's API {API_VERSION} "
+            f"(core.api.API_VERSION; see its Manifest.api): "
+        )
+    return ""
+
+
+def _own_manifest(module: Any) -> Manifest:
+    """The manifest of a module that pluggy refused, read from its own
+    ``qqh_manifest`` (a manifest that cannot be read admits any API)."""
+    try:
+        manifest = module.qqh_manifest()
+    except Exception:
+        manifest = None
+    return manifest if isinstance(manifest, Manifest) else Manifest("?", "?", "?")
+
+
+TRACE_ENV = "QQH_TRACE_HOOKS"
+trace_log = logging.getLogger("qqh.hooks")
+
+
+def trace_hooks(pm: pluggy.PluginManager) -> Callable[[], None]:
+    """Log every hook call of ``pm`` to the logger ``qqh.hooks``, one line
+    per call once it returns: hook name, the plugins pluggy was given (in
+    call order; a firstresult hook stops at the first answer) and the time
+    in ms. Per-plugin and per-unit (subset) callers are traced too; a call
+    that reaches no implementation is not logged. Returns
+    pluggy's undo function. On when ``QQH_TRACE_HOOKS=1`` (see PluginRegistry)."""
+    local = threading.local()
+
+    def before(hook_name, hook_impls, kwargs):
+        stack = getattr(local, "stack", None)
+        if stack is None:
+            stack = local.stack = []
+        stack.append(time.perf_counter())
+
+    def after(outcome, hook_name, hook_impls, kwargs):
+        ms = (time.perf_counter() - local.stack.pop()) * 1000
+        if not hook_impls:  # a per-plugin caller of a plugin without that hook: nothing was called
+            return
+        names = ", ".join(i.plugin_name for i in reversed(hook_impls))
+        failed = f" raised {type(outcome.exception).__name__}" if outcome.exception is not None else ""
+        trace_log.info("%s: %s %.2f ms%s", hook_name, names, ms, failed)
+
+    return pm.add_hookcall_monitoring(before, after)
+
+
+def tracing_wanted() -> bool:
+    return os.environ.get(TRACE_ENV, "").strip().lower() in ("1", "true", "yes", "on")

@@ -3,6 +3,8 @@ options, wrappers and firstresult behave as pluggy documents, unmarked
 ``qqh_*`` functions are hooks, and a unit's switched-off plugins are left
 out through ``subset_hook_caller``. Pure registry tests need no app."""
 
+import logging
+import re
 import types
 
 import pytest
@@ -11,12 +13,12 @@ from core.api import Manifest, Page, hookimpl, hookspec, module_enabled, plugin_
 from core.plugins import PluginError, PluginRegistry
 
 
-def plugin(name, requires=(), **hooks):
+def plugin(name, requires=(), api=">=0", **hooks):
     """A fake plugin module; its manifest hook is deliberately unmarked."""
     mod = types.ModuleType(f"fake_{name}")
 
     def qqh_manifest():
-        return Manifest(name=name, version="1.0", label=name, requires=tuple(requires), core=">=0")
+        return Manifest(name=name, version="1.0", label=name, requires=tuple(requires), core=">=0", api=api)
 
     mod.qqh_manifest = qqh_manifest
     for k, v in hooks.items():
@@ -191,3 +193,85 @@ def test_a_units_switched_off_plugin_is_left_out(app):
             assert "training" not in names and "homes" in names
         finally:
             s.rollback()
+
+
+def test_a_plugin_for_another_core_api_is_refused_naming_both_versions():
+    from core.api import API_VERSION
+
+    assert registry(plugin("ok", api=f">={API_VERSION}")).order == ["ok"]
+    with pytest.raises(PluginError) as exc:
+        registry(plugin("ok", api=f">={API_VERSION}"), plugin("future", api=">=99.0"))
+    message = str(exc.value)
+    assert message.startswith("Plugin 'future' 1.0 needs core API >=99.0, but this core offers API")
+    assert f"API {API_VERSION} (core.api.API_VERSION)" in message and "\n" not in message
+    with pytest.raises(PluginError, match=r"invalid core API version range '0\.2'"):
+        registry(plugin("bare", api="0.2"))  # a bare version is no range
+
+
+def test_a_refused_plugin_stops_the_command_with_one_line(monkeypatch, capsys):
+    from core import cli
+    from core import plugins as mod
+
+    future = plugin("future", api=">=99.0")
+    monkeypatch.setattr(mod, "_installed_entry_points", lambda: [("future", lambda: future, "future-dist")])
+    monkeypatch.delenv("QQH_PLUGINS", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["plugins", "list"])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("错误 Error: Plugin 'future' 1.0 needs core API >=99.0, but this core offers API 0.")
+
+
+def test_qqh_trace_hooks_logs_every_hook_call_with_its_duration(monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="qqh.hooks")
+
+    def qqh_kpi_checks():
+        raise ValueError("broken")
+
+    monkeypatch.delenv("QQH_TRACE_HOOKS", raising=False)
+    reg = registry(plugin("b", requires=["a"], qqh_cli=saying("b")), plugin("a", qqh_cli=saying("a")))
+    reg.hook.qqh_cli(group=[])
+    assert not [r for r in caplog.records if r.name == "qqh.hooks"]  # off unless asked for
+
+    monkeypatch.setenv("QQH_TRACE_HOOKS", "1")
+    reg = registry(plugin("b", requires=["a"], qqh_cli=saying("b"), qqh_kpi_checks=qqh_kpi_checks),
+                   plugin("a", qqh_cli=saying("a")))
+    loading = [r.getMessage() for r in caplog.records if r.name == "qqh.hooks"]
+    assert any(re.fullmatch(r"qqh_manifest: a \d+\.\d\d ms", m) for m in loading)  # loading is traced too
+    caplog.clear()
+    reg.hook.qqh_cli(group=[])  # every enabled plugin, in load order
+    reg.hook_for({"b"}).qqh_cli(group=[])  # a unit that switched b off
+    reg.call("qqh_cli", group=[])  # plugin by plugin
+    reg.hook.qqh_models()  # no plugin implements it: nothing to log
+    with pytest.raises(ValueError):
+        reg.hook.qqh_kpi_checks()
+    lines = [r.getMessage() for r in caplog.records if r.name == "qqh.hooks"]
+    assert all(r.levelno == logging.INFO for r in caplog.records if r.name == "qqh.hooks")
+    pattern = [r"qqh_cli: a, b", r"qqh_cli: a", r"qqh_cli: a", r"qqh_cli: b", r"qqh_kpi_checks: b"]
+    assert len(lines) == len(pattern), lines
+    for line, start in zip(lines, pattern):
+        assert re.fullmatch(start + r" \d+\.\d\d ms", line) or (
+            start.startswith("qqh_kpi") and re.fullmatch(start + r" \d+\.\d\d ms raised ValueError", line)), line
+
+
+def test_a_plugin_for_another_api_is_named_so_when_its_hooks_or_imports_do_not_fit(monkeypatch):
+    from core import plugins as mod
+
+    def qqh_views(unit):  # an argument this API's qqh_views does not have
+        return []
+
+    with pytest.raises(PluginError, match=r"'newer' 1\.0 needs core API >=99\.0, but this core offers API 0\."):
+        registry(plugin("newer", api=">=99.0", qqh_views=qqh_views))
+    with pytest.raises(PluginError, match="'same' has a malformed hook"):  # made for this API: the hook is wrong
+        registry(plugin("same", qqh_views=qqh_views))
+
+    def load():
+        from core.api import qqh_no_such_name  # noqa: F401 (a name of another API)
+
+    monkeypatch.setattr(mod, "_installed_entry_points", lambda: [("newer", load, "newer-dist")])
+    with pytest.raises(PluginError) as exc:
+        PluginRegistry(use_builtins=False)
+    assert re.match(r"Plugin 'newer' could not be imported \(ImportError: cannot import name 'qqh_no_such_name' "
+                    r"from 'core\.api'.*\); it may be made for another core API than this core's API 0\.\d+ "
+                    r"\(core\.api\.API_VERSION; see its Manifest\.api\): fix or uninstall it", str(exc.value))

@@ -26,6 +26,7 @@ def qqh_manifest():
         label=_l("Cultivating youth social organizations"),
         requires=(),
         core=">=0.1,<1",
+        api=">=0.2,<0.3",
         description=_l("Registry of youth social organizations, services to them, direct-contact lists and pilots."),
     )
 

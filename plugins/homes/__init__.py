@@ -28,6 +28,7 @@ def qqh_manifest():
         label=_l("Building Qinqing homes"),
         requires=("cultivation",),
         core=">=0.1,<1",
+        api=">=0.2,<0.3",
         description=_l(
             "Incubation bases and their standard-building checklist, resident organizations, "
             "sector–base pairings, incubation funds and grants."

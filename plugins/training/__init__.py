@@ -29,6 +29,7 @@ def qqh_manifest():
         label=_l("Qinqinghui training camps"),
         requires=("cultivation",),
         core=">=0.1,<1",
+        api=">=0.2,<0.3",
         description=_l("Training camps for organization leaders: enrolments and attendance, the shared lecturer "
                        "pool and the number of leaders trained."),
     )
