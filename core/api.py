@@ -85,6 +85,12 @@ Locks
 Personal data
     ``sees_personal_data()``, ``shown(attr, value)``, ``mask_phone``,
     ``mask_resident_id``.
+
+Commands
+    ``with_app`` — decorator of a ``qqh`` command (added in ``qqh_cli``) that
+    runs it inside the app; a parameter ``as_user`` (``--as USER``) runs it
+    as that user's request (their scope, masking, authorship).
+    ``fail(message)`` — print ``错误 Error: message`` and exit with 1.
 """
 
 from core import __version__
@@ -110,6 +116,7 @@ from core.tenancy.scope import (
 from core.tenancy.records import Audited, UnitOwned, check_item, stored_value
 from core.web.scoped_views import ScopedInterface, ScopedModelView
 from core.web.scoped_api import ScopedModelRestApi
+from core.web.commands import fail, with_app
 from core.tenancy.units import Unit
 from core.values.validators import (
     CREDIT_CODE_ALPHABET, CREDIT_CODE_PATTERN, PHONE_PATTERN, RESIDENT_ID_PATTERN, ValidationError, credit_code,
@@ -200,4 +207,7 @@ __all__ = [
     "mask_resident_id",
     "sees_personal_data",
     "shown",
+    # commands
+    "fail",
+    "with_app",
 ]

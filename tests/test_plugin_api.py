@@ -55,7 +55,7 @@ def test_api_names_exist_and_are_documented():
     assert api.__version__ == core.__version__
     assert len(api.__all__) == len(set(api.__all__)) > 40
     doc = api.__doc__ or ""
-    for group in ("Plugin declaration", "Hooks and markers", "Records and scope", "Views and APIs", "KPI",
+    for group in ("Plugin declaration", "Hooks and markers", "Records and scope", "Views and APIs", "KPI", "Commands",
                   "Import and export", "Reporting", "Low-code", "Clock", "Locks", "Personal data"):
         assert group in doc, group
     for name in api.__all__:
