@@ -9,7 +9,8 @@ one ``Manifest.core`` (a version specifier) is checked against.
 
 Plugin declaration
     ``Manifest(name, version, label, requires=(), core=">=0", description="",
-    api=">=0")`` — what ``qqh_manifest()`` returns; ``api`` is the range of
+    api=">=0", example=False)`` — what ``qqh_manifest()`` returns (``example``:
+    enabled only where ``QQH_PLUGINS`` names it); ``api`` is the range of
     ``API_VERSION`` the plugin works with (e.g. ``">=0.2,<0.3"``): outside it
     the plugin is refused at start, naming both versions. ``Page(view, label, category,
     category_label, icon, category_icon)`` — a menu entry, what

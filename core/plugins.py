@@ -2,7 +2,7 @@
 
 Plugins are found through the entry-point group ``qqh.plugins`` (the shipped
 ones too, see setup.cfg). ``QQH_PLUGINS`` names the enabled ones (default: all
-installed). Core's own features are built-in plugins (core/builtins): always
+installed but the examples, ``Manifest.example``). Core's own features are built-in plugins (core/builtins): always
 enabled, loaded first. Every failure raises :class:`PluginError` with one
 clear sentence.
 
@@ -71,6 +71,8 @@ class Manifest:
     # the versions of core's public API (core.api.API_VERSION) this plugin works with, a PEP 440
     # specifier such as ">=0.2,<0.3"; a core whose API_VERSION is outside it refuses the plugin at start
     api: str = ">=0"
+    # an example for plugin authors: installed with core, enabled only where QQH_PLUGINS names it
+    example: bool = False
 
 
 @dataclass
@@ -101,6 +103,7 @@ class InstalledPlugin:
             "requires": list(self.manifest.requires),
             "core": self.manifest.core,
             "api": self.manifest.api,
+            "example": self.manifest.example,
             "enabled": self.enabled,
             "source": self.source,
             "builtin": self.builtin,
@@ -232,7 +235,10 @@ class PluginRegistry:
             manifest = self._manifest_of(name, module, self.all_pm.caller_of(name, "qqh_manifest"))
             self.installed[name] = InstalledPlugin(name, module, manifest, source=dist)
 
-        wanted = list(self.installed) if enabled is None else [n for n in enabled if n]
+        if enabled is None:  # every installed plugin but the examples, which are enabled only by name
+            wanted = [n for n, p in self.installed.items() if not p.manifest.example]
+        else:
+            wanted = [n for n in enabled if n]
         for n in wanted:
             if n not in self.installed:
                 raise PluginError(

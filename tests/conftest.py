@@ -37,6 +37,10 @@ def _fake_hash() -> str:
 from core.ops.jobs import stop_worker  # noqa: E402
 from tests.browser import browser  # noqa: E402,F401 (one Chromium for the whole session)
 
+# core's tests use the example plugin (plugins/sample is enabled only by name): every app and every
+# command these tests start loads the four plugins, unless a test names others
+os.environ.setdefault("QQH_PLUGINS", "cultivation,homes,sample,training")
+
 PG_URL = os.environ.get("QQH_TEST_PG_URL")
 ENGINES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 

@@ -13,12 +13,13 @@ from core.api import Manifest, Page, hookimpl, hookspec, module_enabled, plugin_
 from core.plugins import PluginError, PluginRegistry
 
 
-def plugin(name, requires=(), api=">=0", **hooks):
+def plugin(name, requires=(), api=">=0", example=False, **hooks):
     """A fake plugin module; its manifest hook is deliberately unmarked."""
     mod = types.ModuleType(f"fake_{name}")
 
     def qqh_manifest():
-        return Manifest(name=name, version="1.0", label=name, requires=tuple(requires), core=">=0", api=api)
+        return Manifest(name=name, version="1.0", label=name, requires=tuple(requires), core=">=0", api=api,
+                        example=example)
 
     mod.qqh_manifest = qqh_manifest
     for k, v in hooks.items():
@@ -206,6 +207,17 @@ def test_a_plugin_for_another_core_api_is_refused_naming_both_versions():
     assert f"API {API_VERSION} (core.api.API_VERSION)" in message and "\n" not in message
     with pytest.raises(PluginError, match=r"invalid core API version range '0\.2'"):
         registry(plugin("bare", api="0.2"))  # a bare version is no range
+
+
+def test_an_example_plugin_is_enabled_only_by_name():
+    """plugins/sample is the authors' example: a deployment that names no plugins does not show it."""
+    plain, example = plugin("plain"), plugin("example", example=True)
+    assert registry(plain, example).order == ["plain"]
+    assert set(registry(plain, example, enabled=["plain", "example"]).order) == {"plain", "example"}
+    assert {d["name"]: d["enabled"] for d in registry(plain, example).describe()} == {"plain": True, "example": False}
+    from plugins.sample import qqh_manifest
+
+    assert qqh_manifest().example
 
 
 def test_a_refused_plugin_stops_the_command_with_one_line(monkeypatch, capsys):

@@ -2,7 +2,9 @@
 
 It owns one unit-owned model (``SampleNote``), one page, one REST API, one
 KPI check, its own migration branch, its own translation catalog and demo
-data. Only hook implementations live here.
+data. Only hook implementations live here. It is an example (``Manifest.example``): installed with
+core, enabled only where ``QQH_PLUGINS`` names it (core's tests do), so a deployment shows no 样例记事
+menu and no 记事数 target.
 """
 
 from flask_babel import lazy_gettext as _l
@@ -15,7 +17,7 @@ NAME = "sample"
 @hookimpl
 def qqh_manifest():
     return Manifest(name=NAME, version="0.1.0", label=_l("Sample notes"), requires=(), core=">=0.1,<1",
-                    api=">=0.2,<0.3")
+                    api=">=0.2,<0.3", example=True)
 
 
 @hookimpl
