@@ -14,6 +14,9 @@ import tempfile
 import threading
 import uuid
 
+# the bench uses the example plugin (plugins/sample is enabled only by name): its notes are bench records
+os.environ.setdefault("QQH_PLUGINS", "cultivation,homes,sample,training")
+
 USERS = {
     # username: (unit code, role)
     "admin": ("440000", "province_admin"),

@@ -49,6 +49,7 @@ import time
 from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("QQH_PLUGINS", "cultivation,homes,sample,training")  # the example plugin's notes are bench records
 
 YEAR = 2012
 AS_OF = datetime.date(YEAR, 12, 31)

@@ -19,6 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("QQH_PLUGINS", "cultivation,homes,sample,training")  # the example plugin's notes are bench records
 PASSWORD = "Bench-pass-2012"
 
 
