@@ -37,9 +37,8 @@ def _fake_hash() -> str:
 from core.ops.jobs import stop_worker  # noqa: E402
 from tests.browser import browser  # noqa: E402,F401 (one Chromium for the whole session)
 
-# core's tests use the example plugin (plugins/sample is enabled only by name): every app and every
-# command these tests start loads the four plugins, unless a test names others
-os.environ.setdefault("QQH_PLUGINS", "cultivation,homes,sample,training")
+# core's tests use the example plugin (plugins/sample is enabled only by name): bench._support, imported
+# above, sets QQH_PLUGINS to the four plugins for every app and command these tests start, unless set already
 
 PG_URL = os.environ.get("QQH_TEST_PG_URL")
 ENGINES = ["sqlite"] + (["postgresql"] if PG_URL else [])
