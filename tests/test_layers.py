@@ -79,3 +79,43 @@ def test_imports_go_one_way():
         f"core/{a} imports core.{b} ({LAYER_OF[b]} above {LAYER_OF[a.split('/')[0]]})" for a, b in sorted(new))
     gone = KNOWN_UPWARD - found
     assert not gone, f"no longer imported upward, remove from KNOWN_UPWARD: {sorted(gone)}"
+
+
+def module_level_imports() -> dict[str, set[str]]:
+    """Each module of core and the modules of core it imports when it is imported (not inside functions)."""
+    modules = {}
+    for path in CORE.rglob("*.py"):
+        name = ".".join(("core",) + path.relative_to(CORE).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
+    graph = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found |= {m for m in [node.module] + [f"{node.module}.{a.name}" for a in node.names] if m in modules}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name in modules}
+        graph[name] = found - {name}
+    return graph
+
+
+def test_no_import_cycle_when_core_is_imported():
+    """Importing any module of core never comes back to a module being imported: the upward
+    imports of KNOWN_UPWARD are all inside functions (run when called, not when imported)."""
+    graph = module_level_imports()
+    assert "core.kpi.engine" in graph and "core.tenancy.scope" in graph["core.excel.engine"]
+    state, cycles = {}, []
+
+    def visit(module, trail):
+        state[module] = "open"
+        for target in sorted(graph[module]):
+            if state.get(target) == "open":
+                cycles.append(" → ".join(trail[trail.index(target):] + [target]) if target in trail else target)
+            elif target not in state:
+                visit(target, trail + [target])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, cycles
