@@ -24,6 +24,7 @@ import datetime
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Iterable
 
 from flask import current_app
@@ -463,7 +464,7 @@ class ReportRow:
     subtree_value: Any = None  # 含下级: its whole subtree (people once)
     entered_value: Any = None  # a target counted as approved: the value as entered, when it differs
 
-    @property
+    @cached_property  # read for every cell, chart point and ranking of a page: once per row
     def threshold(self):
         return _number(self.target.threshold)
 
