@@ -307,7 +307,8 @@ def main():
         def write_org():
             from plugins.cultivation.models import YouthOrg
 
-            session.add(YouthOrg(name=f"新组织{rnd.random()}", category="interest", service_field="other",
+            session.add(YouthOrg(name=f"新组织{time.time_ns()}",  # unique when a --sqlite-file is reused
+                                 category="interest", service_field="other",
                                  reg_status="unregistered", directly_connected_on=AS_OF, unit_id=rnd.choice(town_ids)))
             session.commit()
 

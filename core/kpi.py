@@ -12,10 +12,12 @@ of tier T must reach threshold N on check C by date D — either counted over
 the plan year up to D (``period="year"``), or within each quarter
 (``period="quarter"``: the quarter containing the as-of date is evaluated).
 
-Evaluation (:func:`evaluate`) runs ONE statement per check, whatever the
-number of units or due dates: the check's select for each cut-off date is
+Evaluation (:func:`evaluate`) runs at most ONE statement per check, whatever
+the number of units or due dates: the check's select for each cut-off date is
 wrapped, tagged and joined to the unit paths, and the cut-offs are glued with
-UNION ALL. The roll-up along the unit paths is done in Python.
+UNION ALL. Checks that are plain grouped counts or sums of the same table
+share ONE scan of it for all their cut-offs (conditional aggregates,
+:func:`_fused_scans`). The roll-up along the unit paths is done in Python.
 """
 
 from __future__ import annotations
