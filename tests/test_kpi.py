@@ -242,6 +242,51 @@ def test_statements_are_bounded_by_checks_not_units(app, tree):
     assert run(app, code, D(2013, 12, 31))[(county_code, "sample_notes", "year")].value == 41
 
 
+def test_checks_on_one_table_share_one_scan_with_the_same_figures(app, tree, monkeypatch):
+    """Plain grouped counts and sums of one table, at several cut-offs, are
+    read in ONE statement of conditional aggregates (core.kpi.engine._fused_scans):
+    the figures, 本级 and 含下级, are those of one statement per check and
+    cut-off; a distinct check keeps its own statement."""
+    from sqlalchemy import func
+
+    from plugins.sample.models import SampleNote
+
+    def count_p1(plan_year, as_of):  # COUNT(*), another condition
+        return (select(SampleNote.unit_id, func.count()).where(SampleNote.title == "p1", SampleNote.noted_on <= as_of)
+                .group_by(SampleNote.unit_id))
+
+    def sum_ids(plan_year, as_of):  # a SUM (NULL where nothing counts)
+        return (select(SampleNote.unit_id, func.sum(SampleNote.id).label("n"))
+                .where(SampleNote.noted_on >= D(plan_year, 1, 1), SampleNote.noted_on <= as_of).group_by(SampleNote.unit_id))
+
+    with app.app_context():
+        all_checks = {**checks(app), "kt_p1": KpiCheck("kt_p1", "p1", "notes", count_p1),
+                      "kt_ids": KpiCheck("kt_ids", "ids", "ids", sum_ids)}
+        engine = app.extensions["qqh_db"].engine
+        s = app.appbuilder.session
+        cutoffs = {k: {D(2013, 1, 31), D(2013, 3, 31), D(2013, 12, 31)} for k in ("sample_notes", "kt_p1", "kt_ids", "kt_titles")}
+        wanted = set(vars(tree).values())
+        results = []
+        for fuse in (True, False):
+            if not fuse:
+                monkeypatch.setattr(kpi, "_fused_scans", lambda *a: [])
+            for code in (tree.C, "440000"):  # a subtree (records restricted to it) and the top
+                root = s.execute(select(Unit).where(Unit.code == code)).scalar_one()
+                own: dict = {}
+                with statements_of(engine) as seen:
+                    values = kpi.compute_values(s, YEAR, cutoffs, all_checks, root, wanted, own=own)
+                nonzero = lambda d: {k: v for k, v in d.items() if v}
+                results.append((fuse, code, len(seen), nonzero(values), nonzero(own)))
+        fused, plain = results[:2], results[2:]
+        for (_f, code, n_fused, values, own), (_p, _c, n_plain, values_p, own_p) in zip(fused, plain):
+            assert (values, own) == (values_p, own_p), code
+            assert n_fused == n_plain - 2 == 1 + 1 + 1, (code, n_fused, n_plain)  # the unit paths, ONE scan for three checks, the distinct one
+        values = fused[0][3]
+        assert values[("sample_notes", D(2013, 3, 31), tree.C)] == 5 and values[("kt_p1", D(2013, 3, 31), tree.C)] == 3
+        assert values[("kt_titles", D(2013, 12, 31), tree.C)] == {"p1", "p2", "p3", "p4"}
+        assert ("kt_ids", D(2013, 1, 31), tree.B) not in values  # nothing counted yet: no figure, as without sharing
+
+
 def test_report_api_values_and_scoping(app, tree, as_user, http):
     admin = as_user("admin")
     r = admin.get(f"/api/v1/kpi/report?year={YEAR}&unit={tree.C}&as_of=2013-12-31")

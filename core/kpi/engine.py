@@ -12,10 +12,12 @@ of tier T must reach threshold N on check C by date D — either counted over
 the plan year up to D (``period="year"``), or within each quarter
 (``period="quarter"``: the quarter containing the as-of date is evaluated).
 
-Evaluation (:func:`evaluate`) runs ONE statement per check, whatever the
-number of units or due dates: the check's select for each cut-off date is
+Evaluation (:func:`evaluate`) runs at most ONE statement per check, whatever
+the number of units or due dates: the check's select for each cut-off date is
 wrapped, tagged and joined to the unit paths, and the cut-offs are glued with
-UNION ALL. The roll-up along the unit paths is done in Python.
+UNION ALL. Checks that are plain grouped counts or sums of the same table
+share ONE scan of it for all their cut-offs (conditional aggregates,
+:func:`_fused_scans`). The roll-up along the unit paths is done in Python.
 """
 
 from __future__ import annotations
@@ -24,12 +26,17 @@ import datetime
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Iterable
 
 from flask import current_app
 from flask_appbuilder import Model
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import Date, Float, Integer, String, UniqueConstraint, literal, select, union_all
+from sqlalchemy import Column, Date, Float, Integer, String, Table, UniqueConstraint, case, func, literal, or_, select, true, union_all
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import Label
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.selectable import Exists, ScalarSelect, Select, TableClause
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.values import clock
@@ -394,7 +401,27 @@ def compute_values(
         return codes_of[unit_id]
 
     out: dict[tuple[str, datetime.date, str], Any] = {}
+    # plain grouped counts and sums of one table share ONE scan (conditional aggregates)
+    fused = _fused_scans(plan_year, cutoffs, checks)
+    for unit_col, entries, stmt in fused:
+        if restrict:
+            stmt = stmt.where(unit_col.in_(select(Unit.id).where(subtree_of(root.path))))
+        acc = defaultdict(int)
+        for unit_id, *values in session.connection().execute(stmt):
+            above = wanted_above(unit_id)
+            mine = wanted_self(unit_id) if own is not None else None
+            for (key, cutoff), value in zip(entries, values):
+                if not value:  # no record (NULL sum) or none counted: nothing to add
+                    continue
+                for code in above:
+                    acc[(key, cutoff, code)] += value
+                if mine is not None:
+                    own[(key, cutoff, mine)] = own.get((key, cutoff, mine), 0) + value
+        out.update(acc)
+    done = {key for _c, entries, _s in fused for key, _d in entries}
     for key, dates in cutoffs.items():
+        if key in done:
+            continue
         check = checks[key]
         dates = sorted(set(dates))
         if not dates:
@@ -434,6 +461,94 @@ def compute_values(
     return out
 
 
+def _plain_aggregate(stmt):
+    """(unit column, "count"/"sum", its argument or None, WHERE or None) of a
+    check's select when it is a plain ``SELECT unit, COUNT(x)|SUM(x) FROM one
+    table WHERE … GROUP BY unit`` (no join, subquery, DISTINCT, HAVING,
+    LIMIT); else None."""
+    if not isinstance(stmt, Select) or stmt._having_criteria or stmt._distinct or stmt._setup_joins or stmt._from_obj:
+        return None
+    if stmt._limit_clause is not None or stmt._offset_clause is not None or len(stmt._group_by_clauses) != 1:
+        return None
+    cols = list(stmt.selected_columns)
+    if len(cols) != 2:
+        return None
+    unit_col, agg = cols
+    if isinstance(agg, Label):
+        agg = agg.element
+    if not isinstance(unit_col, Column) or not isinstance(unit_col.table, Table):
+        return None
+    if not isinstance(agg, FunctionElement) or agg.name.lower() not in ("count", "sum"):
+        return None
+    args = list(agg.clauses)
+    name = agg.name.lower()
+    if len(args) > 1 or (name == "sum" and not args):
+        return None
+    if not stmt._group_by_clauses[0].compare(unit_col):
+        return None
+    # one table, read once: no other table and no subquery anywhere in it
+    tables = set()
+    for e in visitors.iterate(stmt):
+        if isinstance(e, (Select, ScalarSelect, Exists)) and e is not stmt:
+            return None
+        if isinstance(e, TableClause):
+            tables.add(e)
+    if tables != {unit_col.table}:
+        return None
+    arg = args[0] if args else None
+    if isinstance(arg, Label):
+        arg = arg.element
+    if getattr(arg, "is_literal", False) and getattr(arg, "name", None) == "*":  # COUNT(*)
+        arg = None
+    return unit_col, name, arg, stmt.whereclause
+
+
+def _fused_scans(plan_year: int, cutoffs: dict, checks: dict) -> list[tuple]:
+    """For the sum checks whose selects are plain grouped counts or sums of
+    a table (:func:`_plain_aggregate`), ONE statement per table and unit
+    column for all of them and all their cut-offs: ``SELECT unit,
+    COUNT(CASE WHEN w1 THEN x END), SUM(CASE WHEN w2 THEN y END), … FROM t
+    WHERE w1 OR w2 … GROUP BY unit``. Exact: COUNT(x) over the rows where w
+    holds is COUNT(CASE WHEN w THEN x END) over any larger set of rows, SUM
+    likewise (NULL where no row counts, as no row). Returns [(unit column,
+    [(check key, cut-off)], statement)], only where it reads a table once
+    instead of several times (two or more (check, cut-off) pairs)."""
+    groups: dict[tuple, list] = {}
+    for key, dates in cutoffs.items():
+        check = checks[key]
+        dates = sorted(set(dates))
+        if check.rollup != "sum" or not dates:
+            continue
+        parts = []
+        for cutoff in dates:
+            plain = _plain_aggregate(check.query(plan_year, cutoff))
+            if plain is None:
+                break
+            parts.append((cutoff, plain))
+        else:
+            unit_col = parts[0][1][0]
+            groups.setdefault((unit_col.table, unit_col.name), []).append((key, parts))
+    out = []
+    for (_table, _name), members in groups.items():
+        entries = [(key, cutoff, plain) for key, parts in members for cutoff, plain in parts]
+        if len(entries) < 2:
+            continue
+        unit_col = entries[0][2][0]
+        aggregates, wheres = [], []
+        for _key, _cutoff, (_u, name, arg, where) in entries:
+            cond = true() if where is None else where
+            wheres.append(where)
+            if name == "count":
+                aggregates.append(func.count(case((cond, literal(1) if arg is None else arg))))
+            else:
+                aggregates.append(func.sum(case((cond, arg))))
+        stmt = select(unit_col, *aggregates).group_by(unit_col)
+        if all(w is not None for w in wheres):
+            stmt = stmt.where(or_(*wheres))
+        out.append((unit_col, [(key, cutoff) for key, cutoff, _p in entries], stmt))
+    return out
+
+
 class ReportUnit:
     """The columns of a unit that a report needs (lighter than the ORM object)."""
 
@@ -464,7 +579,7 @@ class ReportRow:
     subtree_value: Any = None  # 含下级: its whole subtree (people once)
     entered_value: Any = None  # a target counted as approved: the value as entered, when it differs
 
-    @property
+    @cached_property  # read for every cell, chart point and ranking of a page: once per row
     def threshold(self):
         return _number(self.target.threshold)
 

@@ -27,7 +27,7 @@ low-code checks register later — nothing to do for them but be a
   reuses old figures), the plan year and the versions of the tables the check
   reads. A report reads the versions first (one query), then the figures of
   the current slots (one query); what is missing is computed with
-  :func:`core.kpi.engine.compute_values` (one statement per check, as before) and
+  :func:`core.kpi.engine.compute_values` (at most one statement per check, as before) and
   stored on a connection of its own (best effort: a failed store is only a
   miss next time). Rows of older slots of the same check and year are
   deleted when new ones are stored.

@@ -209,6 +209,9 @@ class DashboardView(HomeView):
         report = kpi.evaluate(session, year, unit, as_of)
         data = dashboard_data(report)
         sort = present.rank_lines(data["lines"], data["columns"], (request.args.get("sort") or "code").strip())
+        after_due = present.after_due(session, report)
+        drill = url_for("DashboardView.index", unit="QQHUNIT", year=year, as_of=as_of.isoformat())
+        rows_html = present.table_rows_html(data["lines"], after_due, kpi.SCOPES, drill, "QQHUNIT")
         year_end = datetime.date(year, 12, 31)
         year_over = clock.today() > year_end
         return self.render_template(
@@ -220,19 +223,15 @@ class DashboardView(HomeView):
             as_of=as_of,
             year_over=year_over,
             year_end_text=format_date_zh(year_end),
-            scopes=kpi.SCOPES,
             report=report,
             data=data,
             sort=sort,
-            after_due=present.after_due(session, report),
-            completion=present.completion,
-            percent=present.percent,
+            rows_html=rows_html,
             crumbs=breadcrumbs(session, unit),
             statuses=kpi.STATUSES,
             status_help=kpi.STATUS_HELP,
             css=kpi.STATUS_CSS,
             chart_json=htmlsafe_json_dumps(data["chart"], dumps=json.dumps, ensure_ascii=False),
-            tier_label=lambda t: str(kpi.TARGET_TIERS.get(t, t)),
         )
 
 
