@@ -208,6 +208,13 @@ def test_custom_list_pages_api_import_export_kpi(app, as_user, as_token, clean_d
 
         assert s.execute(sa.select(sa.func.count()).select_from(AuditLog).where(
             AuditLog.model == "qqh_custom_record")).scalar() >= 3
+    # …named as the list's pages name them: the list, its name column and its fields; the module switch by
+    # the module's name (these showed as "List Custom Record", "List Id", "kind: 2 → 1", "customlist:…")
+    audit = admin.get("/auditlog/list/", params={"_flt_0_model": "qqh_custom_record"}).text
+    assert "志愿服务台账" in audit and f"活动类别: 环保 → 助老" in audit, audit[-3000:]
+    assert "List Custom Record" not in audit and "List Id" not in audit and "kind:" not in audit
+    switches = admin.get("/auditlog/list/", params={"_flt_0_model": "qqh_unit_module"}).text
+    assert "模块开关" in switches and "自定义台账：志愿服务台账" in switches and module not in switches, switches[-3000:]
 
 
 def test_browser_defines_a_list_and_enters_a_record(browser, live, app, engine_name, clean_definitions):  # noqa: F811

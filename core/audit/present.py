@@ -85,6 +85,31 @@ def model_of(table_name):
     return found
 
 
+def row_model(table_name, *values: dict):
+    """``model_of(table_name)``, or the kind of record the values name when the table holds
+    several (single-table inheritance: a custom list's records, by their ``list_id``)."""
+    model = model_of(table_name)
+    mapper = sa_inspect(model) if model is not None else None
+    if mapper is None or mapper.polymorphic_on is None:
+        return model
+    key = mapper.polymorphic_on.key
+    for v in values:
+        if not isinstance(v, dict) or v.get(key) is None:
+            continue
+        sub = mapper.polymorphic_map.get(v[key])
+        if sub is not None:
+            return sub.class_
+        kind_of = getattr(model, "kind_of", None)  # a kind not mapped in this process yet
+        return (kind_of(v[key]) if kind_of is not None else None) or model
+    return model
+
+
+def is_kind(model) -> bool:
+    """A kind of record of a table that holds several (not the hierarchy's base class)."""
+    mapper = sa_inspect(model, raiseerr=False) if model is not None else None
+    return mapper is not None and mapper.polymorphic_on is not None and model is not mapper.base_mapper.class_
+
+
 def _column(model, key):
     table = getattr(model, "__table__", None)
     return table.c[key] if table is not None and key in table.c else None
@@ -162,7 +187,53 @@ def _record_label(obj) -> str | None:
     return text if text and not text.startswith("<") else None
 
 
+def module_label(name: str) -> str:
+    """A module (a plugin, or a custom list ``customlist:<code>``) as the modules page names it."""
+    from flask import current_app
+
+    from core.lowcode import registry as lowcode
+    from core.lowcode.lists import MODULE_PREFIX
+
+    if name.startswith(MODULE_PREFIX):
+        d = lowcode.custom_list(name[len(MODULE_PREFIX):], removed=True)
+        return gettext("Custom list: %(name)s", name=d.name) if d is not None else name
+    plugins = current_app.extensions.get("qqh_plugins") if has_app_context() else None
+    plugin = plugins.installed.get(name) if plugins is not None else None
+    return str(plugin.manifest.label) if plugin is not None else name
+
+
+def list_label(name: str) -> str:
+    """A list custom fields and checks are added to (a table, or a custom list's code), by its title."""
+    from core.lowcode import service
+
+    return service.lists().get(name, name) if has_request_context() else name
+
+
+# (table, column) → the label of a stored name, for columns that hold names of modules or lists
+NAMED_VALUES = {
+    ("qqh_unit_module", "plugin"): module_label,
+    ("qqh_module_policy", "plugin"): module_label,
+    ("qqh_custom_field", "list_name"): list_label,
+    ("qqh_custom_check", "list_name"): list_label,
+}
+
+
+def record_label(row) -> str:
+    """The record's stored name (``AuditLog.label``), a module's or list's by its label."""
+    label = row.label or ""
+    for (table, _key), named in NAMED_VALUES.items():
+        if row.model == table and label:  # a name it does not know comes back unchanged
+            try:
+                return named(label)
+            except Exception:
+                return label
+    return label
+
+
 def _code_label(model, key, value):
+    named = NAMED_VALUES.get((getattr(getattr(model, "__table__", None), "name", None), key))
+    if named is not None and isinstance(value, str):
+        return named(value)
     choices = choices_of(model, key)
     if choices is not None and value in choices:
         return choices.label(value)
@@ -246,12 +317,12 @@ CUSTOM = "qqh_fields"  # the custom (low-code) values of a record: one JSON colu
 
 def _custom_parts(action, model, before: dict, after: dict) -> list[str]:
     from core.lowcode import registry
-    from core.lowcode.values import display as custom_display, from_json
+    from core.lowcode.values import display as custom_display, from_json, list_name_of
 
     parts = []
     for code in list(before) + [c for c in after if c not in before]:
         try:
-            f = registry.field_def(model.__table__.name, code)
+            f = registry.field_def(list_name_of(model), code)
         except Exception:  # no definitions table (a database without low-code)
             f = None
 
@@ -274,8 +345,10 @@ def _custom_parts(action, model, before: dict, after: dict) -> list[str]:
 
 def changes_text(row, labels: dict, generic: dict) -> str:
     """``标题: 甲 → 乙；状态: 待审核 → 审核通过`` for an update, ``标题: 甲`` otherwise."""
-    model = model_of(row.model) if row.model else None
     before, after = row.before, row.after
+    model = row_model(row.model, after, before) if row.model else None
+    if is_kind(model):  # a kind of record: its own labels first
+        labels = {**labels, **dict(getattr(model, "__qqh_labels__", None) or {})}
     parts = []
     for key in list(before) + [k for k in after if k not in before]:
         old, new = before.get(key) or {}, after.get(key) or {}
@@ -284,6 +357,8 @@ def changes_text(row, labels: dict, generic: dict) -> str:
             continue
         name = field_label(labels, model, key, generic) if key else gettext("Stored value")
         if row.action == "update":
+            if before.get(key) == after.get(key):  # unchanged: the kind of record, kept for its labels
+                continue
             old, new = value_text(model, key, before.get(key)), value_text(model, key, after.get(key))
             parts.append(f"{name}: {old} → {new}")
         else:

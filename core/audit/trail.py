@@ -116,10 +116,19 @@ class AuditLog(Model):
 
     @property
     def model_label(self) -> str:
-        from core.audit.present import model_of
+        from core.audit.present import is_kind, row_model
 
-        own = getattr(model_of(self.model), "__qqh_title__", None)
+        model = row_model(self.model, self.after, self.before)
+        own = getattr(model, "__qqh_title__", None)
+        if own and is_kind(model):  # a kind of record (a custom list's): its own title
+            return str(own)
         return _labels().get(self.model, ("", {}))[0] or (str(own) if own else "") or (self.model or "")
+
+    @property
+    def record_label(self) -> str:
+        from core.audit.present import record_label
+
+        return record_label(self)
 
     @property
     def changes(self) -> str:
@@ -352,6 +361,9 @@ def _after_flush(session, _context) -> None:
             if not before and not after:
                 continue
             before, after = _masked(model, before), _masked(model, after)
+            kind = sa_inspect(model).polymorphic_on
+            if kind is not None and kind.key not in before:  # the kind of record (a custom list's), for its labels
+                before[kind.key] = after[kind.key] = state.dict.get(kind.key)
             values = state.dict
             label = _label(obj, cheap)
         elif action == "create":
@@ -572,6 +584,7 @@ AUDIT_LABELS = {
     "model_label": _l("Kind of record"),
     "record_id": _l("Record id"),
     "label": _l("Record name"),
+    "record_label": _l("Record name"),
     "changes": _l("Changes"),
     "values_before": _l("Before"),
     "values_after": _l("After"),
@@ -605,8 +618,9 @@ def _views():
         include_route_methods = {"list", "show"}
         list_title = _l("Audit log")
         show_title = _l("Audit log entry")
-        list_columns = ["at", "username", "action_label", "model_label", "label", "unit", "changes"]
-        show_columns = ["at", "username", "user_id", "address", "action_label", "model_label", "model", "record_id", "label", "unit", "changes"]
+        list_columns = ["at", "username", "action_label", "model_label", "record_label", "unit", "changes"]
+        show_columns = ["at", "username", "user_id", "address", "action_label", "model_label", "model", "record_id",
+                        "record_label", "unit", "changes"]
         search_columns = ["username", "action", "model", "record_id", "at"]
         order_columns = ["at", "username", "model"]
         base_order = ("id", "desc")

@@ -48,17 +48,43 @@ class CustomList(Audited, Model):
         return f"{self.name}（{self.code}）"
 
 
+class _OfTheList:
+    """``__qqh_title__`` / ``__qqh_labels__`` of a list's records (the audit log reads them), from the
+    list's definition when asked: a list may be renamed."""
+
+    def __init__(self, part: str):
+        self.part = part
+
+    def __get__(self, obj, cls):
+        from core.lowcode import registry
+
+        d = registry.custom_list(cls.__qqh_list_name__, removed=True) if cls.__qqh_list_name__ else None
+        if self.part == "title":
+            return d.name if d is not None else None
+        return {"title": d.title_label, "list_id": _l("Custom list")} if d is not None else {}
+
+
 class CustomRecord(UnitOwned, Model):
     """A record of a custom list: its unit, its name, its custom values."""
 
     __tablename__ = "qqh_custom_record"
     __qqh_list_name__: str | None = None  # a list's subclass: the list's code
+    __qqh_title__ = _OfTheList("title")
+    __qqh_labels__ = _OfTheList("labels")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int] = mapped_column(Integer, ForeignKey("qqh_custom_list.id"), nullable=False, index=True)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
 
     __mapper_args__ = {"polymorphic_on": "list_id", "polymorphic_identity": 0}
+
+    @classmethod
+    def kind_of(cls, list_id) -> type | None:
+        """The class of a list's records (the audit log names a list's records by it)."""
+        from core.lowcode import registry
+
+        d = next((d for d in registry.custom_lists(removed=True) if d.id == list_id), None)
+        return model_for(d.id, d.code) if d is not None else None
 
     def validate(self):
         from flask_babel import gettext

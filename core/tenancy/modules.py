@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import current_app, g, has_request_context, request
 from flask_appbuilder import Model
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.exceptions import NotFound
@@ -21,6 +22,8 @@ class UnitModule(Model):
 
     __tablename__ = "qqh_unit_module"
     __table_args__ = (UniqueConstraint("unit_id", "plugin"),)
+    __qqh_title__ = _l("Module switch")  # the audit log's names (no page lists these rows)
+    __qqh_labels__ = {"unit": _l("Unit"), "plugin": _l("Module"), "enabled": _l("In use")}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("qqh_unit.id"), nullable=False, index=True)
@@ -33,6 +36,8 @@ class ModulePolicy(Model):
     """Province-wide policy for one plugin: mandatory modules cannot be switched off."""
 
     __tablename__ = "qqh_module_policy"
+    __qqh_title__ = _l("Module policy")
+    __qqh_labels__ = {"plugin": _l("Module"), "mandatory": _l("Mandatory")}
 
     plugin: Mapped[str] = mapped_column(String(64), primary_key=True)
     mandatory: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
