@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from core.tenancy.scope import ALL, InvalidInput, Scope
 from core.tenancy.records import check_item, friendly_integrity_error
+from core.tenancy.unique import batch_checked, check_unique_rows
 from core.tenancy.units import Unit
 from core.excel.cells import (
     CellError, _NAME_AND_CODE, _english, _norm, cell_text, enum_lookup, example_cell, parse_cell, unit_label,
@@ -258,7 +259,7 @@ def run_import(
     if mapping is None:
         return report
     try:
-        with session.no_autoflush:
+        with session.no_autoflush, batch_checked(session):  # uniqueness: per batch, not per row
             rows = _check_rows(session, imp, table, mapping, report, scope, on_duplicate, user_id, progress)
         if report.rows == 0 and report.ok:
             report.error(None, "", gettext("The file has no rows of data."))
@@ -372,6 +373,10 @@ def _check_rows(session, imp, table, mapping, report, scope, on_duplicate, user_
         for chunk in _chunks(ids, 400):
             existing_paths.update(session.execute(select(Unit.id, Unit.path).where(Unit.id.in_(chunk))).all())
 
+    prepare = getattr(imp.model, "prepare_checks", None)
+    if callable(prepare):  # what validate() needs from the database, read for all rows at once
+        prepare(session, [r.values for r in rows if r.target is not False])
+
     key_label = _key_label(imp)
     first_row: dict[tuple, _Row] = {}
     status: dict[int, str] = {}  # id(target) → new, updated or unchanged
@@ -419,6 +424,7 @@ def _check_rows(session, imp, table, mapping, report, scope, on_duplicate, user_
             _apply(row.target, row.values, imp)
             status[id(row.target)] = "new"
         _validate(session, row, imp, headers, report, scope)
+    _check_unique_of_rows(session, imp, rows, headers, report)
     for row in rows:
         t = row.target
         if t is not None and t is not False and id(t) in status:
@@ -432,6 +438,22 @@ def _check_rows(session, imp, table, mapping, report, scope, on_duplicate, user_
     if progress:
         progress("check", total, total)
     return rows
+
+
+def _check_unique_of_rows(session, imp, rows, headers, report) -> None:
+    """The model's uniqueness declarations for every row checked valid: one
+    query per declaration per chunk of rows, and the rows of the file that
+    share values (core/tenancy/unique.py)."""
+    valid = [(n, r.target) for n, r in enumerate(rows) if r.target is not None and r.target is not False]
+    refused = check_unique_rows(session, imp.model, valid)
+    for n, messages in sorted(refused.items()):
+        row = rows[n]
+        for fieldname, msgs in messages.items():
+            for m in msgs:
+                report.error(row.number, headers.get(fieldname, ""), m)
+        row.target = False
+    if refused:  # in row order, as if checked row by row
+        report.errors.sort(key=lambda p: -1 if p.row is None else p.row)
 
 
 def _max_length(mapper, col: Column) -> int | None:
