@@ -617,8 +617,18 @@ def _write(session, rows: list[_Row], report: ImportReport, progress, batch_size
     session.flush()  # the updates
     if new:
         model = type(new[0])
-        for i in range(0, total, batch_size):
-            session.execute(insert(model), [_insert_values(o) for o in new[i : i + batch_size]])
-            if progress:
-                progress("write", min(i + batch_size, total), total)
+        # SQLAlchemy sends one INSERT per run of rows that leave the same columns empty (None is
+        # left to the column's default): such rows are grouped, so a batch stays one statement
+        groups: dict[frozenset, list[dict]] = {}
+        for o in new:
+            values = _insert_values(o)
+            groups.setdefault(frozenset(k for k, v in values.items() if v is not None), []).append(values)
+        done = 0
+        for values in groups.values():
+            for i in range(0, len(values), batch_size):
+                chunk = values[i : i + batch_size]
+                session.execute(insert(model), chunk)
+                done += len(chunk)
+                if progress:
+                    progress("write", done, total)
     session.commit()
