@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable
 from flask_babel import gettext
 from sqlalchemy import insert, inspect as sa_inspect, or_, select
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import scoped_session
 
 from core.tenancy.scope import ALL, InvalidInput, Scope
 from core.tenancy.records import check_item, friendly_integrity_error
@@ -246,6 +247,8 @@ def run_import(
     or refused): it must not hold other pending changes.
     """
     scope = Scope.of(scope)  # a unit path still works
+    if isinstance(session, scoped_session):
+        session = session()  # the same session, without the registry lookup on each of 10,000 rows' calls
     if on_duplicate not in (UPDATE, SKIP):
         raise ValueError(on_duplicate)
     limits = limits or Limits()
@@ -580,6 +583,23 @@ def _insert_plan(model):
     return columns, tuple(refs)
 
 
+@functools.lru_cache(maxsize=64)
+def _defaulted_columns(model) -> frozenset:
+    """Attributes whose column has a default, a server default, is the primary key or holds JSON
+    (an explicit None there would be stored as JSON null): None is left out of their INSERT."""
+    from sqlalchemy import JSON
+
+    mapper = sa_inspect(model)
+    out = set()
+    for prop in mapper.column_attrs:
+        col = prop.columns[0]
+        if getattr(col, "table", None) is None:
+            continue
+        if col.default is not None or col.server_default is not None or col.primary_key or isinstance(col.type, JSON):
+            out.add(prop.key)
+    return frozenset(out)
+
+
 def _insert_values(obj) -> dict:
     """The column values of a new record, for a bulk INSERT: what the row,
     the model's constructor, its @validates hooks and validate() set,
@@ -617,18 +637,14 @@ def _write(session, rows: list[_Row], report: ImportReport, progress, batch_size
     session.flush()  # the updates
     if new:
         model = type(new[0])
-        # SQLAlchemy sends one INSERT per run of rows that leave the same columns empty (None is
-        # left to the column's default): such rows are grouped, so a batch stays one statement
-        groups: dict[frozenset, list[dict]] = {}
-        for o in new:
-            values = _insert_values(o)
-            groups.setdefault(frozenset(k for k, v in values.items() if v is not None), []).append(values)
-        done = 0
-        for values in groups.values():
-            for i in range(0, len(values), batch_size):
-                chunk = values[i : i + batch_size]
-                session.execute(insert(model), chunk)
-                done += len(chunk)
-                if progress:
-                    progress("write", done, total)
+        # SQLAlchemy leaves a None out of the INSERT (for the column's default), so rows with None in
+        # different columns would each be a statement: None is kept, and sent as NULL, for every column
+        # without a default (what a flush does), which keeps a batch one statement, in the file's order
+        defaulted = _defaulted_columns(model)
+        for i in range(0, total, batch_size):
+            chunk = [{k: v for k, v in _insert_values(o).items() if v is not None or k not in defaulted}
+                     for o in new[i : i + batch_size]]
+            session.execute(insert(model), chunk, execution_options={"render_nulls": True})
+            if progress:
+                progress("write", min(i + batch_size, total), total)
     session.commit()

@@ -184,9 +184,9 @@ class YouthOrg(UnitOwned, Model):
             _add(errors, "name", gettext("Enter the organization's name."))
         _check_lengths(self, errors, ("name", "contact_name"))
         for field, choices, message in (
-            ("category", CATEGORIES, gettext("Choose the category.")),
-            ("service_field", SERVICE_FIELDS, gettext("Choose the service field.")),
-            ("reg_status", REG_STATUSES, gettext("Choose the registration status.")),
+            ("category", CATEGORIES, _l("Choose the category.")),  # lazy: translated only when said
+            ("service_field", SERVICE_FIELDS, _l("Choose the service field.")),
+            ("reg_status", REG_STATUSES, _l("Choose the registration status.")),
         ):
             if getattr(self, field) not in choices:
                 _add(errors, field, message)
@@ -204,9 +204,9 @@ class YouthOrg(UnitOwned, Model):
             _add(errors, "legal_form", gettext("Only a registered organization has a legal form; leave it empty."))
         today = _today()
         for field, message in (
-            ("founded_on", gettext("The founding date cannot be in the future.")),
-            ("directly_connected_on", gettext("The direct-contact date cannot be in the future.")),
-            ("cultivated_on", gettext("The cultivation date cannot be in the future.")),
+            ("founded_on", _l("The founding date cannot be in the future.")),
+            ("directly_connected_on", _l("The direct-contact date cannot be in the future.")),
+            ("cultivated_on", _l("The cultivation date cannot be in the future.")),
         ):
             day = getattr(self, field)
             if day is not None and day > today:
