@@ -614,7 +614,11 @@ class Enrolment(UnitOwned, Model):
             return
         self.trainee = resolve_trainee(session, self)
         pending = _pending(session)
-        mine = {k: v for k, v in pending.items() if k != id(self)}
+        index = _pending_index(session)  # the others': {camp id: n}, {(camp id, id(trainee)): n}
+        own = pending.get(id(self))
+        per_camp, pairs = dict(index["camps"]), index["pairs"]
+        if own is not None:
+            per_camp[own[0]] -= 1
         if self.trainee.id is None:
             same_person = False
         elif camp.id in facts.get("camps", {}) and self.trainee.id in facts.get("trainees", ()):
@@ -624,7 +628,9 @@ class Enrolment(UnitOwned, Model):
             if self.id is not None:
                 twins = twins.where(Enrolment.id != self.id)
             same_person = session.execute(twins.where(Enrolment.trainee_id == self.trainee.id).limit(1)).first()
-        if same_person or any(c == camp.id and t is self.trainee for c, t in mine.values()):
+        others_same = pairs.get((camp.id, id(self.trainee)), 0) - (
+            1 if own is not None and own[0] == camp.id and own[1] is self.trainee else 0)
+        if same_person or others_same > 0:
             _add(errors, "name", gettext(
                 "%(name)s is enrolled in this camp already (the same ID number, or the same name and phone).",
                 name=self.name))
@@ -633,12 +639,27 @@ class Enrolment(UnitOwned, Model):
             taken = facts["taken"][camp.id] if camp.id in facts.get("taken", {}) else session.execute(
                 select(func.count(Enrolment.id)).where(Enrolment.camp_id == camp.id)
             ).scalar_one()
-            taken += sum(1 for c, _t in mine.values() if c == camp.id)
+            taken += per_camp.get(camp.id, 0)
             if taken >= capacity:
                 _add(errors, "camp", gettext(
                     "The camp is full: all %(n)d places are taken.", n=capacity))
                 return
+        if own is not None:
+            index["camps"][own[0]] -= 1
+            index["pairs"][(own[0], id(own[1]))] -= 1
         pending[id(self)] = (camp.id, self.trainee)
+        index["camps"][camp.id] = index["camps"].get(camp.id, 0) + 1
+        key = (camp.id, id(self.trainee))
+        index["pairs"][key] = index["pairs"].get(key, 0) + 1
+
+
+def _pending_index(session) -> dict:
+    """The pending enrolments counted by camp and by camp and person, kept
+    with them: an import of 10,000 rows does not scan the others per row."""
+    box = unwritten(session, "training_pending_index")
+    box.setdefault("camps", {})
+    box.setdefault("pairs", {})
+    return box
 
 
 def _roster_facts(session) -> dict:
@@ -675,20 +696,20 @@ def resolve_trainee(session, person) -> Trainee:
     if fresh is None:
         fresh = _NewTrainees(session)
 
-    def stored(box: str, key, query):
+    def stored(box: str, key, query):  # query: built only when the box does not know the answer
         known = facts.get(box)
         if known is not None and key in known:
             return known[key]
-        return session.execute(query).scalar_one_or_none()
+        return session.execute(query()).scalar_one_or_none()
 
     if rid:
         found = fresh.by_rid.get(rid) or stored(
-            "by_rid", rid, select(Trainee).where(Trainee.resident_id == rid))
+            "by_rid", rid, lambda: select(Trainee).where(Trainee.resident_id == rid))
         if found is not None:
             return found
         found = fresh.by_pair_no_id.get((name, ph)) or stored(
             "by_pair_no_id", (name, ph),
-            select(Trainee)
+            lambda: select(Trainee)
             .where(Trainee.name == name, Trainee.phone == ph, Trainee.resident_id.is_(None))
             .order_by(Trainee.id)
             .limit(1),
@@ -701,7 +722,7 @@ def resolve_trainee(session, person) -> Trainee:
     else:
         found = fresh.by_pair.get((name, ph)) or stored(
             "by_pair", (name, ph),
-            select(Trainee).where(Trainee.name == name, Trainee.phone == ph).order_by(Trainee.id).limit(1),
+            lambda: select(Trainee).where(Trainee.name == name, Trainee.phone == ph).order_by(Trainee.id).limit(1),
         )
         if found is not None:
             return found
