@@ -19,7 +19,7 @@ from plugins.training.models import Camp, Enrolment, Trainee
 from core.values.validators import credit_code_check_char, resident_id_check_char
 from tests.conftest import statements_of
 
-ORG_HEADER = "name,unit,credit_code,category,service_field,reg_status,legal_form,contact_phone"
+ORG_HEADER = "name,unit,credit_code,category,service_field,reg_status,legal_form,contact_phone,members"
 ROSTER_HEADER = "camp,name,gender,phone,resident_id,youth_org,role,attended"
 
 
@@ -41,9 +41,9 @@ def org_rows(tag, n, start=0):
     out = []
     for i in range(start, start + n):
         if i % 2:  # registered, with a credit code
-            out.append(f"组织{tag}{i},440606,{credit(tag, i)},承接共青团事务类,青年创意文化,已注册,社会团体,13812345678")
+            out.append(f"组织{tag}{i},440606,{credit(tag, i)},承接共青团事务类,青年创意文化,已注册,社会团体,13812345678,20")
         else:
-            out.append(f"组织{tag}{i},{'440606' if i % 4 else '佛山市'},,兴趣爱好自主类,其他,未注册,,")
+            out.append(f"组织{tag}{i},{'440606' if i % 4 else '佛山市'},,兴趣爱好自主类,其他,未注册,,,")
     return out
 
 
@@ -81,9 +81,9 @@ def test_youthorg_statements_do_not_grow_with_rows(app):
         # unit written once by code, once by name (the engine's key sees two units' texts)
         taken = credit(tag, 1)
         bad = [
-            f"新组织{tag}A,440606,{taken},承接共青团事务类,青年创意文化,已注册,社会团体,",
-            f"新组织{tag}B,440606,{credit(tag, 901)},承接共青团事务类,青年创意文化,已注册,社会团体,",
-            f"新组织{tag}C,440606,{credit(tag, 901)},承接共青团事务类,青年创意文化,已注册,社会团体,",
+            f"新组织{tag}A,440606,{taken},承接共青团事务类,青年创意文化,已注册,社会团体,,",
+            f"新组织{tag}B,440606,{credit(tag, 901)},承接共青团事务类,青年创意文化,已注册,社会团体,,",
+            f"新组织{tag}C,440606,{credit(tag, 901)},承接共青团事务类,青年创意文化,已注册,社会团体,,",
         ]
         before = s.execute(select(func.count(YouthOrg.id))).scalar_one()
         report = imp(bad, commit=True)

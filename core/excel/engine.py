@@ -644,6 +644,10 @@ def _write(session, rows: list[_Row], report: ImportReport, progress, batch_size
         for i in range(0, total, batch_size):
             chunk = [{k: v for k, v in _insert_values(o).items() if v is not None or k not in defaulted}
                      for o in new[i : i + batch_size]]
+            given = set().union(*chunk) - defaulted  # a row that never set a column has no key for it
+            for values in chunk:
+                for k in given - values.keys():
+                    values[k] = None
             session.execute(insert(model), chunk, execution_options={"render_nulls": True})
             if progress:
                 progress("write", min(i + batch_size, total), total)
