@@ -43,6 +43,9 @@ Records and scope
     (None when the user may not see it); ``check_item(session, item, scope)``
     (everything that must hold before ``item`` is written);
     ``stored_value(item, attr)`` (the value before this edit);
+    ``Unique(attrs, message, field=None, where={})`` — what must be unique,
+    declared as ``__qqh_unique__ = (Unique(...), ...)`` on the model and
+    checked by core (one query per record; per batch in an import);
     ``InvalidInput(messages)`` — bad input, answered with a Chinese message.
 
 Views and APIs
@@ -81,7 +84,9 @@ Clock
 
 Locks
     ``lock_rows(session, Model, *ids)`` (row locks in key order),
-    ``unwritten(session, name)`` (a per-transaction box).
+    ``unwritten(session, name)`` (a per-transaction box);
+    ``prefetched(session, name)`` (a per-transaction box of what a model's
+    ``prepare_checks(session, rows)`` read ahead for an import's rows).
 
 Personal data
     ``sees_personal_data()``, ``shown(attr, value)``, ``mask_phone``,
@@ -103,7 +108,7 @@ from core.excel.declarations import Column, Importable
 from core.excel.workbooks import save_workbook
 from core.values.initials import initials_condition
 from core.kpi.engine import KpiCheck, TargetSpec
-from core.tenancy.locks import lock_rows, unwritten
+from core.tenancy.locks import lock_rows, prefetched, unwritten
 from core.lowcode.sql import drop_values_column
 from core.tenancy.modules import module_enabled, plugin_hook_callers, unit_hooks
 from core.tenancy.personal import PersonalDataView, sees_personal_data, shown
@@ -115,6 +120,7 @@ from core.tenancy.scope import (
     user_scope,
 )
 from core.tenancy.records import Audited, UnitOwned, check_item, stored_value
+from core.tenancy.unique import Unique
 from core.web.scoped_views import ScopedInterface, ScopedModelView
 from core.web.scoped_api import ScopedModelRestApi
 from core.web.commands import fail, with_app
@@ -147,6 +153,7 @@ __all__ = [
     "InvalidInput",
     "Scope",
     "Unit",
+    "Unique",
     "UnitOwned",
     "check_item",
     "current_scope",
@@ -202,6 +209,7 @@ __all__ = [
     "clock",
     # locks
     "lock_rows",
+    "prefetched",
     "unwritten",
     # personal data
     "mask_phone",

@@ -11,9 +11,11 @@ from typing import Any, Callable, Iterable
 from flask_babel import gettext
 from sqlalchemy import insert, inspect as sa_inspect, or_, select
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import scoped_session
 
 from core.tenancy.scope import ALL, InvalidInput, Scope
 from core.tenancy.records import check_item, friendly_integrity_error
+from core.tenancy.unique import batch_checked, check_unique_rows
 from core.tenancy.units import Unit
 from core.excel.cells import (
     CellError, _NAME_AND_CODE, _english, _norm, cell_text, enum_lookup, example_cell, parse_cell, unit_label,
@@ -245,6 +247,8 @@ def run_import(
     or refused): it must not hold other pending changes.
     """
     scope = Scope.of(scope)  # a unit path still works
+    if isinstance(session, scoped_session):
+        session = session()  # the same session, without the registry lookup on each of 10,000 rows' calls
     if on_duplicate not in (UPDATE, SKIP):
         raise ValueError(on_duplicate)
     limits = limits or Limits()
@@ -258,7 +262,7 @@ def run_import(
     if mapping is None:
         return report
     try:
-        with session.no_autoflush:
+        with session.no_autoflush, batch_checked(session):  # uniqueness: per batch, not per row
             rows = _check_rows(session, imp, table, mapping, report, scope, on_duplicate, user_id, progress)
         if report.rows == 0 and report.ok:
             report.error(None, "", gettext("The file has no rows of data."))
@@ -372,6 +376,10 @@ def _check_rows(session, imp, table, mapping, report, scope, on_duplicate, user_
         for chunk in _chunks(ids, 400):
             existing_paths.update(session.execute(select(Unit.id, Unit.path).where(Unit.id.in_(chunk))).all())
 
+    prepare = getattr(imp.model, "prepare_checks", None)
+    if callable(prepare):  # what validate() needs from the database, read for all rows at once
+        prepare(session, [r.values for r in rows if r.target is not False])
+
     key_label = _key_label(imp)
     first_row: dict[tuple, _Row] = {}
     status: dict[int, str] = {}  # id(target) → new, updated or unchanged
@@ -419,6 +427,7 @@ def _check_rows(session, imp, table, mapping, report, scope, on_duplicate, user_
             _apply(row.target, row.values, imp)
             status[id(row.target)] = "new"
         _validate(session, row, imp, headers, report, scope)
+    _check_unique_of_rows(session, imp, rows, headers, report)
     for row in rows:
         t = row.target
         if t is not None and t is not False and id(t) in status:
@@ -432,6 +441,22 @@ def _check_rows(session, imp, table, mapping, report, scope, on_duplicate, user_
     if progress:
         progress("check", total, total)
     return rows
+
+
+def _check_unique_of_rows(session, imp, rows, headers, report) -> None:
+    """The model's uniqueness declarations for every row checked valid: one
+    query per declaration per chunk of rows, and the rows of the file that
+    share values (core/tenancy/unique.py)."""
+    valid = [(n, r.target) for n, r in enumerate(rows) if r.target is not None and r.target is not False]
+    refused = check_unique_rows(session, imp.model, valid)
+    for n, messages in sorted(refused.items()):
+        row = rows[n]
+        for fieldname, msgs in messages.items():
+            for m in msgs:
+                report.error(row.number, headers.get(fieldname, ""), m)
+        row.target = False
+    if refused:  # in row order, as if checked row by row
+        report.errors.sort(key=lambda p: -1 if p.row is None else p.row)
 
 
 def _max_length(mapper, col: Column) -> int | None:
@@ -558,6 +583,23 @@ def _insert_plan(model):
     return columns, tuple(refs)
 
 
+@functools.lru_cache(maxsize=64)
+def _defaulted_columns(model) -> frozenset:
+    """Attributes whose column has a default, a server default, is the primary key or holds JSON
+    (an explicit None there would be stored as JSON null): None is left out of their INSERT."""
+    from sqlalchemy import JSON
+
+    mapper = sa_inspect(model)
+    out = set()
+    for prop in mapper.column_attrs:
+        col = prop.columns[0]
+        if getattr(col, "table", None) is None:
+            continue
+        if col.default is not None or col.server_default is not None or col.primary_key or isinstance(col.type, JSON):
+            out.add(prop.key)
+    return frozenset(out)
+
+
 def _insert_values(obj) -> dict:
     """The column values of a new record, for a bulk INSERT: what the row,
     the model's constructor, its @validates hooks and validate() set,
@@ -595,8 +637,18 @@ def _write(session, rows: list[_Row], report: ImportReport, progress, batch_size
     session.flush()  # the updates
     if new:
         model = type(new[0])
+        # SQLAlchemy leaves a None out of the INSERT (for the column's default), so rows with None in
+        # different columns would each be a statement: None is kept, and sent as NULL, for every column
+        # without a default (what a flush does), which keeps a batch one statement, in the file's order
+        defaulted = _defaulted_columns(model)
         for i in range(0, total, batch_size):
-            session.execute(insert(model), [_insert_values(o) for o in new[i : i + batch_size]])
+            chunk = [{k: v for k, v in _insert_values(o).items() if v is not None or k not in defaulted}
+                     for o in new[i : i + batch_size]]
+            given = set().union(*chunk) - defaulted  # a row that never set a column has no key for it
+            for values in chunk:
+                for k in given - values.keys():
+                    values[k] = None
+            session.execute(insert(model), chunk, execution_options={"render_nulls": True})
             if progress:
                 progress("write", min(i + batch_size, total), total)
     session.commit()

@@ -85,14 +85,24 @@ def _session():
 
 
 def version(session=None) -> int:
-    """The version of the definitions (read once per request)."""
+    """The version of the definitions (read once per request; outside a
+    request once per transaction: an import's job checks 10,000 rows)."""
     if has_request_context() and "_qqh_lowcode_version" in g:
         return g._qqh_lowcode_version
     session = session or _session()
+    box = None
+    if not has_request_context():
+        from core.tenancy.locks import unwritten
+
+        box = unwritten(session, "qqh_lowcode_version")
+        if "v" in box:
+            return box["v"]
     with session.no_autoflush:
         v = session.execute(select(LowcodeState.version).where(LowcodeState.id == 1)).scalar() or 0
     if has_request_context():
         g._qqh_lowcode_version = v
+    elif box is not None:
+        box["v"] = v
     return v
 
 
@@ -203,3 +213,4 @@ def _bump_version(session, _context, _instances) -> None:
         row.version = (row.version or 0) + 1
     if has_request_context():
         g.pop("_qqh_lowcode_version", None)
+    session.info.pop("qqh_lowcode_version", None)

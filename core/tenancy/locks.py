@@ -27,18 +27,37 @@ def _plain(session):
 
 def lock_rows(session, model, *ids) -> None:
     """Lock the rows of ``model`` with these primary keys (in key order, so
-    that two writers locking several rows never deadlock)."""
-    keys = sorted({i for i in ids if i is not None})
+    that two writers locking several rows never deadlock). A row locked
+    already in this transaction is not locked again: an import that checks
+    10,000 enrolments into one camp locks the camp once."""
+    session = _plain(session)
+    held = _held(session)
+    keys = sorted({i for i in ids if i is not None and (model, i) not in held})
     if not keys:
         return
-    session = _plain(session)
     pk = sa_inspect(model).primary_key[0]
-    if session.connection().dialect.name == "sqlite":
-        table, column = model.__table__.name, pk.name
-        for key in keys:
-            session.execute(text(f'UPDATE "{table}" SET "{column}" = "{column}" WHERE "{column}" = :id'), {"id": key})
-    else:
-        session.execute(select(pk).where(pk.in_(keys)).order_by(pk).with_for_update())
+    for i in range(0, len(keys), 400):
+        chunk = keys[i : i + 400]
+        if session.connection().dialect.name == "sqlite":
+            table, column = model.__table__.name, pk.name
+            marks = ", ".join(f":k{n}" for n in range(len(chunk)))
+            session.execute(text(f'UPDATE "{table}" SET "{column}" = "{column}" WHERE "{column}" IN ({marks})'),
+                            {f"k{n}": key for n, key in enumerate(chunk)})
+        else:
+            session.execute(select(pk).where(pk.in_(chunk)).order_by(pk).with_for_update())
+    held.update((model, k) for k in keys)
+
+
+def _held(session) -> set:
+    """The rows locked in the innermost transaction (a savepoint rolled back
+    releases what it locked: the next one locks again)."""
+    session.connection()  # the transaction has begun
+    tx = session.get_nested_transaction() or session.get_transaction()
+    entry = session.info.get("qqh.locked_rows")
+    if entry is None or entry[0] is not tx:
+        entry = (tx, set())
+        session.info["qqh.locked_rows"] = entry
+    return entry[1]
 
 
 def unwritten(session, key: str) -> dict:
@@ -53,3 +72,11 @@ def unwritten(session, key: str) -> dict:
         entry = (tx, {})
         session.info[key] = entry
     return entry[1]
+
+
+def prefetched(session, key: str) -> dict:
+    """A per-transaction box of what a model read ahead for the rows of an
+    import (its ``prepare_checks``: a few set-based queries instead of some
+    per row), under ``key``; ``validate()`` looks there before it queries.
+    Forgotten when the transaction ends, like :func:`unwritten`."""
+    return unwritten(session, "qqh.prefetched." + key)

@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.tenancy.personal import restore_masked
 from core.tenancy.units import Unit
 from core.tenancy.scope import InvalidInput, Scope, current_user, unit_in_scope
+from core.tenancy.unique import check_unique
 
 # -- models ----------------------------------------------------------------------
 def _current_user_id():
@@ -70,6 +71,15 @@ class UnitOwned(Audited):
 
     A model may define ``validate(self) -> dict[field, message]`` for checks of
     its own; they run on every add and edit, from pages, API and import alike.
+    A classmethod ``prepare_checks(session, rows)`` is called by an import
+    before its rows are checked, with every row's values (dicts: attribute
+    → value, references resolved to records): it reads in a few set-based
+    queries what ``validate()`` would read row by row, into a per-transaction
+    box (``core.tenancy.locks.prefetched``) that ``validate()`` consults
+    before it queries (a value the box does not cover is queried as usual).
+    What must be unique is declared, not queried in ``validate()``:
+    ``__qqh_unique__ = (Unique(("unit_id", "name"), _l("…"), field="name"),)``
+    (core/tenancy/unique.py: one query per record, one per batch of an import).
 
     ``__qqh_unit_from__ = "org"`` declares a record that lives with another:
     its unit is always the unit of the record its many-to-one relationship
@@ -236,6 +246,7 @@ def _check_item(session, item, scope: Scope) -> None:
     if callable(validate):
         for field, msgs in (validate() or {}).items():
             errors.setdefault(field, []).extend(msgs if isinstance(msgs, list) else [msgs])
+    check_unique(session, item, errors)  # the model's __qqh_unique__ (core/tenancy/unique.py), after validate() normalised
     for check in WRITE_CHECKS:  # core's rules on every record (locked by an approved report: core/reporting/reports.py)
         check(session, item, errors)
     if errors:

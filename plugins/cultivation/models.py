@@ -21,16 +21,16 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from flask import current_app, has_app_context
 from flask_appbuilder import Model
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.api import (
     CREDIT_CODE_PATTERN,
     Choices,
     PHONE_PATTERN,
+    Unique,
     UnitOwned,
     ValidationError,
     clock,
@@ -100,13 +100,6 @@ MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 MAX_MEMBERS = 1_000_000
 
 
-def _session_of(item):
-    session = object_session(item)
-    if session is None and has_app_context():
-        session = current_app.appbuilder.session
-    return session
-
-
 def _add(errors: dict, field: str, message) -> None:
     errors.setdefault(field, []).append(str(message))
 
@@ -136,6 +129,11 @@ class YouthOrg(UnitOwned, Model):
     __table_args__ = (
         UniqueConstraint("credit_code", name="uq_cultivation_youth_org_credit_code"),  # NULLs may repeat
         UniqueConstraint("unit_id", "name", name="uq_cultivation_youth_org_unit_name"),
+    )
+    # checked by core after validate(): one query per record, per batch in an import
+    __qqh_unique__ = (
+        Unique(("credit_code",), _l("Another organization already has this credit code.")),
+        Unique(("unit_id", "name"), _l("This unit already has an organization with this name."), field="name"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -186,9 +184,9 @@ class YouthOrg(UnitOwned, Model):
             _add(errors, "name", gettext("Enter the organization's name."))
         _check_lengths(self, errors, ("name", "contact_name"))
         for field, choices, message in (
-            ("category", CATEGORIES, gettext("Choose the category.")),
-            ("service_field", SERVICE_FIELDS, gettext("Choose the service field.")),
-            ("reg_status", REG_STATUSES, gettext("Choose the registration status.")),
+            ("category", CATEGORIES, _l("Choose the category.")),  # lazy: translated only when said
+            ("service_field", SERVICE_FIELDS, _l("Choose the service field.")),
+            ("reg_status", REG_STATUSES, _l("Choose the registration status.")),
         ):
             if getattr(self, field) not in choices:
                 _add(errors, field, message)
@@ -206,9 +204,9 @@ class YouthOrg(UnitOwned, Model):
             _add(errors, "legal_form", gettext("Only a registered organization has a legal form; leave it empty."))
         today = _today()
         for field, message in (
-            ("founded_on", gettext("The founding date cannot be in the future.")),
-            ("directly_connected_on", gettext("The direct-contact date cannot be in the future.")),
-            ("cultivated_on", gettext("The cultivation date cannot be in the future.")),
+            ("founded_on", _l("The founding date cannot be in the future.")),
+            ("directly_connected_on", _l("The direct-contact date cannot be in the future.")),
+            ("cultivated_on", _l("The cultivation date cannot be in the future.")),
         ):
             day = getattr(self, field)
             if day is not None and day > today:
@@ -229,27 +227,7 @@ class YouthOrg(UnitOwned, Model):
             _add(errors, "youth_share", gettext("The youth share is a percentage from 0 to 100."))
         if self.is_pilot is None:
             self.is_pilot = False
-        self._check_duplicates(errors)
         return errors
-
-    def _check_duplicates(self, errors: dict) -> None:
-        session = _session_of(self)
-        if session is None:
-            return
-        unit_id = self.unit.id if self.unit is not None else self.unit_id
-        with session.no_autoflush:
-            if self.credit_code and "credit_code" not in errors:
-                q = select(YouthOrg.id).where(YouthOrg.credit_code == self.credit_code)
-                if self.id is not None:
-                    q = q.where(YouthOrg.id != self.id)
-                if session.execute(q.limit(1)).first():
-                    _add(errors, "credit_code", gettext("Another organization already has this credit code."))
-            if self.name and unit_id is not None:
-                q = select(YouthOrg.id).where(YouthOrg.unit_id == unit_id, YouthOrg.name == self.name)
-                if self.id is not None:
-                    q = q.where(YouthOrg.id != self.id)
-                if session.execute(q.limit(1)).first():
-                    _add(errors, "name", gettext("This unit already has an organization with this name."))
 
 
 class Service(UnitOwned, Model):

@@ -58,6 +58,7 @@ from core.api import (
     Choices,
     NOT_AMOUNT,
     PHONE_PATTERN,
+    Unique,
     UnitOwned,
     ValidationError,
     clock,
@@ -246,18 +247,6 @@ def _not_future(errors: dict, item, field: str, message) -> None:
         _add(errors, field, message)
 
 
-def _duplicate(session, model, item, **where) -> bool:
-    if session is None or any(v is None for v in where.values()):
-        return False
-    q = select(model.id)
-    for k, v in where.items():
-        q = q.where(getattr(model, k) == v)
-    if item.id is not None:
-        q = q.where(model.id != item.id)
-    with session.no_autoflush:
-        return session.execute(q.limit(1)).first() is not None
-
-
 # == 亲青家园 =============================================================================
 class Home(UnitOwned, Model):
     """亲青家园: a base where youth organizations are incubated.
@@ -268,6 +257,7 @@ class Home(UnitOwned, Model):
 
     __tablename__ = "homes_home"
     __table_args__ = (UniqueConstraint("unit_id", "name", name="uq_homes_home_unit_name"),)
+    __qqh_unique__ = (Unique(("unit_id", "name"), _l("This unit already has a base with this name."), field="name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -381,9 +371,6 @@ class Home(UnitOwned, Model):
         else:
             self.phone = None
         session = _session_of(self)
-        unit_id = _id_of(self, "unit", "unit_id")
-        if self.name and _duplicate(session, Home, self, unit_id=unit_id, name=self.name):
-            _add(errors, "name", gettext("This unit already has a base with this name."))
         if self.id is not None and session is not None and "opened_on" not in errors:
             with session.no_autoflush:
                 first = session.execute(
@@ -404,6 +391,7 @@ class ChecklistItem(Audited, Model):
     data that administrators edit; an inactive item no longer counts."""
 
     __tablename__ = "homes_checklist_item"
+    __qqh_unique__ = (Unique(("code",), _l("Another checklist item already has this code.")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(20), nullable=False, unique=True)
@@ -435,8 +423,6 @@ class ChecklistItem(Audited, Model):
             self.position = 0
         if self.active is None:
             self.active = True
-        if self.code and "code" not in errors and _duplicate(_session_of(self), ChecklistItem, self, code=self.code):
-            _add(errors, "code", gettext("Another checklist item already has this code."))
         return errors
 
 
@@ -445,6 +431,7 @@ class ChecklistEntry(UnitOwned, Model):
 
     __tablename__ = "homes_checklist_entry"
     __table_args__ = (UniqueConstraint("home_id", "item_id", name="uq_homes_checklist_entry_home_item"),)
+    __qqh_unique__ = (Unique(("home_id", "item_id"), _l("This base already records this checklist item."), field="item"),)
     __qqh_unit_from__ = "home"
     __qqh_remember__ = ("item_id",)  # an item no longer in use may stay, but not be chosen anew
 
@@ -478,10 +465,6 @@ class ChecklistEntry(UnitOwned, Model):
         self.evidence = (self.evidence or "").strip()
         if not self.evidence:
             _add(errors, "evidence", gettext("Describe the evidence (document, photo, minutes …)."))
-        if "home" not in errors and "item" not in errors and _duplicate(
-            _session_of(self), ChecklistEntry, self, home_id=home_id, item_id=item_id
-        ):
-            _add(errors, "item", gettext("This base already records this checklist item."))
         return errors
 
 
@@ -518,6 +501,10 @@ class Residency(UnitOwned, Model):
     )
     __qqh_unit_from__ = "home"
     __qqh_remember__ = ("status",)  # an ended residency is not reopened
+    __qqh_unique__ = (
+        Unique(("org_id", "home_id"), _l("This organization already lives in this base: end that residency first."),
+               field="org", where={"ended_on": None}),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("cultivation_youth_org.id"), nullable=False, index=True)
@@ -577,18 +564,6 @@ class Residency(UnitOwned, Model):
             if self.entered_on is not None and self.ended_on < self.entered_on:
                 _add(errors, "ended_on", gettext("The end date cannot be before the entry date."))
         self.note = _strip(self.note)
-        if self.ended_on is None and org_id is not None and home_id is not None:
-            session = _session_of(self)
-            if session is not None:
-                q = select(Residency.id).where(
-                    Residency.org_id == org_id, Residency.home_id == home_id, Residency.ended_on.is_(None)
-                )
-                if self.id is not None:
-                    q = q.where(Residency.id != self.id)
-                with session.no_autoflush:
-                    if session.execute(q.limit(1)).first() is not None:
-                        _add(errors, "org", gettext(
-                            "This organization already lives in this base: end that residency first."))
         return errors
 
 
@@ -600,6 +575,9 @@ class Sector(UnitOwned, Model):
 
     __tablename__ = "homes_sector"
     __table_args__ = (UniqueConstraint("unit_id", "name", name="uq_homes_sector_unit_name"),)
+    __qqh_unique__ = (
+        Unique(("unit_id", "name"), _l("This unit already has a sector or group with this name."), field="name"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
@@ -623,9 +601,6 @@ class Sector(UnitOwned, Model):
             _add(errors, "kind", gettext("Choose whether it is a sector or a group."))
         self.convenor = _strip(self.convenor)
         self.note = _strip(self.note)
-        session = _session_of(self)
-        if self.name and _duplicate(session, Sector, self, unit_id=_id_of(self, "unit", "unit_id"), name=self.name):
-            _add(errors, "name", gettext("This unit already has a sector or group with this name."))
         return errors
 
 
@@ -742,6 +717,7 @@ class IncubationFund(UnitOwned, Model):
 
     __tablename__ = "homes_incubation_fund"
     __table_args__ = (UniqueConstraint("unit_id", "name", name="uq_homes_incubation_fund_unit_name"),)
+    __qqh_unique__ = (Unique(("unit_id", "name"), _l("This unit already has a fund with this name."), field="name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -812,8 +788,6 @@ class IncubationFund(UnitOwned, Model):
             if self.from_other and not self.other_source:
                 _add(errors, "other_source", gettext("Name the other source of the committed amount."))
         session = _session_of(self)
-        if self.name and _duplicate(session, IncubationFund, self, unit_id=_id_of(self, "unit", "unit_id"), name=self.name):
-            _add(errors, "name", gettext("This unit already has a fund with this name."))
         if self.id is not None and session is not None and not errors:
             with session.no_autoflush:
                 lock_fund(session, self.id)

@@ -46,6 +46,7 @@ from sqlalchemy import (
     func,
     inspect as sa_inspect,
     select,
+    tuple_,
 )
 from sqlalchemy.orm import (
     Mapped,
@@ -62,6 +63,7 @@ from core.api import (
     Choices,
     PHONE_PATTERN,
     RESIDENT_ID_PATTERN,
+    Unique,
     UnitOwned,
     ValidationError,
     clock,
@@ -69,6 +71,7 @@ from core.api import (
     limits,
     lock_rows,
     phone,
+    prefetched,
     resident_id,
     sees_personal_data,
     shown,
@@ -178,6 +181,10 @@ class Camp(UnitOwned, Model):
         UniqueConstraint("unit_id", "title", "session_no", name="uq_training_camp_unit_title_session"),
     )
     __qqh_remember__ = ("status",)  # a finished camp stays finished
+    __qqh_unique__ = (
+        Unique(("unit_id", "title", "session_no"), _l("This unit already has this session of the camp."),
+               field="session_no"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_no: Mapped[int] = mapped_column(Integer, nullable=False, info=limits(minimum=1))
@@ -256,20 +263,12 @@ class Camp(UnitOwned, Model):
         elif self.status == FINISHED and self.ends_on is not None and self.ends_on > _today():
             _add(errors, "status", gettext("A camp can be marked finished only once its last day has come."))
         session = _session_of(self)
-        if session is not None and not errors:
+        if session is not None and not errors and self.id is not None:
             self._check_against_stored(session, errors)
         return errors
 
     def _check_against_stored(self, session, errors: dict) -> None:
-        unit_id = self.unit.id if self.unit is not None else self.unit_id
         with session.no_autoflush:
-            q = select(Camp.id).where(
-                Camp.unit_id == unit_id, Camp.title == self.title, Camp.session_no == self.session_no
-            )
-            if self.id is not None:
-                q = q.where(Camp.id != self.id)
-            if unit_id is not None and session.execute(q.limit(1)).first():
-                _add(errors, "session_no", gettext("This unit already has this session of the camp."))
             if self.id is None:
                 return
             lock_camp(session, self.id)  # the same lock as an enrolment's: counted and written in one step
@@ -299,6 +298,10 @@ class Lecturer(UnitOwned, Model):
     __tablename__ = "training_lecturer"
     __table_args__ = (
         UniqueConstraint("unit_id", "name", "institution", name="uq_training_lecturer_unit_name_institution"),
+    )
+    __qqh_unique__ = (
+        Unique(("unit_id", "name", "institution"), _l("This unit's pool already has this lecturer of this institution."),
+               field="name"),
     )
     __qqh_remember__ = ("unit_id",)  # only the keeping unit's subtree may change the record
 
@@ -354,17 +357,6 @@ class Lecturer(UnitOwned, Model):
             local, _, domain = self.email.partition("@")
             if not local or "." not in domain or " " in self.email or domain.startswith(".") or domain.endswith("."):
                 _add(errors, "email", gettext('"%(value)s" is not an e-mail address.', value=self.email))
-        session = _session_of(self)
-        unit_id = self.unit.id if self.unit is not None else self.unit_id
-        if session is not None and not errors and unit_id is not None:
-            with session.no_autoflush:
-                q = select(Lecturer.id).where(
-                    Lecturer.unit_id == unit_id, Lecturer.name == self.name, Lecturer.institution == self.institution
-                )
-                if self.id is not None:
-                    q = q.where(Lecturer.id != self.id)
-                if session.execute(q.limit(1)).first():
-                    _add(errors, "name", gettext("This unit's pool already has this lecturer of this institution."))
         return errors
 
 
@@ -378,6 +370,7 @@ class Trainee(Audited, Model):
         UniqueConstraint("resident_id", name="uq_training_trainee_resident_id"),  # NULLs may repeat
         Index("ix_training_trainee_name_phone", "name", "phone"),
     )
+    __qqh_unique__ = (Unique(("resident_id",), _l("Another trainee already has this ID number.")),)
     __qqh_personal__ = ("resident_id", "phone")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -401,14 +394,6 @@ class Trainee(Audited, Model):
         if not self.name:
             _add(errors, "name", gettext("Enter the trainee's name."))
         _check_person(self, errors)
-        session = _session_of(self)
-        if session is not None and not errors and self.resident_id:
-            with session.no_autoflush:
-                q = select(Trainee.id).where(Trainee.resident_id == self.resident_id)
-                if self.id is not None:
-                    q = q.where(Trainee.id != self.id)
-                if session.execute(q.limit(1)).first():
-                    _add(errors, "resident_id", gettext("Another trainee already has this ID number."))
         return errors
 
 
@@ -537,14 +522,87 @@ class Enrolment(UnitOwned, Model):
                 self._check_roster(session, camp, errors)
         return errors
 
+    @classmethod
+    def prepare_checks(cls, session, rows: list[dict]) -> None:
+        """An import's rows, before they are checked (core's hook): the camps
+        locked and read, the people and their enrolments in those camps
+        looked up, a few statements for the whole file instead of five per
+        row. ``_check_roster`` reads them from the box (:func:`_roster_facts`)."""
+        camps = {r["camp"].id for r in rows if isinstance(r.get("camp"), Camp) and r["camp"].id is not None}
+        if not camps:
+            return
+        facts = _roster_facts(session)
+        with session.no_autoflush:
+            lock_rows(session, Camp, *camps)  # the camp's lock first (the camp's edit takes it too)
+            ids = sorted(camps)
+            state, taken = facts.setdefault("camps", {}), facts.setdefault("taken", {})
+            for i in range(0, len(ids), 400):
+                chunk = ids[i : i + 400]
+                for cid, status, capacity, starts_on in session.execute(
+                    select(Camp.id, Camp.status, Camp.capacity, Camp.starts_on).where(Camp.id.in_(chunk))
+                ):
+                    state[cid] = (status, capacity, starts_on)
+                    taken[cid] = 0
+                taken.update(session.execute(
+                    select(Enrolment.camp_id, func.count(Enrolment.id))
+                    .where(Enrolment.camp_id.in_(chunk)).group_by(Enrolment.camp_id)
+                ).all())
+            rids, pairs = set(), set()
+            for r in rows:
+                rid, name, ph = _clean(r.get("resident_id")), _clean(r.get("name")), _clean(r.get("phone"))
+                if rid:
+                    rids.add(rid)
+                if name and ph:
+                    pairs.add((name, ph))
+            by_rid = facts.setdefault("by_rid", {})
+            by_pair, by_pair_no_id = facts.setdefault("by_pair", {}), facts.setdefault("by_pair_no_id", {})
+            found: dict[int, Trainee] = {}
+            rid_list = sorted(rids)
+            for i in range(0, len(rid_list), 400):
+                chunk = rid_list[i : i + 400]
+                by_rid.update(dict.fromkeys(chunk))
+                for t in session.execute(select(Trainee).where(Trainee.resident_id.in_(chunk))).scalars():
+                    by_rid[t.resident_id] = t
+                    found[t.id] = t
+            pair_list = sorted(pairs)
+            for i in range(0, len(pair_list), 400):
+                chunk = pair_list[i : i + 400]
+                by_pair.update(dict.fromkeys(chunk))
+                by_pair_no_id.update(dict.fromkeys(chunk))
+                for t in session.execute(
+                    select(Trainee).where(tuple_(Trainee.name, Trainee.phone).in_(chunk)).order_by(Trainee.id)
+                ).scalars():
+                    key = (t.name, t.phone)
+                    if by_pair.get(key) is None:
+                        by_pair[key] = t
+                    if t.resident_id is None and by_pair_no_id.get(key) is None:
+                        by_pair_no_id[key] = t
+                    found[t.id] = t
+            twins = facts.setdefault("twins", {})
+            tids = sorted(found)
+            for i in range(0, len(tids), 400):
+                chunk = tids[i : i + 400]
+                for eid, cid, tid in session.execute(
+                    select(Enrolment.id, Enrolment.camp_id, Enrolment.trainee_id)
+                    .where(Enrolment.trainee_id.in_(chunk), Enrolment.camp_id.in_(ids))
+                ):
+                    twins.setdefault((cid, tid), set()).add(eid)
+            facts.setdefault("trainees", set()).update(tids)
+            facts.setdefault("fresh", _NewTrainees(session))
+
     def _check_roster(self, session, camp, errors: dict) -> None:
-        """The person, the duplicate and the capacity checks (need the database)."""
+        """The person, the duplicate and the capacity checks (need the database;
+        an import read it ahead for all its rows: ``prepare_checks``)."""
         new_in_camp = self.id is None or stored_value(self, "camp_id") != camp.id
+        facts = _roster_facts(session)
         # the camp's lock first (the camp's edit takes it too), then its state as committed
         lock_camp(session, camp.id)
-        status, capacity, starts_on = session.execute(
-            select(Camp.status, Camp.capacity, Camp.starts_on).where(Camp.id == camp.id)
-        ).one()
+        if camp.id in facts.get("camps", {}):
+            status, capacity, starts_on = facts["camps"][camp.id]
+        else:
+            status, capacity, starts_on = session.execute(
+                select(Camp.status, Camp.capacity, Camp.starts_on).where(Camp.id == camp.id)
+            ).one()
         if new_in_camp and status == CANCELLED:
             _add(errors, "camp", gettext("The camp was cancelled: it takes no more enrolments."))
             return
@@ -556,28 +614,60 @@ class Enrolment(UnitOwned, Model):
             return
         self.trainee = resolve_trainee(session, self)
         pending = _pending(session)
-        mine = {k: v for k, v in pending.items() if k != id(self)}
-        twins = select(Enrolment.id).where(Enrolment.camp_id == camp.id)
-        if self.id is not None:
-            twins = twins.where(Enrolment.id != self.id)
-        same_person = self.trainee.id is not None and session.execute(
-            twins.where(Enrolment.trainee_id == self.trainee.id).limit(1)
-        ).first()
-        if same_person or any(c == camp.id and t is self.trainee for c, t in mine.values()):
+        index = _pending_index(session)  # the others': {camp id: n}, {(camp id, id(trainee)): n}
+        own = pending.get(id(self))
+        per_camp, pairs = dict(index["camps"]), index["pairs"]
+        if own is not None:
+            per_camp[own[0]] -= 1
+        if self.trainee.id is None:
+            same_person = False
+        elif camp.id in facts.get("camps", {}) and self.trainee.id in facts.get("trainees", ()):
+            same_person = bool(facts["twins"].get((camp.id, self.trainee.id), set()) - {self.id})
+        else:
+            twins = select(Enrolment.id).where(Enrolment.camp_id == camp.id)
+            if self.id is not None:
+                twins = twins.where(Enrolment.id != self.id)
+            same_person = session.execute(twins.where(Enrolment.trainee_id == self.trainee.id).limit(1)).first()
+        others_same = pairs.get((camp.id, id(self.trainee)), 0) - (
+            1 if own is not None and own[0] == camp.id and own[1] is self.trainee else 0)
+        if same_person or others_same > 0:
             _add(errors, "name", gettext(
                 "%(name)s is enrolled in this camp already (the same ID number, or the same name and phone).",
                 name=self.name))
             return
         if new_in_camp:
-            taken = session.execute(
+            taken = facts["taken"][camp.id] if camp.id in facts.get("taken", {}) else session.execute(
                 select(func.count(Enrolment.id)).where(Enrolment.camp_id == camp.id)
             ).scalar_one()
-            taken += sum(1 for c, _t in mine.values() if c == camp.id)
+            taken += per_camp.get(camp.id, 0)
             if taken >= capacity:
                 _add(errors, "camp", gettext(
                     "The camp is full: all %(n)d places are taken.", n=capacity))
                 return
+        if own is not None:
+            index["camps"][own[0]] -= 1
+            index["pairs"][(own[0], id(own[1]))] -= 1
         pending[id(self)] = (camp.id, self.trainee)
+        index["camps"][camp.id] = index["camps"].get(camp.id, 0) + 1
+        key = (camp.id, id(self.trainee))
+        index["pairs"][key] = index["pairs"].get(key, 0) + 1
+
+
+def _pending_index(session) -> dict:
+    """The pending enrolments counted by camp and by camp and person, kept
+    with them: an import of 10,000 rows does not scan the others per row."""
+    box = unwritten(session, "training_pending_index")
+    box.setdefault("camps", {})
+    box.setdefault("pairs", {})
+    return box
+
+
+def _roster_facts(session) -> dict:
+    """What ``Enrolment.prepare_checks`` read ahead for an import's rows, as
+    stored (none for a single enrolment): camps' state and enrolment counts,
+    trainees by ID number and by name and phone (None: looked up, none
+    stored), and the enrolments of those trainees in those camps."""
+    return prefetched(session, "training.roster")
 
 
 def _pending(session) -> dict:
@@ -601,34 +691,69 @@ def resolve_trainee(session, person) -> Trainee:
     trainee, added to the session. Trainees created earlier in the same
     transaction (rows of one import) are found too."""
     rid, name, ph = person.resident_id, person.name, person.phone
-    fresh = [t for t in session.new if isinstance(t, Trainee)]
+    facts = _roster_facts(session)
+    fresh = facts.get("fresh")  # an import keeps its new trainees indexed: no scan of session.new per row
+    if fresh is None:
+        fresh = _NewTrainees(session)
+
+    def stored(box: str, key, query):  # query: built only when the box does not know the answer
+        known = facts.get(box)
+        if known is not None and key in known:
+            return known[key]
+        return session.execute(query()).scalar_one_or_none()
+
     if rid:
-        found = next((t for t in fresh if t.resident_id == rid), None) or session.execute(
-            select(Trainee).where(Trainee.resident_id == rid)
-        ).scalar_one_or_none()
+        found = fresh.by_rid.get(rid) or stored(
+            "by_rid", rid, lambda: select(Trainee).where(Trainee.resident_id == rid))
         if found is not None:
             return found
-        found = next((t for t in fresh if t.name == name and t.phone == ph and not t.resident_id), None) or (
-            session.execute(
-                select(Trainee)
-                .where(Trainee.name == name, Trainee.phone == ph, Trainee.resident_id.is_(None))
-                .order_by(Trainee.id)
-                .limit(1)
-            ).scalar_one_or_none()
+        found = fresh.by_pair_no_id.get((name, ph)) or stored(
+            "by_pair_no_id", (name, ph),
+            lambda: select(Trainee)
+            .where(Trainee.name == name, Trainee.phone == ph, Trainee.resident_id.is_(None))
+            .order_by(Trainee.id)
+            .limit(1),
         )
         if found is not None:
             found.resident_id = rid
             found.gender = found.gender or person.gender
+            fresh.learned_id(found)
             return found
     else:
-        found = next((t for t in fresh if t.name == name and t.phone == ph), None) or session.execute(
-            select(Trainee).where(Trainee.name == name, Trainee.phone == ph).order_by(Trainee.id).limit(1)
-        ).scalar_one_or_none()
+        found = fresh.by_pair.get((name, ph)) or stored(
+            "by_pair", (name, ph),
+            lambda: select(Trainee).where(Trainee.name == name, Trainee.phone == ph).order_by(Trainee.id).limit(1),
+        )
         if found is not None:
             return found
     trainee = Trainee(name=name, gender=person.gender, phone=ph, resident_id=rid)
     session.add(trainee)
+    fresh.add(trainee)
     return trainee
+
+
+class _NewTrainees:
+    """The trainees added to the session and not written yet, by ID number
+    and by name and phone."""
+
+    def __init__(self, session):
+        self.by_rid, self.by_pair, self.by_pair_no_id = {}, {}, {}
+        for t in session.new:
+            if isinstance(t, Trainee):
+                self.add(t)
+
+    def add(self, t) -> None:
+        if t.resident_id:
+            self.by_rid.setdefault(t.resident_id, t)
+        else:
+            self.by_pair_no_id.setdefault((t.name, t.phone), t)
+        self.by_pair.setdefault((t.name, t.phone), t)
+
+    def learned_id(self, t) -> None:
+        if self.by_pair_no_id.get((t.name, t.phone)) is t:
+            del self.by_pair_no_id[(t.name, t.phone)]
+        if sa_inspect(t).pending or sa_inspect(t).transient:
+            self.by_rid.setdefault(t.resident_id, t)
 
 
 # -- no trainee without an enrolment ----------------------------------------------------
