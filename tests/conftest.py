@@ -83,56 +83,24 @@ def engine_name(request):
     return request.param
 
 
-class _PerEngine:
-    """The session's app and live server of each engine, built once. pytest keeps one instance of a
-    parametrised session fixture at a time: with ``--dist loadfile`` a worker switching engine between
-    files tore the other engine's app down and built it again (measured: 131 rebuilds over 3 s each,
-    ~20 summed minutes). ``app`` and ``live`` hand out these instead; all are closed at the session's end."""
-
-    def __init__(self, tmp_path_factory):
-        self.tmp = tmp_path_factory
-        self.apps, self.servers, self.drops = {}, {}, []
-
-    def app(self, engine: str):
-        if engine not in self.apps:
-            url, drop = new_database(engine, self.tmp)
-            application = make_app(url, self.tmp.mktemp("instance"))
-            initialise(application)
-            self.apps[engine] = application
-            self.drops.append((application, drop))
-        return self.apps[engine]
-
-    def live(self, engine: str):
-        if engine not in self.servers:
-            self.servers[engine] = LiveServer(self.app(engine))
-        return self.servers[engine]
-
-    def close(self):
-        for server in self.servers.values():
-            server.stop()
-        for application, drop in self.drops:
-            stop_worker(application)  # its thread would reconnect to a database about to be dropped
-            with application.app_context():
-                application.extensions["qqh_db"].session.remove()
-                application.extensions["qqh_db"].engine.dispose()
-            drop()
+@pytest.fixture(scope="session")
+def app(engine_name, tmp_path_factory):
+    url, drop = new_database(engine_name, tmp_path_factory)
+    application = make_app(url, tmp_path_factory.mktemp("instance"))
+    initialise(application)
+    yield application
+    stop_worker(application)  # its thread would reconnect to a database about to be dropped
+    with application.app_context():
+        application.extensions["qqh_db"].session.remove()
+        application.extensions["qqh_db"].engine.dispose()
+    drop()
 
 
 @pytest.fixture(scope="session")
-def per_engine(tmp_path_factory):
-    cache = _PerEngine(tmp_path_factory)
-    yield cache
-    cache.close()
-
-
-@pytest.fixture(scope="session")
-def app(engine_name, per_engine):
-    return per_engine.app(engine_name)
-
-
-@pytest.fixture(scope="session")
-def live(app, engine_name, per_engine):
-    return per_engine.live(engine_name)
+def live(app):
+    server = LiveServer(app)
+    yield server
+    server.stop()
 
 
 class Client(requests.Session):

@@ -53,7 +53,8 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
         return r.stdout
 
     assert "Units: 1901 (1901 added)" in qqh("init", "--admin-password", "pw-123456")
-    assert "sample: 3" in qqh("demo")
+    demo = qqh("demo")
+    assert "training:" in demo and "sample" not in demo  # a deployment does not load the example plugin
     # instance data in ./instance of the current directory, nothing in site-packages
     assert (work / "instance" / "qqh.db").exists() and (work / "instance" / "secret_key").exists()
     assert not any("instance" in d for _, dirs, _ in os.walk(venv / "lib") for d in dirs)

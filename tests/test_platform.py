@@ -148,14 +148,19 @@ def test_qqh_init_demo_and_plugins_list(tmp_path):
     assert "Units: 1901 (1901 added)" in r.stdout
     r = run_qqh("init", env=env)  # idempotent
     assert r.returncode == 0 and "Units: 1901 (0 added)" in r.stdout
-    assert "sample: 3" in run_qqh("demo", env=env).stdout
-    assert "sample: 0" in run_qqh("demo", env=env).stdout
+    demo = run_qqh("demo", env=env).stdout
+    assert "training:" in demo and "sample" not in demo  # the example plugin is enabled only by name
+    named = {**env, "QQH_PLUGINS": "cultivation,homes,sample,training"}
+    assert run_qqh("db", "upgrade", env=named).returncode == 0  # the example's tables, once it is named
+    assert "sample: 3" in run_qqh("demo", env=named).stdout
+    assert "sample: 0" in run_qqh("demo", env=named).stdout  # idempotent
     def listed(extra_env):
         out = run_qqh("plugins", "list", env={**env, **extra_env}).stdout
         return {line.split()[0]: line.split()[1:3] for line in out.splitlines()}
 
-    assert listed({})["sample"] == ["0.1.0", "enabled"]
-    assert listed({"QQH_PLUGINS": "none"})["sample"] == ["0.1.0", "disabled"]
+    assert listed({})["sample"] == ["0.1.0", "disabled"] and listed({})["training"][1] == "enabled"
+    assert listed({"QQH_PLUGINS": "sample"})["sample"] == ["0.1.0", "enabled"]
+    assert listed({"QQH_PLUGINS": "none"})["training"][1] == "disabled"
     key = (tmp_path / "secret_key").read_text()
     assert len(key) >= 32
     r = run_qqh("db", "check", env=env)

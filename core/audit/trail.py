@@ -142,7 +142,8 @@ class AuditLog(Model):
         return f"{self.action} {self.model or ''} {self.record_id or ''}".strip()
 
 
-GENERIC_LABELS = {"id": _l("Record id"), "unit_id": _l("Unit id"), "user_id": _l("User id")}
+GENERIC_LABELS = {"id": _l("Record id"), "unit_id": _l("Unit id"), "user_id": _l("User id"),
+                  "password": _l("Password"), "failures": _l("Failed attempts")}
 
 
 def _labels() -> dict[str, tuple[str, dict]]:

@@ -142,6 +142,10 @@ class Assessment(Model):
     """督查考核 of one plan year: draft until published, then frozen."""
 
     __tablename__ = "qqh_assessment"
+    __qqh_title__ = _l("December assessment")
+    __qqh_labels__ = {"plan_year": _l("Plan year"), "as_of": _l("As of"), "status": _l("Status"),
+                      "computed_on": _l("Computed on"), "published_on": _l("Published on"),
+                      "published_by": _l("Published by")}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_year: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
@@ -162,6 +166,10 @@ class AssessmentScore(Model):
 
     __tablename__ = "qqh_assessment_score"
     __table_args__ = (UniqueConstraint("assessment_id", "unit_id"),)
+    __qqh_title__ = _l("Assessment score")  # the audit log's names (no page lists these rows)
+    __qqh_labels__ = {"assessment": _l("December assessment"), "unit": _l("Unit"), "tier": _l("Tier"),
+                      "points": _l("Points"), "max_points": _l("Full marks"), "details": _l("Details"),
+                      "final_points": _l("Total"), "rank": _l("Rank")}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("qqh_assessment.id"), nullable=False, index=True)
@@ -179,6 +187,9 @@ class ScoreAdjustment(Model):
     """A manual change of a unit's score, with the reason and who made it."""
 
     __tablename__ = "qqh_score_adjustment"
+    __qqh_title__ = _l("Score adjustment")
+    __qqh_labels__ = {"assessment": _l("December assessment"), "unit": _l("Unit"), "points": _l("Adjustment"),
+                      "reason": _l("Reason"), "made_by": _l("Made by"), "made_on": _l("Made on")}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("qqh_assessment.id"), nullable=False, index=True)
