@@ -206,10 +206,21 @@ def xlsx(headers, rows) -> bytes:
     return buf.getvalue()
 
 
+def three_imports(timer, session, imp, filename, data, rows, **kw) -> None:
+    """Timed: a dry run, the import, and the same file again (every row unchanged)."""
+    from core.excel.engine import run_import
+
+    report = timer.run("dry run", lambda: run_import(session, imp, filename, data, **kw))
+    assert report.ok and report.new == rows, report.errors[:3]
+    report = timer.run("commit", lambda: run_import(session, imp, filename, data, commit=True, **kw))
+    assert report.written and report.new == rows, report.errors[:3]
+    report = timer.run("again", lambda: run_import(session, imp, filename, data, commit=True, **kw))
+    assert report.written and report.unchanged == rows, report.as_dict()["errors"][:3]
+
+
 def bench_youthorg(app, session, args, scope, user_id, limits, towns, engine):
     from sqlalchemy import delete
 
-    from core.excel.engine import run_import
     from core.excel.service import importables
     from core.values.validators import credit_code_check_char
     from plugins.cultivation.models import YouthOrg
@@ -233,13 +244,7 @@ def bench_youthorg(app, session, args, scope, user_id, limits, towns, engine):
                 rows.append((f"青年组织{run}-{i}", unit, None, "兴趣爱好自主类", "其他", "未注册", None, None,
                              None, None, None, None, "否"))
         data = xlsx(headers, rows)
-        kw = dict(scope=scope, user_id=user_id, limits=limits)
-        report = timer.run("dry run", lambda: run_import(session, imp, "orgs.xlsx", data, **kw))
-        assert report.ok and report.new == args.rows, report.errors[:3]
-        report = timer.run("commit", lambda: run_import(session, imp, "orgs.xlsx", data, commit=True, **kw))
-        assert report.written and report.new == args.rows, report.errors[:3]
-        report = timer.run("again", lambda: run_import(session, imp, "orgs.xlsx", data, commit=True, **kw))
-        assert report.written and report.unchanged == args.rows, report.as_dict()["errors"][:3]
+        three_imports(timer, session, imp, "orgs.xlsx", data, args.rows, scope=scope, user_id=user_id, limits=limits)
         session.execute(delete(YouthOrg))
         session.commit()
     print(f"  best of {args.repeat} (wall clock, this process's CPU time, SQL statements):")
@@ -249,7 +254,6 @@ def bench_youthorg(app, session, args, scope, user_id, limits, towns, engine):
 def bench_enrolment(app, session, args, scope, user_id, limits, towns, engine):
     from sqlalchemy import delete, select
 
-    from core.excel.engine import run_import
     from core.excel.service import importables
     from core.tenancy.units import Unit
     from core.values.validators import resident_id_check_char
@@ -283,13 +287,7 @@ def bench_enrolment(app, session, args, scope, user_id, limits, towns, engine):
             rows.append((cells[i // per_camp], f"学员{run}-{i}", gender, f"13{run}{i:08d}", rid,
                          org_names[i % len(org_names)], "骨干", datetime.date(2012, 2, 1), "是"))
         data = xlsx(headers, rows)
-        kw = dict(scope=scope, user_id=user_id, limits=limits)
-        report = timer.run("dry run", lambda: run_import(session, imp, "roster.xlsx", data, **kw))
-        assert report.ok and report.new == args.rows, report.errors[:3]
-        report = timer.run("commit", lambda: run_import(session, imp, "roster.xlsx", data, commit=True, **kw))
-        assert report.written and report.new == args.rows, report.errors[:3]
-        report = timer.run("again", lambda: run_import(session, imp, "roster.xlsx", data, commit=True, **kw))
-        assert report.written and report.unchanged == args.rows, report.as_dict()["errors"][:3]
+        three_imports(timer, session, imp, "roster.xlsx", data, args.rows, scope=scope, user_id=user_id, limits=limits)
         session.execute(delete(Enrolment))
         session.execute(delete(Trainee))
         session.commit()

@@ -206,7 +206,11 @@ def list_label(name: str) -> str:
     """A list custom fields and checks are added to (a table, or a custom list's code), by its title."""
     from core.lowcode import service
 
-    return service.lists().get(name, name) if has_request_context() else name
+    if not has_request_context():
+        return name
+    if "qqh_audit_lists" not in g:  # once per page, not per row
+        g.qqh_audit_lists = service.lists()
+    return g.qqh_audit_lists.get(name, name)
 
 
 # (table, column) → the label of a stored name, for columns that hold names of modules or lists
