@@ -1,13 +1,13 @@
 """Chinese first: every catalog complete, Chinese by default, no header leaks."""
 
 import gettext
-import html
 import os
-import re
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+
+from core.testing.pages import untranslated
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEYWORDS = {"_l": None, "lazy_gettext": None, "gettext": None, "_": None}
@@ -72,29 +72,9 @@ def test_api_info_never_leaks_the_catalog_header(as_user):
     assert labels["title"] == "标题"
 
 
-ENGLISH_WORD = re.compile(r"[A-Za-z]*[a-z][A-Za-z]*")  # an English word has a lower-case letter
-DATA_TOKEN = re.compile(r"^[a-z0-9_.@-]+$")  # user names, e-mail addresses: data, not interface
-CHINESE = re.compile(r"[\u4e00-\u9fff]")
-LANGUAGE_NAMES = {"- English"}  # the language switch names English in English
+# what counts as English on a page: core.testing.pages (the plugin contract checks plugins' pages the same way)
 NOT_CRAWLED = ("/api/", "/static/", "/qqh-static/", "/appbuilder/", "/logout", "/lang/", "/back",
                "/roles/add")  # FAB's role form lists permission identifiers (can_list on UnitView): not words
-
-
-def untranslated(page: str) -> set[str]:
-    """Visible English on a page: text, tooltips, placeholders, confirm messages."""
-    texts = re.findall(r'\b(?:title|placeholder|alt)="([^"]*)"', page)
-    texts += re.findall(r"execute_single_delete\('[^']*','([^']*)'", page)
-    texts += re.findall(r'\bdata-confirm[\w-]*="([^"]*)"', page)
-    body = re.sub(r"<script.*?</script>|<style.*?</style>|<code>.*?</code>|<title>.*?</title>", "", page, flags=re.S)
-    texts += html.unescape(re.sub(r"<[^>]+>", "\n", body)).splitlines()
-    found = set()
-    for text in texts:
-        text = text.strip()
-        if not text or text in LANGUAGE_NAMES or DATA_TOKEN.match(text) or CHINESE.search(text):
-            continue
-        if any(len(w) > 1 for w in ENGLISH_WORD.findall(text)):
-            found.add(text)
-    return found
 
 
 def test_no_page_shows_english_in_chinese(app, as_user):

@@ -19,7 +19,7 @@ LAYERS = {
     "tenancy": "tenancy",
     "web": "web",
     "features": "excel kpi reporting lowcode audit ops",
-    "app": "app cli config migrate health logs plugins hookspecs builtins api gunicorn_conf __main__",
+    "app": "app cli config migrate health logs plugins hookspecs builtins api gunicorn_conf __main__ testing scaffold",
 }
 ORDER = list(LAYERS)
 LAYER_OF = {m: layer for layer, mods in LAYERS.items() for m in mods.split()}

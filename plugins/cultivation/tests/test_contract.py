@@ -1,0 +1,5 @@
+"""The plugin contract (core.testing.contract) for cultivation: migrations, demo data, no 500, no English, scoping."""
+
+from core.testing import contract_tests
+
+globals().update(contract_tests("cultivation"))
