@@ -10,6 +10,9 @@ app the same way.
 from __future__ import annotations
 
 import os
+import tempfile
+import threading
+import uuid
 
 # the bench uses the example plugin (plugins/sample is enabled only by name): its notes are bench records
 os.environ.setdefault("QQH_PLUGINS", "cultivation,homes,sample,training")

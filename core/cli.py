@@ -253,6 +253,27 @@ def plugins_list(as_json):
         click.echo(f"{r['name']:<16} {r['version']:<10} {state:<9} {r['label']}{req}")
 
 
+@cli.group()
+def plugin():
+    """Writing a plugin."""
+
+
+@plugin.command("new")
+@click.argument("name")
+@click.option("--dir", "folder", default=".", show_default=True, help="Where the package folder qqh-NAME is written.")
+@click.option("--title", default=None, help="Its Chinese title (default: NAME), e.g. 青年创业.")
+def plugin_new(name, folder, title):
+    """Generate an installable plugin package NAME from the reference plugin (docs/plugins.md, Start)."""
+    from core.scaffold import ScaffoldError, generate
+
+    try:
+        path = generate(name, folder, title)
+    except ScaffoldError as exc:
+        fail(str(exc))
+    click.echo(f"已生成 Generated {path}\n  pip install -e {path}\n  QQH_PLUGINS=...,{name} qqh db upgrade\n"
+               f"  python3 -m pytest {path}")
+
+
 def _builtin_commands() -> None:
     """The commands of core's built-in plugins (core/builtins), there for
     every use of ``cli`` (``main`` adds the enabled plugins' ones)."""

@@ -7,25 +7,27 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import uuid
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from bench._support import PASSWORD, USERS, LiveServer, fresh_database, initialise  # noqa: F401 (shared with bench/)
-
 # The fixtures a plugin's tests also use live in core.testing (the pytest plugin core.testing.plugin,
 # docs/plugins.md "Testing"); core's tests take them from there. The tests' users get a cheap password
-# hash (core.testing.support.TEST_PASSWORD_HASH): make_app here is core.testing's make_test_app.
-from core.testing.clients import Client, TokenClient  # noqa: E402,F401
-from core.testing.plugin import (  # noqa: E402,F401
-    ENGINES, PG_URL, app, as_token, as_user, engine_name, http, live, make_user, new_database,
-)
+# hash (core.testing.support.TEST_PASSWORD_HASH): make_app is core.testing's (make_test_app).
+from core.testing import Client, TokenClient, make_app  # noqa: E402,F401
+from core.testing.plugin import app, as_token, as_user, engine_name, http, live, make_user  # noqa: E402,F401
 from core.testing.support import TEST_PASSWORD_HASH, _fake_hash  # noqa: E402,F401
-from core.testing.support import make_test_app as make_app  # noqa: E402,F401
+
+from core.ops.jobs import stop_worker  # noqa: E402
 from tests.browser import browser  # noqa: E402,F401 (one Chromium for the whole session)
 
 # core's tests use the example plugin (plugins/sample is enabled only by name): bench._support, imported
 # above, sets QQH_PLUGINS to the four plugins for every app and command these tests start, unless set already
+
+from core.testing.plugin import ENGINES, PG_URL, new_database  # noqa: E402,F401
 
 
 # The slowest files start first (summed seconds on both engines, measured 2026-12-01 on 2 cores): with

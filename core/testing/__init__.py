@@ -1,20 +1,36 @@
-"""``core.testing``: what a plugin's tests need (the pytest plugin ``core.testing.plugin``, entry point
-``pytest11``, gives the fixtures; ``contract_tests`` the plugin contract). docs/plugins.md, "Testing".
+"""``core.testing``: what a plugin's tests need. The pytest plugin ``core.testing.plugin`` (entry point
+``pytest11``, so present wherever core is installed) gives the fixtures — ``app`` on SQLite and
+PostgreSQL, ``live``, ``http``, ``as_user``, ``as_token``, ``make_user`` — and ``contract_tests`` the plugin
+contract (core.testing.contract). docs/plugins.md, "Testing".
 
-This package imports neither pytest nor requests when imported: the benchmarks (bench/) use
-``core.testing.support`` without them."""
+The helpers an app of a test's own needs are here too (``make_app``, ``new_database``, ``initialise``,
+``LiveServer``, ``Client``, ``TokenClient``, ``ENGINES``). Importing this package imports neither pytest nor
+requests (the benchmarks, bench/, use ``core.testing.support`` without them): those names are loaded when used."""
 
 from __future__ import annotations
 
 from core.testing.pages import untranslated
 from core.testing.support import (
-    PASSWORD, TEST_PASSWORD_HASH, USERS, LiveServer, close_app, fresh_database, initialise, make_app, make_test_app,
+    PASSWORD, TEST_PASSWORD_HASH, USERS, LiveServer, close_app, fresh_database, initialise, make_test_app,
 )
 
+make_app = make_test_app  # a test's app: the cheap password hash of the tests' users
+
 __all__ = [
-    "PASSWORD", "TEST_PASSWORD_HASH", "USERS", "LiveServer", "close_app", "contract_tests", "fresh_database",
-    "initialise", "make_app", "make_test_app", "untranslated",
+    "ENGINES", "PASSWORD", "TEST_PASSWORD_HASH", "USERS", "Client", "LiveServer", "TokenClient", "close_app",
+    "contract_tests", "fresh_database", "initialise", "make_app", "make_test_app", "new_database", "untranslated",
 ]
+
+_LAZY = {"Client": "core.testing.clients", "TokenClient": "core.testing.clients",
+         "ENGINES": "core.testing.plugin", "new_database": "core.testing.plugin"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def contract_tests(name: str, shared_reads: tuple[str, ...] = ()) -> dict:
