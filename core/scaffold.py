@@ -45,7 +45,8 @@ def reference_plugin():
     from core.plugins import PluginRegistry
 
     registry = PluginRegistry(enabled=[])
-    examples = sorted(n for n, p in registry.installed.items() if p.manifest.example and p.source != "extra")
+    packaged = {ep.name for ep in importlib.metadata.entry_points(group="qqh.plugins")}  # installed, not a test's
+    examples = sorted(n for n, p in registry.installed.items() if p.manifest.example and n in packaged)
     if not examples:
         raise ScaffoldError("没有找到参考插件（Manifest.example）：请重新安装亲青汇。 "
                             "No reference plugin (an installed plugin with Manifest.example): reinstall core.")
