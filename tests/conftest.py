@@ -37,6 +37,7 @@ SLOW_FIRST = [
     "tests/test_no_500.py",  # ~480 s
     "tests/test_authorization_matrix.py",  # ~300 s
     "tests/test_xss_browser.py",  # ~115 s
+    "tests/test_plugin_new.py",  # ~60-150 s (a virtual environment, two installs, the generated plugin's tests)
     "tests/plugins/homes/test_migrations_and_demo.py",
     "tests/test_api_contract.py",
     "tests/plugins/cultivation/test_migrations_and_demo.py",
