@@ -37,6 +37,8 @@ def installed_names() -> set[str]:
 
     names = {s[0] for s in builtins.sources()}
     names |= {ep.name for ep in importlib.metadata.entry_points(group="qqh.plugins")}
+    # plugins added by module name, not installed (QQH_PLUGIN_MODULES: name=module pairs)
+    names |= {item.partition("=")[0].strip() for item in os.environ.get("QQH_PLUGIN_MODULES", "").split(",") if "=" in item}
     return names
 
 
@@ -69,6 +71,15 @@ def _chinese_title(label, folder: str, name: str) -> str | None:
     text = (message.string if message else "") or ""
     m = re.match(r"^(.+?)(插件|记事|模块)?$", text)
     return m.group(1) if m and m.group(1) else None
+
+
+TITLE_RE = re.compile(r"^[\w\u4e00-\u9fff·（）()、 -]{1,20}$")
+
+
+def check_title(title: str) -> None:
+    if not TITLE_RE.match(title):
+        raise ScaffoldError(f"中文名 {title!r} 不可用：最多 20 个字，不含引号、反斜杠或换行。 "
+                            f"The title {title!r} is not usable: at most 20 characters, no quotes, backslashes or line breaks.")
 
 
 def check_name(name: str, target: str) -> None:
@@ -115,8 +126,9 @@ def generate(name: str, folder: str, title: str | None = None) -> str:
     nothing written) a bad name, a name taken, an existing folder or one inside core's checkout."""
     target = os.path.abspath(os.path.join(folder, f"qqh-{name}"))
     check_name(name, target)
-    ref, ref_module, source, ref_title = reference_plugin()
     title = (title or "").strip() or name
+    check_title(title)
+    ref, ref_module, source, ref_title = reference_plugin()
     pairs = rename_map(ref, ref_module, ref_title, name, title)
     tmp = target + f".tmp-{uuid.uuid4().hex[:6]}"
     try:

@@ -32,6 +32,12 @@ def test_bad_names_are_refused_in_chinese_writing_nothing(tmp_path, name, words)
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
+def test_a_bad_title_is_refused(tmp_path):
+    r = CliRunner().invoke(cli, ["plugin", "new", "okname", "--dir", str(tmp_path), "--title", '青年"创业'])
+    assert r.exit_code != 0 and "中文名" in r.output, r.output
+    assert not list(tmp_path.iterdir())
+
+
 def test_not_inside_cores_checkout():
     r = CliRunner().invoke(cli, ["plugin", "new", "inside", "--dir", os.path.join(ROOT, "plugins")])
     assert r.exit_code != 0 and "之外" in r.output, r.output
