@@ -286,9 +286,10 @@ def contract_tests(name: str, shared_reads: tuple[str, ...] = ()) -> dict:
                         problems.append(f"{fill(rules['get'], probe)} shows another unit's record to a 深圳 clerk")
                     checked.append(base)
                 else:  # a page
-                    if "list" in rules:
+                    if "list" in rules and "show" in rules:
                         r = client.get(rules["list"].rule)
-                        shown = {int(i) for i in re.findall(r"/show/(\d+)", r.get_data(as_text=True))}
+                        own_show = re.escape(fill(rules["show"], "@")).replace("@", r"(\d+)")  # this view's own links
+                        shown = {int(i) for i in re.findall(own_show + r"\b", r.get_data(as_text=True))}
                         if r.status_code == 200 and shown - mine:
                             problems.append(f"{rules['list'].rule} links records of other units: {sorted(shown - mine)[:5]}")
                         checked.append(rules["list"].rule)
