@@ -44,6 +44,7 @@ class ContractApp:
         self.first_demo: dict[str, int] = {}  # what the first load of each plugin's demo data added
         self.loaded: set[str] = set()
         self._clients: dict[str, object] = {}
+        self.answered: dict[tuple[str, str], int] = {}  # (user, path): status of a GET already made (not again)
 
     @property
     def registry(self):
@@ -194,7 +195,8 @@ def contract_tests(name: str, shared_reads: tuple[str, ...] = ()) -> dict:
         app = contract_app.app
         if contract_app.engine == "sqlite":
             contract_app.ensure_demo(name)
-        client = contract_app.client(ADMIN if contract_app.engine == "sqlite" else CLERK)
+        user = ADMIN if contract_app.engine == "sqlite" else CLERK
+        client = contract_app.client(user)
         failures, seen = [], 0
         rules = [(rule, cls) for cls in classes_of(contract_app.registry, name) for rule in routes_of(app, [cls])]
         if contract_app.engine != "sqlite":
@@ -214,10 +216,14 @@ def contract_tests(name: str, shared_reads: tuple[str, ...] = ()) -> dict:
                     else:
                         calls = [{"data": {"unit": "999999", "x": "1"}}]
                     for kw in calls:
-                        r = client.open(url, method=method, **kw)
                         seen += 1
-                        if r.status_code >= 500:
-                            failures.append((method, url, kw, r.status_code, r.get_data(as_text=True)[:200]))
+                        if method == "GET" and not kw and (user, url) in contract_app.answered:
+                            status, text = contract_app.answered[(user, url)], "(the page test's request)"
+                        else:
+                            r = client.open(url, method=method, **kw)
+                            status, text = r.status_code, r.get_data()[:200].decode("utf-8", "replace")  # may be a file
+                        if status >= 500:
+                            failures.append((method, url, kw, status, text))
         assert seen, f"plugin {name!r} has no routes (qqh_views, qqh_apis)"
         assert not failures, failures[:10]
 
@@ -237,6 +243,7 @@ def contract_tests(name: str, shared_reads: tuple[str, ...] = ()) -> dict:
                     continue
                 path = fill(rule, real) if rule.arguments else rule.rule
                 r = client.get(path)
+                contract_app.answered[(ADMIN, path)] = r.status_code
                 if r.status_code != 200 or "text/html" not in r.headers.get("Content-Type", ""):
                     continue
                 crawled += 1
