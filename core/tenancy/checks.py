@@ -27,10 +27,11 @@ from decimal import Decimal
 
 from flask import current_app, has_app_context
 from flask_babel import gettext
-from sqlalchemy.orm import object_session, scoped_session
+from sqlalchemy import event
+from sqlalchemy.orm import Mapper, object_session, scoped_session
 
 from core.values import clock
-from core.values.choices import choices_of, length_of
+from core.values.choices import add_label_properties, choices_of, length_of
 from core.values.validators import ValidationError, parse_amount
 
 
@@ -154,3 +155,9 @@ class Errors(dict):
             self.add(field, gettext("The amount must be more than zero."))
             return None
         return value
+
+
+@event.listens_for(Mapper, "after_mapper_constructed")
+def _label_properties(_mapper, model) -> None:
+    """Every enumerated column ``x`` gives its model ``x_label`` (core.values.choices)."""
+    add_label_properties(model)

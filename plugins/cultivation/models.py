@@ -147,14 +147,8 @@ class YouthOrg(UnitOwned, Model):
     def __repr__(self) -> str:
         return self.name or ""
 
-    # -- labels shown in lists and on the profile -------------------------
-    category_label = CATEGORIES.label_of("category")
-
-    service_field_label = SERVICE_FIELDS.label_of("service_field")
-
-    reg_status_label = REG_STATUSES.label_of("reg_status")
-
-    legal_form_label = LEGAL_FORMS.label_of("legal_form")
+    # category_label, service_field_label, reg_status_label, legal_form_label:
+    # given by core for every column with choices (core.values.choices)
 
     @property
     def directly_connected(self) -> bool:
@@ -220,10 +214,6 @@ class Service(UnitOwned, Model):
 
     def __repr__(self) -> str:
         return f"{self.kind_label} {self.starts_on or ''}".strip()
-
-    kind_label = SERVICE_KINDS.label_of("kind")
-
-    outcome_label = COUNSELLING_OUTCOMES.label_of("outcome")
 
     @property
     def amount_text(self) -> str:

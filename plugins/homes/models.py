@@ -229,8 +229,6 @@ class Home(UnitOwned, Model):
     def __repr__(self) -> str:
         return self.name or ""
 
-    kind_label = HOME_KINDS.label_of("kind")
-
     @property
     def kind_group_label(self) -> str:
         return KIND_GROUPS.label(KIND_GROUP_OF.get(self.kind))
@@ -336,8 +334,6 @@ class ChecklistItem(Audited, Model):
 
     def __repr__(self) -> str:
         return f"{self.code} {self.title}" if self.code else (self.title or "")
-
-    section_label = CHECKLIST_SECTIONS.label_of("section")
 
     def validate(self) -> dict[str, list[str]]:
         errors = Errors()
@@ -448,8 +444,6 @@ class Residency(UnitOwned, Model):
     def __repr__(self) -> str:
         return f"{self.org or ''} @ {self.home or ''}"
 
-    status_label = RESIDENCY_STATUSES.label_of("status")
-
     @property
     def is_open(self) -> bool:
         return self.ended_on is None
@@ -517,8 +511,6 @@ class Sector(UnitOwned, Model):
 
     def __repr__(self) -> str:
         return self.name or ""
-
-    kind_label = SECTOR_KINDS.label_of("kind")
 
     def validate(self) -> dict[str, list[str]]:
         errors = Errors()
@@ -744,8 +736,6 @@ class Grant(UnitOwned, Model):
 
     def __repr__(self) -> str:
         return f"{self.org or ''} {format_amount(self.amount) if self.amount is not None else ''}".strip()
-
-    status_label = GRANT_STATUSES.label_of("status")
 
     @property
     def amount_text(self) -> str:

@@ -171,8 +171,6 @@ class Camp(UnitOwned, Model):
             return self.title or ""
         return gettext("%(title)s (session %(n)s)", title=self.title or "", n=self.session_no)
 
-    status_label = STATUSES.label_of("status")
-
     @property
     def dates_text(self) -> str:
         from core.api import format_date_zh
@@ -329,8 +327,6 @@ class Trainee(Audited, Model):
     def __repr__(self) -> str:
         return self.name or ""
 
-    gender_label = GENDERS.label_of("gender")
-
     @property
     def camps_attended(self) -> int:
         return self.n_attended or 0
@@ -419,8 +415,6 @@ class Enrolment(UnitOwned, Model):
 
     def __repr__(self) -> str:
         return self.name or ""
-
-    gender_label = GENDERS.label_of("gender")
 
     @property
     def attended_label(self) -> str:
