@@ -114,7 +114,7 @@ class Errors(dict):
         ``phone``, ``credit_code``, ``resident_id``) gives it, or refused
         with its message."""
         value = getattr(item, field)
-        if not (value.strip() if isinstance(value, str) else value):
+        if value is None or (isinstance(value, str) and not value.strip()):
             setattr(item, field, None)
             if required is not None:
                 self.add(field, required)

@@ -14,44 +14,22 @@ from __future__ import annotations
 
 import datetime
 import re
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from core.api import Column, Importable, Unit, ValidationError, in_scope, phone
+from core.api import Column, Importable, Unit, in_scope, phone
 from plugins.cultivation.models import find_orgs, org_cell
 from plugins.homes.models import (
     FUND_SOURCES,
     HOME_SERVICES,
-    MAX_AREA,
     Grant,
     Home,
     IncubationFund,
+    parse_area,
 )
 
 _NAME_AND_CODE = re.compile(r"(?P<name>.+?)[（(](?P<code>[0-9A-Za-z_-]+)[）)]")
-
-
-def parse_area(text: str) -> Decimal:
-    """Square metres: a number of zero or more with at most two decimals."""
-    cleaned = text.replace(",", "").replace("，", "").strip()
-    for suffix in ("平方米", "平米", "m²", "m2", "㎡"):
-        if cleaned.endswith(suffix):
-            cleaned = cleaned[: -len(suffix)].strip()
-    try:
-        area = Decimal(cleaned)
-        if not area.is_finite():
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        raise ValidationError(_l("The area is a number of square metres.")) from None
-    if area < 0:
-        raise ValidationError(_l("The area cannot be negative."))
-    if area > MAX_AREA:
-        raise ValidationError(_l("The area is too large."))
-    if area != area.quantize(Decimal("0.01")):
-        raise ValidationError(_l("Give the area with at most two decimals."))
-    return area.quantize(Decimal("0.01"))
 
 
 _scoped = in_scope

@@ -60,6 +60,7 @@ from core.api import (
     PHONE_PATTERN,
     Unique,
     UnitOwned,
+    ValidationError,
     format_amount,
     format_date_zh,
     limits,
@@ -191,6 +192,27 @@ def _id_of(item, rel: str, fk: str):
     return target.id if (state.persistent or state.detached) else None
 
 
+def parse_area(text) -> Decimal:
+    """Square metres: a number of zero or more with at most two decimals."""
+    cleaned = str(text).replace(",", "").replace("，", "").strip()
+    for suffix in ("平方米", "平米", "m²", "m2", "㎡"):
+        if cleaned.endswith(suffix):
+            cleaned = cleaned[: -len(suffix)].strip()
+    try:
+        area = Decimal(cleaned)
+        if not area.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        raise ValidationError(_l("The area is a number of square metres.")) from None
+    if area < 0:
+        raise ValidationError(_l("The area cannot be negative."))
+    if area > MAX_AREA:
+        raise ValidationError(_l("The area is too large."))
+    if area != area.quantize(Decimal("0.01")):
+        raise ValidationError(_l("Give the area with at most two decimals."))
+    return area.quantize(Decimal("0.01"))
+
+
 # == 亲青家园 =============================================================================
 class Home(UnitOwned, Model):
     """亲青家园: a base where youth organizations are incubated.
@@ -271,23 +293,7 @@ class Home(UnitOwned, Model):
         errors.text(self, "name", required=_l("Enter the name of the base."))
         errors.text(self, "address", required=_l("Enter the address of the base."))
         errors.choice(self, "kind", _l("Choose the kind of base."))
-        if self.area is not None and not (isinstance(self.area, str) and not self.area.strip()):
-            try:
-                area = Decimal(str(self.area).strip().replace(",", ""))
-                if not area.is_finite():
-                    raise InvalidOperation
-                if area < 0:
-                    errors.add("area", gettext("The area cannot be negative."))
-                elif area > MAX_AREA:
-                    errors.add("area", gettext("The area is too large."))
-                elif area != area.quantize(Decimal("0.01")):
-                    errors.add("area", gettext("Give the area with at most two decimals."))
-                else:
-                    self.area = area.quantize(Decimal("0.01"))
-            except (InvalidOperation, ValueError):
-                errors.add("area", gettext("The area is a number of square metres."))
-        else:
-            self.area = None
+        errors.parsed(self, "area", parse_area)
         errors.not_future(self, "opened_on", gettext("The opening date cannot be in the future."))
         errors.not_future(self, "signage_on", gettext("The signage date cannot be in the future."))
         if self.signage_on is not None:
