@@ -65,7 +65,6 @@ from core.api import (
     RESIDENT_ID_PATTERN,
     Unique,
     UnitOwned,
-    ValidationError,
     clock,
     current_scope,
     limits,
@@ -346,25 +345,15 @@ def _check_person(item, errors: dict) -> None:
     """Phone, ID number and gender of a trainee or an enrolment: normalised
     (core has put back a masked value sent back unchanged), the gender taken from the ID
     number when it is missing and checked against it when given."""
-    if not _clean(item.phone):
-        errors.add("phone", gettext("Enter the trainee's phone number."))
-        item.phone = None
-    elif "*" in item.phone:
+    if "*" in (item.phone or ""):
         errors.add("phone", gettext("This phone number is masked: write the full number."))
     else:
-        try:
-            item.phone = phone(item.phone)
-        except ValidationError as exc:
-            errors.add("phone", exc)
+        errors.parsed(item, "phone", phone, required=_l("Enter the trainee's phone number."))
     item.resident_id = _clean(item.resident_id)
-    if item.resident_id is not None:
-        if "*" in item.resident_id:
-            errors.add("resident_id", gettext("This ID number is masked: write the full number or leave it empty."))
-        else:
-            try:
-                item.resident_id = resident_id(item.resident_id)
-            except ValidationError as exc:
-                errors.add("resident_id", exc)
+    if "*" in (item.resident_id or ""):
+        errors.add("resident_id", gettext("This ID number is masked: write the full number or leave it empty."))
+    else:
+        errors.parsed(item, "resident_id", resident_id)
     item.gender = item.gender or None
     if item.gender is not None and item.gender not in GENDERS:
         errors.add("gender", gettext("Choose the trainee's gender."))
