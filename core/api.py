@@ -47,6 +47,10 @@ Records and scope
     declared as ``__qqh_unique__ = (Unique(...), ...)`` on the model and
     checked by core (one query per record; per batch in an import);
     ``InvalidInput(messages)`` — bad input, answered with a Chinese message.
+    ``Errors()`` — what ``validate()`` returns (field → messages), with the
+    checks as methods: ``add``, ``text``, ``length``, ``choice`` (the codes
+    declared on the column), ``parsed``, ``not_future``, ``amount``;
+    ``session_of(item)`` (the record's session, else the app's).
 
 Views and APIs
     ``ScopedModelView`` (pages), ``ScopedModelRestApi`` (REST),
@@ -86,7 +90,11 @@ Locks
     ``lock_rows(session, Model, *ids)`` (row locks in key order),
     ``unwritten(session, name)`` (a per-transaction box);
     ``prefetched(session, name)`` (a per-transaction box of what a model's
-    ``prepare_checks(session, rows)`` read ahead for an import's rows).
+    ``prepare_checks(session, rows)`` read ahead for an import's rows);
+    ``Limit(name, Model)`` — a limit records take from (a fund's balance, a
+    camp's places): ``lock``, ``reserve(session, record, key, amount,
+    limit=, used=)``, ``release``, ``pending``, ``room``, ``stored_ids``
+    (what the rows of one transaction checked but not written yet hold).
 
 Personal data
     ``sees_personal_data()``, ``shown(attr, value)``, ``mask_phone``,
@@ -109,6 +117,8 @@ from core.excel.workbooks import save_workbook
 from core.values.initials import initials_condition
 from core.kpi.engine import KpiCheck, TargetSpec
 from core.tenancy.locks import lock_rows, prefetched, unwritten
+from core.tenancy.checks import Errors, session_of
+from core.tenancy.limits import Limit
 from core.lowcode.sql import drop_values_column
 from core.tenancy.modules import module_enabled, plugin_hook_callers, unit_hooks
 from core.tenancy.personal import PersonalDataView, sees_personal_data, shown
@@ -156,6 +166,8 @@ __all__ = [
     "Unique",
     "UnitOwned",
     "check_item",
+    "Errors",
+    "session_of",
     "current_scope",
     "current_user",
     "in_scope",
@@ -208,6 +220,7 @@ __all__ = [
     # clock
     "clock",
     # locks
+    "Limit",
     "lock_rows",
     "prefetched",
     "unwritten",

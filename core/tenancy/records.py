@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, object_session, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core.tenancy.checks import Errors
 from core.tenancy.personal import restore_masked
 from core.tenancy.units import Unit
 from core.tenancy.scope import InvalidInput, Scope, current_user, unit_in_scope
@@ -215,7 +216,7 @@ def check_item(session, item, scope: Scope) -> None:
 
 
 def _check_item(session, item, scope: Scope) -> None:
-    errors: dict[str, list[str]] = {}
+    errors = Errors()  # what validate() returns too (core/tenancy/checks.py); the write checks add to it
     model = type(item)
     restore_masked(item)  # a masked personal value sent back keeps the stored one (core/tenancy/personal.py)
     # a record it points to that the user may not see is "not found", before

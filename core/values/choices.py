@@ -8,11 +8,14 @@ model's column; everything else is read from there::
     class YouthOrg(UnitOwned, Model):
         category = mapped_column(String(20), nullable=False, info=CATEGORIES.info())
         members = mapped_column(Integer, info=limits(minimum=0, maximum=1_000_000))
-        category_label = CATEGORIES.label_of("category")
+        # YouthOrg.category_label: given by core
 
 * pages: :class:`core.web.scoped_views.ScopedModelView` gives every enumerated column of
   its forms a drop-down of the Chinese labels, and its search form too;
-* lists and profiles: ``*_label`` properties made by :meth:`Choices.label_of`;
+* lists and profiles: every enumerated column ``x`` gives its model a
+  read-only ``x_label`` (the Chinese label of the stored code), unless the
+  model defines one itself (:func:`add_label_properties`, run by core for
+  every mapped model); :meth:`Choices.label_of` makes one by hand;
 * import templates: a ``Column(kind="enum")`` of :mod:`core.importing`
   without ``choices`` takes the model column's;
 * REST API: the OpenAPI document gives the column an ``enum`` of its codes
@@ -92,3 +95,11 @@ def length_of(model, attr: str) -> int | None:
     """The length of ``model.attr``'s text column, or None."""
     column = _column(model, attr)
     return getattr(column.type, "length", None) if column is not None else None
+
+
+def add_label_properties(model) -> None:
+    """Give ``model`` an ``x_label`` property for every enumerated column
+    ``x`` it does not define one for itself."""
+    for attr, choices in enumerated_columns(model).items():
+        if not hasattr(model, attr + "_label"):
+            setattr(model, attr + "_label", choices.label_of(attr))

@@ -12,9 +12,7 @@ from __future__ import annotations
 import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-
-from core.api import Column, Importable, credit_code, in_scope, phone
+from core.api import Column, Importable, credit_code, phone
 from plugins.cultivation.models import (
     CATEGORIES,
     LEGAL_FORMS,
@@ -23,6 +21,8 @@ from plugins.cultivation.models import (
     SERVICE_KINDS,
     Service,
     YouthOrg,
+    find_orgs,
+    org_cell,
 )
 
 # An organization is identified by its credit code when it has one, else by
@@ -32,32 +32,6 @@ from plugins.cultivation.models import (
 # duplicating, and validate() refuses a credit code that another
 # organization already has.
 ORG_KEYS = (("credit_code",), ("name", "unit"))
-
-
-def org_cell(org) -> str:
-    """How a service's organization is written in an export: its credit code
-    when it has one (unique), else its name — what find_org reads back."""
-    return org.credit_code or org.name
-
-
-def find_org(session, text, scope):
-    """A youth organization in ``scope`` named by its credit code or by its
-    exact name (None when there is none, or when the name is ambiguous)."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    stmt = select(YouthOrg)
-    stmt = in_scope(stmt, YouthOrg, scope)
-    try:
-        code = credit_code(text)
-    except ValueError:
-        code = None
-    if code:
-        found = session.execute(stmt.where(YouthOrg.credit_code == code)).scalar_one_or_none()
-        if found is not None:
-            return found
-    matches = session.execute(stmt.where(YouthOrg.name == text).limit(2)).scalars().all()
-    return matches[0] if len(matches) == 1 else None
 
 
 YOUTHORG = Importable(
@@ -97,7 +71,7 @@ SERVICE = Importable(
     model=Service,
     label=_l("Services to organizations"),
     columns=(
-        Column("org", _l("Youth organization"), kind="ref", required=True, ref=find_org, format=org_cell,
+        Column("org", _l("Youth organization"), kind="ref", required=True, ref_many=find_orgs, format=org_cell,
                example="容桂街道青少年成长促进会", help=_l("Credit code or exact name of the organization."), width=30),
         Column("unit", _l("Owning unit"), kind="unit",
                help=_l("Leave empty: a service belongs to its organization's unit.")),

@@ -23,22 +23,22 @@ from decimal import Decimal
 
 from flask_appbuilder import Model
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.api import (
     CREDIT_CODE_PATTERN,
     Choices,
+    Errors,
     PHONE_PATTERN,
     Unique,
     UnitOwned,
     ValidationError,
-    clock,
     credit_code,
     format_amount,
     format_date_zh,
+    in_scope,
     limits,
-    parse_amount,
     phone,
 )
 
@@ -52,6 +52,8 @@ __all__ = [
     "SERVICE_KINDS",
     "COUNSELLING_OUTCOMES",
     "REGISTERED",
+    "find_orgs",
+    "org_cell",
 ]
 
 # 两大类 (notice 三(一))
@@ -96,25 +98,7 @@ COUNSELLING_OUTCOMES = Choices({
     "not_registered": _l("Not registered in the end"),
 })
 
-MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 MAX_MEMBERS = 1_000_000
-
-
-def _add(errors: dict, field: str, message) -> None:
-    errors.setdefault(field, []).append(str(message))
-
-
-def _check_lengths(item, errors: dict, fields) -> None:
-    """Text longer than its column is refused here, whatever the way in."""
-    for field in fields:
-        value = getattr(item, field)
-        limit = type(item).__table__.c[field].type.length
-        if value and len(value) > limit:
-            _add(errors, field, gettext("At most %(n)d characters (this has %(got)d).", n=limit, got=len(value)))
-
-
-def _today() -> datetime.date:
-    return clock.today()
 
 
 class YouthOrg(UnitOwned, Model):
@@ -163,14 +147,8 @@ class YouthOrg(UnitOwned, Model):
     def __repr__(self) -> str:
         return self.name or ""
 
-    # -- labels shown in lists and on the profile -------------------------
-    category_label = CATEGORIES.label_of("category")
-
-    service_field_label = SERVICE_FIELDS.label_of("service_field")
-
-    reg_status_label = REG_STATUSES.label_of("reg_status")
-
-    legal_form_label = LEGAL_FORMS.label_of("legal_form")
+    # category_label, service_field_label, reg_status_label, legal_form_label:
+    # given by core for every column with choices (core.values.choices)
 
     @property
     def directly_connected(self) -> bool:
@@ -178,53 +156,31 @@ class YouthOrg(UnitOwned, Model):
 
     # -- rules ----------------------------------------------------------------
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
-        self.name = (self.name or "").strip()
-        if not self.name:
-            _add(errors, "name", gettext("Enter the organization's name."))
-        _check_lengths(self, errors, ("name", "contact_name"))
-        for field, choices, message in (
-            ("category", CATEGORIES, _l("Choose the category.")),  # lazy: translated only when said
-            ("service_field", SERVICE_FIELDS, _l("Choose the service field.")),
-            ("reg_status", REG_STATUSES, _l("Choose the registration status.")),
-        ):
-            if getattr(self, field) not in choices:
-                _add(errors, field, message)
-        try:
-            self.credit_code = credit_code(self.credit_code)
-        except ValidationError as exc:
-            _add(errors, "credit_code", exc)
+        errors = Errors()
+        errors.text(self, "name", required=_l("Enter the organization's name."))
+        errors.choice(self, "category", _l("Choose the category."))  # lazy: translated only when said
+        errors.choice(self, "service_field", _l("Choose the service field."))
+        errors.choice(self, "reg_status", _l("Choose the registration status."))
+        errors.parsed(self, "credit_code", credit_code)
         self.legal_form = self.legal_form or None
         if self.reg_status == REGISTERED:
             if not self.credit_code and "credit_code" not in errors:
-                _add(errors, "credit_code", gettext("A registered organization must have its unified social credit code."))
+                errors.add("credit_code", gettext("A registered organization must have its unified social credit code."))
             if self.legal_form not in LEGAL_FORMS:
-                _add(errors, "legal_form", gettext("Choose the legal form of the registered organization."))
+                errors.add("legal_form", gettext("Choose the legal form of the registered organization."))
         elif self.legal_form is not None:
-            _add(errors, "legal_form", gettext("Only a registered organization has a legal form; leave it empty."))
-        today = _today()
-        for field, message in (
-            ("founded_on", _l("The founding date cannot be in the future.")),
-            ("directly_connected_on", _l("The direct-contact date cannot be in the future.")),
-            ("cultivated_on", _l("The cultivation date cannot be in the future.")),
-        ):
-            day = getattr(self, field)
-            if day is not None and day > today:
-                _add(errors, field, message)
-        self.contact_name = (self.contact_name or "").strip() or None
-        if (self.contact_phone or "").strip():
-            try:
-                self.contact_phone = phone(self.contact_phone)
-            except ValidationError as exc:
-                _add(errors, "contact_phone", exc)
-        else:
-            self.contact_phone = None
+            errors.add("legal_form", gettext("Only a registered organization has a legal form; leave it empty."))
+        errors.not_future(self, "founded_on", _l("The founding date cannot be in the future."))
+        errors.not_future(self, "directly_connected_on", _l("The direct-contact date cannot be in the future."))
+        errors.not_future(self, "cultivated_on", _l("The cultivation date cannot be in the future."))
+        errors.text(self, "contact_name")
+        errors.parsed(self, "contact_phone", phone)
         if self.members is not None and self.members < 0:
-            _add(errors, "members", gettext("The number of members cannot be negative."))
+            errors.add("members", gettext("The number of members cannot be negative."))
         elif self.members is not None and self.members > MAX_MEMBERS:
-            _add(errors, "members", gettext("The number of members is implausibly large."))
+            errors.add("members", gettext("The number of members is implausibly large."))
         if self.youth_share is not None and not 0 <= self.youth_share <= 100:
-            _add(errors, "youth_share", gettext("The youth share is a percentage from 0 to 100."))
+            errors.add("youth_share", gettext("The youth share is a percentage from 0 to 100."))
         if self.is_pilot is None:
             self.is_pilot = False
         return errors
@@ -259,10 +215,6 @@ class Service(UnitOwned, Model):
     def __repr__(self) -> str:
         return f"{self.kind_label} {self.starts_on or ''}".strip()
 
-    kind_label = SERVICE_KINDS.label_of("kind")
-
-    outcome_label = COUNSELLING_OUTCOMES.label_of("outcome")
-
     @property
     def amount_text(self) -> str:
         return format_amount(self.amount) if self.amount is not None else ""
@@ -275,47 +227,79 @@ class Service(UnitOwned, Model):
         return f"{start}—{format_date_zh(self.ends_on)}"
 
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
+        errors = Errors()
         if self.org is None and self.org_id is None:
-            _add(errors, "org", gettext("Choose the youth organization."))
-        if self.kind not in SERVICE_KINDS:
-            _add(errors, "kind", gettext("Choose the kind of service."))
+            errors.add("org", gettext("Choose the youth organization."))
+        errors.choice(self, "kind", _l("Choose the kind of service."))
         if self.starts_on is None:
-            _add(errors, "starts_on", gettext("Enter the date the service started."))
+            errors.add("starts_on", gettext("Enter the date the service started."))
         elif self.ends_on is not None and self.ends_on < self.starts_on:
-            _add(errors, "ends_on", gettext("The end date cannot be before the start date."))
+            errors.add("ends_on", gettext("The end date cannot be before the start date."))
         for field in ("contract", "custodian", "note"):
-            setattr(self, field, (getattr(self, field) or "").strip() or None)
-        _check_lengths(self, errors, ("contract", "custodian"))
+            errors.text(self, field)
         self.outcome = self.outcome or None
-        if self.amount is not None:
-            try:
-                self.amount = parse_amount(self.amount)
-                if self.amount > MAX_AMOUNT:
-                    _add(errors, "amount", gettext("The amount is too large."))
-            except ValidationError as exc:
-                _add(errors, "amount", exc)
+        errors.amount(self, "amount")
         kind = self.kind
         if kind == COUNSELLING:
             if self.outcome not in COUNSELLING_OUTCOMES:
-                _add(errors, "outcome", gettext("Choose the outcome of the registration counselling."))
+                errors.add("outcome", gettext("Choose the outcome of the registration counselling."))
         elif self.outcome is not None:
-            _add(errors, "outcome", gettext("Only registration counselling has an outcome; leave it empty."))
+            errors.add("outcome", gettext("Only registration counselling has an outcome; leave it empty."))
         if kind == PURCHASE:
             if not self.contract:
-                _add(errors, "contract", gettext("Enter the contract of the purchased service."))
+                errors.add("contract", gettext("Enter the contract of the purchased service."))
             if self.amount is None and "amount" not in errors:
-                _add(errors, "amount", gettext("Enter the amount of the purchased service in yuan."))
+                errors.add("amount", gettext("Enter the amount of the purchased service in yuan."))
             if self.ends_on is None and self.starts_on is not None:
-                _add(errors, "ends_on", gettext("Enter the end of the purchased service's period."))
+                errors.add("ends_on", gettext("Enter the end of the purchased service's period."))
         else:
             if self.contract is not None:
-                _add(errors, "contract", gettext("Only a purchased service has a contract; leave it empty."))
+                errors.add("contract", gettext("Only a purchased service has a contract; leave it empty."))
             if self.amount is not None and "amount" not in errors:
-                _add(errors, "amount", gettext("Only a purchased service has an amount; leave it empty."))
+                errors.add("amount", gettext("Only a purchased service has an amount; leave it empty."))
         if kind == CUSTODY:
             if not self.custodian:
-                _add(errors, "custodian", gettext("Enter the custodian of the financial custody."))
+                errors.add("custodian", gettext("Enter the custodian of the financial custody."))
         elif self.custodian is not None:
-            _add(errors, "custodian", gettext("Only financial custody has a custodian; leave it empty."))
+            errors.add("custodian", gettext("Only financial custody has a custodian; leave it empty."))
         return errors
+
+
+# -- an organization named in a file ------------------------------------------------------
+def org_cell(org) -> str:
+    """How an organization is written in an export (any plugin's list that
+    points to one): its credit code when it has one (unique), else its name
+    — what :func:`find_orgs` reads back."""
+    return org.credit_code or org.name
+
+
+def find_orgs(session, texts, scope) -> dict:
+    """Youth organizations in ``scope`` written by credit code or by an exact
+    name that only one organization in reach has: {text: YouthOrg}. One
+    query whatever the rows (an import column's ``ref_many``)."""
+    texts = {t for t in texts if t and t.strip()}
+    if not texts:
+        return {}
+    codes: dict[str, str] = {}
+    for t in texts:
+        try:
+            code = credit_code(t)
+        except ValidationError:
+            code = None
+        if code:
+            codes[t] = code
+    cond = YouthOrg.name.in_(sorted({t.strip() for t in texts}))
+    if codes:
+        cond = or_(cond, YouthOrg.credit_code.in_(sorted(set(codes.values()))))
+    by_code, by_name = {}, {}
+    for org in session.execute(in_scope(select(YouthOrg).where(cond), YouthOrg, scope)).scalars():
+        if org.credit_code:
+            by_code[org.credit_code] = org
+        by_name.setdefault(org.name, []).append(org)
+    out = {}
+    for t in texts:
+        if t in codes and codes[t] in by_code:
+            out[t] = by_code[codes[t]]
+        elif len(by_name.get(t.strip(), [])) == 1:
+            out[t] = by_name[t.strip()][0]
+    return out

@@ -14,44 +14,22 @@ from __future__ import annotations
 
 import datetime
 import re
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from core.api import Column, Importable, Unit, ValidationError, credit_code, in_scope, phone
-from plugins.cultivation.models import YouthOrg
+from core.api import Column, Importable, Unit, in_scope, phone
+from plugins.cultivation.models import find_orgs, org_cell
 from plugins.homes.models import (
     FUND_SOURCES,
     HOME_SERVICES,
-    MAX_AREA,
     Grant,
     Home,
     IncubationFund,
+    parse_area,
 )
 
 _NAME_AND_CODE = re.compile(r"(?P<name>.+?)[（(](?P<code>[0-9A-Za-z_-]+)[）)]")
-
-
-def parse_area(text: str) -> Decimal:
-    """Square metres: a number of zero or more with at most two decimals."""
-    cleaned = text.replace(",", "").replace("，", "").strip()
-    for suffix in ("平方米", "平米", "m²", "m2", "㎡"):
-        if cleaned.endswith(suffix):
-            cleaned = cleaned[: -len(suffix)].strip()
-    try:
-        area = Decimal(cleaned)
-        if not area.is_finite():
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        raise ValidationError(_l("The area is a number of square metres.")) from None
-    if area < 0:
-        raise ValidationError(_l("The area cannot be negative."))
-    if area > MAX_AREA:
-        raise ValidationError(_l("The area is too large."))
-    if area != area.quantize(Decimal("0.01")):
-        raise ValidationError(_l("Give the area with at most two decimals."))
-    return area.quantize(Decimal("0.01"))
 
 
 _scoped = in_scope
@@ -86,42 +64,6 @@ def find_funds(session, texts: set[str], scope) -> dict[str, IncubationFund]:
         found = [f for f, c in by_name.get(name, []) if code is None or c == code]
         if len(found) == 1:
             out[t] = found[0]
-    return out
-
-
-def org_cell(org) -> str:
-    """An organization in an export: its credit code when it has one, else its name."""
-    return org.credit_code or org.name
-
-
-def find_orgs(session, texts: set[str], scope) -> dict[str, YouthOrg]:
-    """Youth organizations in ``scope`` named by credit code or by an exact
-    name that is unique within reach; one query."""
-    codes: dict[str, str] = {}
-    for t in texts:
-        try:
-            code = credit_code(t)
-        except ValueError:
-            code = None
-        if code:
-            codes[t] = code
-    names = {t.strip() for t in texts}
-    if not names:
-        return {}
-    cond = YouthOrg.name.in_(names)
-    if codes:
-        cond = or_(cond, YouthOrg.credit_code.in_(set(codes.values())))
-    orgs = session.execute(_scoped(select(YouthOrg).where(cond), YouthOrg, scope)).scalars().all()
-    by_code = {o.credit_code: o for o in orgs if o.credit_code}
-    by_name: dict[str, list[YouthOrg]] = {}
-    for o in orgs:
-        by_name.setdefault(o.name, []).append(o)
-    out = {}
-    for t in texts:
-        if t in codes and codes[t] in by_code:
-            out[t] = by_code[codes[t]]
-        elif len(by_name.get(t.strip(), [])) == 1:
-            out[t] = by_name[t.strip()][0]
     return out
 
 

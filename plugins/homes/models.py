@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal, InvalidOperation
 
-from flask import current_app, has_app_context
 from flask_appbuilder import Model
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import (
@@ -49,27 +48,26 @@ from sqlalchemy.orm import (
     Mapped,
     column_property,
     mapped_column,
-    object_session,
     relationship,
 )
 
 from core.api import (
     Audited,
     Choices,
+    Errors,
+    Limit,
     NOT_AMOUNT,
     PHONE_PATTERN,
     Unique,
     UnitOwned,
     ValidationError,
-    clock,
     format_amount,
     format_date_zh,
     limits,
     lock_rows,
-    parse_amount,
     phone,
     stored_value,
-    unwritten,
+    session_of,
 )
 from plugins.cultivation.models import YouthOrg
 
@@ -179,35 +177,11 @@ GRANT_NEXT = {
     REJECTED: {REJECTED},
 }
 
-MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 MAX_AREA = Decimal("99999999.99")  # Numeric(10, 2)
 ZERO = Decimal("0.00")
 
 
 # -- helpers --------------------------------------------------------------------------
-def _label(choices: dict, code) -> str:
-    return str(choices[code]) if code in choices else (code or "")
-
-
-def _session_of(item):
-    session = object_session(item)
-    if session is None and has_app_context():
-        session = current_app.appbuilder.session
-    return session
-
-
-def _add(errors: dict, field: str, message) -> None:
-    errors.setdefault(field, []).append(str(message))
-
-
-def _today() -> datetime.date:
-    return clock.today()
-
-
-def _strip(value) -> str | None:
-    return (value or "").strip() or None
-
-
 def _id_of(item, rel: str, fk: str):
     """The id of the record ``rel`` points to; None when there is none, or
     when it is not a stored record (an API client sent an unknown id)."""
@@ -218,33 +192,25 @@ def _id_of(item, rel: str, fk: str):
     return target.id if (state.persistent or state.detached) else None
 
 
-def _amount(errors: dict, item, field: str, *, required: bool = False, positive: bool = False):
-    """Normalise an amount in 元 (Decimal, two places) and check it."""
-    value = getattr(item, field)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        setattr(item, field, None)
-        if required:
-            _add(errors, field, gettext("Enter the amount in yuan."))
-        return None
+def parse_area(text) -> Decimal:
+    """Square metres: a number of zero or more with at most two decimals."""
+    cleaned = str(text).replace(",", "").replace("，", "").strip()
+    for suffix in ("平方米", "平米", "m²", "m2", "㎡"):
+        if cleaned.endswith(suffix):
+            cleaned = cleaned[: -len(suffix)].strip()
     try:
-        value = parse_amount(value)
-    except ValidationError as exc:
-        _add(errors, field, exc)
-        return None
-    setattr(item, field, value)
-    if value > MAX_AMOUNT:
-        _add(errors, field, gettext("The amount is too large."))
-        return None
-    if positive and value <= 0:
-        _add(errors, field, gettext("The amount must be more than zero."))
-        return None
-    return value
-
-
-def _not_future(errors: dict, item, field: str, message) -> None:
-    day = getattr(item, field)
-    if day is not None and day > _today():
-        _add(errors, field, message)
+        area = Decimal(cleaned)
+        if not area.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        raise ValidationError(_l("The area is a number of square metres.")) from None
+    if area < 0:
+        raise ValidationError(_l("The area cannot be negative."))
+    if area > MAX_AREA:
+        raise ValidationError(_l("The area is too large."))
+    if area != area.quantize(Decimal("0.01")):
+        raise ValidationError(_l("Give the area with at most two decimals."))
+    return area.quantize(Decimal("0.01"))
 
 
 # == 亲青家园 =============================================================================
@@ -285,11 +251,9 @@ class Home(UnitOwned, Model):
     def __repr__(self) -> str:
         return self.name or ""
 
-    kind_label = HOME_KINDS.label_of("kind")
-
     @property
     def kind_group_label(self) -> str:
-        return _label(KIND_GROUPS, KIND_GROUP_OF.get(self.kind))
+        return KIND_GROUPS.label(KIND_GROUP_OF.get(self.kind))
 
     @property
     def services_text(self) -> str:
@@ -325,62 +289,35 @@ class Home(UnitOwned, Model):
         return f"{self.met_items or 0}/{total}（{self.compliance}%）"
 
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
-        self.name = (self.name or "").strip()
-        if not self.name:
-            _add(errors, "name", gettext("Enter the name of the base."))
-        self.address = (self.address or "").strip()
-        if not self.address:
-            _add(errors, "address", gettext("Enter the address of the base."))
-        if self.kind not in HOME_KINDS:
-            _add(errors, "kind", gettext("Choose the kind of base."))
-        if self.area is not None and not (isinstance(self.area, str) and not self.area.strip()):
-            try:
-                area = Decimal(str(self.area).strip().replace(",", ""))
-                if not area.is_finite():
-                    raise InvalidOperation
-                if area < 0:
-                    _add(errors, "area", gettext("The area cannot be negative."))
-                elif area > MAX_AREA:
-                    _add(errors, "area", gettext("The area is too large."))
-                elif area != area.quantize(Decimal("0.01")):
-                    _add(errors, "area", gettext("Give the area with at most two decimals."))
-                else:
-                    self.area = area.quantize(Decimal("0.01"))
-            except (InvalidOperation, ValueError):
-                _add(errors, "area", gettext("The area is a number of square metres."))
-        else:
-            self.area = None
-        _not_future(errors, self, "opened_on", gettext("The opening date cannot be in the future."))
-        _not_future(errors, self, "signage_on", gettext("The signage date cannot be in the future."))
+        errors = Errors()
+        errors.text(self, "name", required=_l("Enter the name of the base."))
+        errors.text(self, "address", required=_l("Enter the address of the base."))
+        errors.choice(self, "kind", _l("Choose the kind of base."))
+        errors.parsed(self, "area", parse_area)
+        errors.not_future(self, "opened_on", gettext("The opening date cannot be in the future."))
+        errors.not_future(self, "signage_on", gettext("The signage date cannot be in the future."))
         if self.signage_on is not None:
             if self.opened_on is None:
-                _add(errors, "opened_on", gettext("Enter the opening date of a base that has its sign."))
+                errors.add("opened_on", gettext("Enter the opening date of a base that has its sign."))
             elif self.signage_on < self.opened_on:
-                _add(errors, "signage_on", gettext("The signage date cannot be before the opening date."))
+                errors.add("signage_on", gettext("The signage date cannot be before the opening date."))
         for attr in HOME_SERVICES:
             if getattr(self, attr) is None:
                 setattr(self, attr, False)
-        self.manager = _strip(self.manager)
-        self.note = _strip(self.note)
-        if (self.phone or "").strip():
-            try:
-                self.phone = phone(self.phone)
-            except ValidationError as exc:
-                _add(errors, "phone", exc)
-        else:
-            self.phone = None
-        session = _session_of(self)
+        errors.text(self, "manager")
+        errors.text(self, "note")
+        errors.parsed(self, "phone", phone)
+        session = session_of(self)
         if self.id is not None and session is not None and "opened_on" not in errors:
             with session.no_autoflush:
                 first = session.execute(
                     select(func.min(Residency.entered_on)).where(Residency.home_id == self.id)
                 ).scalar()
             if first is not None and self.opened_on is None:
-                _add(errors, "opened_on", gettext(
+                errors.add("opened_on", gettext(
                     "Organizations live in this base since %(day)s: it needs its opening date.", day=format_date_zh(first)))
             elif first is not None and first < self.opened_on:
-                _add(errors, "opened_on", gettext(
+                errors.add("opened_on", gettext(
                     "Organizations entered this base on %(day)s, before this opening date.", day=format_date_zh(first)))
         return errors
 
@@ -404,21 +341,16 @@ class ChecklistItem(Audited, Model):
     def __repr__(self) -> str:
         return f"{self.code} {self.title}" if self.code else (self.title or "")
 
-    section_label = CHECKLIST_SECTIONS.label_of("section")
-
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
+        errors = Errors()
         self.code = (self.code or "").strip().upper()
         if not self.code:
-            _add(errors, "code", gettext("Enter the item's code (for example A1)."))
+            errors.add("code", gettext("Enter the item's code (for example A1)."))
         elif not all(ch.isascii() and (ch.isalnum() or ch in ".-_") for ch in self.code):
-            _add(errors, "code", gettext("An item code may contain only letters, digits, '.', '-' and '_'."))
-        self.title = (self.title or "").strip()
-        if not self.title:
-            _add(errors, "title", gettext("Enter what the item requires."))
-        if self.section not in CHECKLIST_SECTIONS:
-            _add(errors, "section", gettext("Choose the section of the checklist."))
-        self.description = _strip(self.description)
+            errors.add("code", gettext("An item code may contain only letters, digits, '.', '-' and '_'."))
+        errors.text(self, "title", required=_l("Enter what the item requires."))
+        errors.choice(self, "section", _l("Choose the section of the checklist."))
+        errors.text(self, "description")
         if self.position is None:
             self.position = 0
         if self.active is None:
@@ -449,22 +381,20 @@ class ChecklistEntry(UnitOwned, Model):
         return f"{self.home or ''} {self.item or ''}".strip()
 
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
+        errors = Errors()
         home_id = _id_of(self, "home", "home_id")
         item_id = _id_of(self, "item", "item_id")
         if home_id is None:
-            _add(errors, "home", gettext("Choose the base."))
+            errors.add("home", gettext("Choose the base."))
         if item_id is None:
-            _add(errors, "item", gettext("Choose the checklist item."))
+            errors.add("item", gettext("Choose the checklist item."))
         elif self.item is not None and not self.item.active and stored_value(self, "item_id") != item_id:
-            _add(errors, "item", gettext("This checklist item is no longer in use."))
+            errors.add("item", gettext("This checklist item is no longer in use."))
         if self.met_on is None:
-            _add(errors, "met_on", gettext("Enter the date the base met the item."))
+            errors.add("met_on", gettext("Enter the date the base met the item."))
         else:
-            _not_future(errors, self, "met_on", gettext("The date cannot be in the future."))
-        self.evidence = (self.evidence or "").strip()
-        if not self.evidence:
-            _add(errors, "evidence", gettext("Describe the evidence (document, photo, minutes …)."))
+            errors.not_future(self, "met_on", gettext("The date cannot be in the future."))
+        errors.text(self, "evidence", required=_l("Describe the evidence (document, photo, minutes …)."))
         return errors
 
 
@@ -520,50 +450,48 @@ class Residency(UnitOwned, Model):
     def __repr__(self) -> str:
         return f"{self.org or ''} @ {self.home or ''}"
 
-    status_label = RESIDENCY_STATUSES.label_of("status")
-
     @property
     def is_open(self) -> bool:
         return self.ended_on is None
 
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
+        errors = Errors()
         org_id = _id_of(self, "org", "org_id")
         home_id = _id_of(self, "home", "home_id")
         if org_id is None:
-            _add(errors, "org", gettext("Choose the youth organization."))
+            errors.add("org", gettext("Choose the youth organization."))
         if home_id is None:
-            _add(errors, "home", gettext("Choose the base."))
+            errors.add("home", gettext("Choose the base."))
         self.status = self.status or ENTERED
         old = stored_value(self, "status")
         if self.status not in RESIDENCY_STATUSES:
-            _add(errors, "status", gettext("Choose the status of the residency."))
+            errors.add("status", gettext("Choose the status of the residency."))
         elif old in RESIDENCY_NEXT and self.status not in RESIDENCY_NEXT[old]:
-            _add(errors, "status", gettext(
+            errors.add("status", gettext(
                 "A residency cannot go from %(old)s to %(new)s; an ended residency is not reopened: record a new one.",
-                old=_label(RESIDENCY_STATUSES, old), new=_label(RESIDENCY_STATUSES, self.status)))
+                old=RESIDENCY_STATUSES.label(old), new=RESIDENCY_STATUSES.label(self.status)))
         if self.entered_on is None:
-            _add(errors, "entered_on", gettext("Enter the date the organization entered the base."))
+            errors.add("entered_on", gettext("Enter the date the organization entered the base."))
         else:
-            _not_future(errors, self, "entered_on", gettext("The entry date cannot be in the future."))
+            errors.not_future(self, "entered_on", gettext("The entry date cannot be in the future."))
             if self.home is not None and "home" not in errors:
                 if self.home.opened_on is None:
-                    _add(errors, "home", gettext("This base has not opened yet: enter its opening date first."))
+                    errors.add("home", gettext("This base has not opened yet: enter its opening date first."))
                 elif self.entered_on < self.home.opened_on:
-                    _add(errors, "entered_on", gettext(
+                    errors.add("entered_on", gettext(
                         "The base opened on %(day)s: an organization cannot enter it before.",
                         day=format_date_zh(self.home.opened_on)))
         if self.status in (GRADUATED, LEFT):
             if self.ended_on is None:
-                _add(errors, "ended_on", gettext("Enter the date the organization graduated or left."))
+                errors.add("ended_on", gettext("Enter the date the organization graduated or left."))
         elif self.ended_on is not None and self.status in RESIDENCY_STATUSES:
-            _add(errors, "ended_on", gettext(
+            errors.add("ended_on", gettext(
                 "Only a residency that has ended (graduated or left) has an end date; leave it empty."))
         if self.ended_on is not None:
-            _not_future(errors, self, "ended_on", gettext("The end date cannot be in the future."))
+            errors.not_future(self, "ended_on", gettext("The end date cannot be in the future."))
             if self.entered_on is not None and self.ended_on < self.entered_on:
-                _add(errors, "ended_on", gettext("The end date cannot be before the entry date."))
-        self.note = _strip(self.note)
+                errors.add("ended_on", gettext("The end date cannot be before the entry date."))
+        errors.text(self, "note")
         return errors
 
 
@@ -590,17 +518,12 @@ class Sector(UnitOwned, Model):
     def __repr__(self) -> str:
         return self.name or ""
 
-    kind_label = SECTOR_KINDS.label_of("kind")
-
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
-        self.name = (self.name or "").strip()
-        if not self.name:
-            _add(errors, "name", gettext("Enter the name of the sector or group."))
-        if self.kind not in SECTOR_KINDS:
-            _add(errors, "kind", gettext("Choose whether it is a sector or a group."))
-        self.convenor = _strip(self.convenor)
-        self.note = _strip(self.note)
+        errors = Errors()
+        errors.text(self, "name", required=_l("Enter the name of the sector or group."))
+        errors.choice(self, "kind", _l("Choose whether it is a sector or a group."))
+        errors.text(self, "convenor")
+        errors.text(self, "note")
         return errors
 
 
@@ -626,22 +549,22 @@ class Pairing(UnitOwned, Model):
         return f"{self.sector or ''} — {self.home or ''}"
 
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
+        errors = Errors()
         sector_id = _id_of(self, "sector", "sector_id")
         home_id = _id_of(self, "home", "home_id")
         if sector_id is None:
-            _add(errors, "sector", gettext("Choose the sector or group."))
+            errors.add("sector", gettext("Choose the sector or group."))
         if home_id is None:
-            _add(errors, "home", gettext("Choose the base."))
+            errors.add("home", gettext("Choose the base."))
         if self.started_on is None:
-            _add(errors, "started_on", gettext("Enter the date the pairing started."))
+            errors.add("started_on", gettext("Enter the date the pairing started."))
         else:
-            _not_future(errors, self, "started_on", gettext("The start date cannot be in the future."))
+            errors.not_future(self, "started_on", gettext("The start date cannot be in the future."))
             if self.ended_on is not None and self.ended_on < self.started_on:
-                _add(errors, "ended_on", gettext("The end date cannot be before the start date."))
-        _not_future(errors, self, "ended_on", gettext("The end date cannot be in the future."))
-        self.activities = _strip(self.activities)
-        session = _session_of(self)
+                errors.add("ended_on", gettext("The end date cannot be before the start date."))
+        errors.not_future(self, "ended_on", gettext("The end date cannot be in the future."))
+        errors.text(self, "activities")
+        session = session_of(self)
         if not errors and self.ended_on is None and session is not None:
             sector_unit = self.sector.unit_id if self.sector is not None else None
             with session.no_autoflush:
@@ -653,7 +576,7 @@ class Pairing(UnitOwned, Model):
                 if self.id is not None:
                     q = q.where(Pairing.id != self.id)
                 if session.execute(q.limit(1)).first() is not None:
-                    _add(errors, "sector", gettext(
+                    errors.add("sector", gettext(
                         "This sector or group is already paired with a base: end that pairing first (one to one)."))
                 q = (
                     select(Pairing.id)
@@ -663,7 +586,7 @@ class Pairing(UnitOwned, Model):
                 if self.id is not None:
                     q = q.where(Pairing.id != self.id)
                 if sector_unit is not None and session.execute(q.limit(1)).first() is not None:
-                    _add(errors, "home", gettext(
+                    errors.add("home", gettext(
                         "This base is already paired with another sector or group of the same youth federation."))
         return errors
 
@@ -673,16 +596,7 @@ def lock_fund(session, fund_id: int) -> None:
     """Lock the fund's row until the end of the current transaction, so that
     checking its balance and writing a grant (or lowering what it committed)
     are one step for everyone (core.tenancy.locks)."""
-    lock_rows(session, IncubationFund, fund_id)
-
-
-_UNWRITTEN = "homes.unwritten_grants"
-
-
-def _unwritten_grants(session) -> dict[int, "Grant"]:
-    """Grants checked in the current transaction (an import checks every row
-    before it writes any): their amounts count against their funds too."""
-    return unwritten(session, _UNWRITTEN)
+    GRANTED.lock(session, fund_id)
 
 
 def _fund_id(grant) -> int | None:
@@ -693,21 +607,22 @@ def _counts(grant) -> bool:
     return grant.status != REJECTED and grant.amount is not None
 
 
-def granted_amount(session, fund_id: int, leave_out: "Grant | None" = None) -> Decimal:
-    """What the fund has granted (approved or awaiting approval), counting
-    the grants checked but not yet written in this transaction by their new
-    values, and leaving ``leave_out`` aside."""
-    unwritten = [g for g in _unwritten_grants(session).values() if g is not leave_out]
-    skip_ids = {g.id for g in unwritten if g.id is not None}
-    if leave_out is not None and leave_out.id is not None:
-        skip_ids.add(leave_out.id)
+def _granted_stored(session, fund_id: int, leave_out: "Grant | None" = None) -> Decimal:
+    """What the fund has granted as stored, leaving out ``leave_out`` and
+    the grants checked in this transaction (they count by their new values)."""
+    skip_ids = GRANTED.stored_ids(session, leave_out)
     q = select(func.coalesce(func.sum(Grant.amount), 0)).where(Grant.fund_id == fund_id, Grant.status != REJECTED)
     if skip_ids:
         q = q.where(Grant.id.not_in(skip_ids))
     with session.no_autoflush:
-        total = Decimal(session.execute(q).scalar_one())
-    total += sum((g.amount for g in unwritten if _fund_id(g) == fund_id and _counts(g)), ZERO)
-    return total
+        return Decimal(session.execute(q).scalar_one())
+
+
+def granted_amount(session, fund_id: int, leave_out: "Grant | None" = None) -> Decimal:
+    """What the fund has granted (approved or awaiting approval), counting
+    the grants checked but not yet written in this transaction by their new
+    values, and leaving ``leave_out`` aside."""
+    return _granted_stored(session, fund_id, leave_out) + GRANTED.pending(session, fund_id, leave_out=leave_out)
 
 
 class IncubationFund(UnitOwned, Model):
@@ -769,25 +684,23 @@ class IncubationFund(UnitOwned, Model):
         return "；".join(parts)
 
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
-        self.name = (self.name or "").strip()
-        if not self.name:
-            _add(errors, "name", gettext("Enter the name of the fund."))
+        errors = Errors()
+        errors.text(self, "name", required=_l("Enter the name of the fund."))
         if self.established_on is None:
-            _add(errors, "established_on", gettext("Enter the date the fund was established."))
+            errors.add("established_on", gettext("Enter the date the fund was established."))
         else:
-            _not_future(errors, self, "established_on", gettext("The establishment date cannot be in the future."))
+            errors.not_future(self, "established_on", gettext("The establishment date cannot be in the future."))
         for attr in FUND_SOURCES:
-            if _amount(errors, self, attr) is None and attr not in errors:
+            if errors.amount(self, attr) is None and attr not in errors:
                 setattr(self, attr, ZERO)
-        self.other_source = _strip(self.other_source)
-        self.purpose = _strip(self.purpose)
+        errors.text(self, "other_source")
+        errors.text(self, "purpose")
         if not any(a in errors for a in FUND_SOURCES):
             if self.committed <= 0:
-                _add(errors, "from_youth_foundation", gettext("Enter at least one committed amount."))
+                errors.add("from_youth_foundation", gettext("Enter at least one committed amount."))
             if self.from_other and not self.other_source:
-                _add(errors, "other_source", gettext("Name the other source of the committed amount."))
-        session = _session_of(self)
+                errors.add("other_source", gettext("Name the other source of the committed amount."))
+        session = session_of(self)
         if self.id is not None and session is not None and not errors:
             with session.no_autoflush:
                 lock_fund(session, self.id)
@@ -796,11 +709,11 @@ class IncubationFund(UnitOwned, Model):
                     select(func.min(Grant.applied_on)).where(Grant.fund_id == self.id)
                 ).scalar()
             if self.committed < granted:
-                _add(errors, "from_youth_foundation", gettext(
+                errors.add("from_youth_foundation", gettext(
                     "The committed total (%(committed)s yuan) cannot be less than what the fund has granted "
                     "(%(granted)s yuan).", committed=format_amount(self.committed), granted=format_amount(granted)))
             if first is not None and self.established_on is not None and first < self.established_on:
-                _add(errors, "established_on", gettext(
+                errors.add("established_on", gettext(
                     "The fund has a grant applied for on %(day)s, before this date.", day=format_date_zh(first)))
         return errors
 
@@ -830,79 +743,80 @@ class Grant(UnitOwned, Model):
     def __repr__(self) -> str:
         return f"{self.org or ''} {format_amount(self.amount) if self.amount is not None else ''}".strip()
 
-    status_label = GRANT_STATUSES.label_of("status")
-
     @property
     def amount_text(self) -> str:
         return format_amount(self.amount) if self.amount is not None else ""
 
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
-        session = _session_of(self)
+        errors = Errors()
+        session = session_of(self)
         fund_id = _fund_id(self)
         if fund_id is None:
-            _add(errors, "fund", gettext("Choose the incubation fund."))
+            errors.add("fund", gettext("Choose the incubation fund."))
         if _id_of(self, "org", "org_id") is None:
-            _add(errors, "org", gettext("Choose the youth organization."))
-        self.purpose = (self.purpose or "").strip()
-        if not self.purpose:
-            _add(errors, "purpose", gettext("Enter the purpose of the grant."))
-        _amount(errors, self, "amount", required=True, positive=True)
+            errors.add("org", gettext("Choose the youth organization."))
+        errors.text(self, "purpose", required=_l("Enter the purpose of the grant."))
+        errors.amount(self, "amount", required=True, positive=True)
         self.status = self.status or PENDING
         old = stored_value(self, "status")
         if self.status not in GRANT_STATUSES:
-            _add(errors, "status", gettext("Choose the approval status."))
+            errors.add("status", gettext("Choose the approval status."))
         elif old in GRANT_NEXT and self.status not in GRANT_NEXT[old]:
-            _add(errors, "status", gettext(
+            errors.add("status", gettext(
                 "A grant cannot go from %(old)s to %(new)s: an approval decision is final.",
-                old=_label(GRANT_STATUSES, old), new=_label(GRANT_STATUSES, self.status)))
+                old=GRANT_STATUSES.label(old), new=GRANT_STATUSES.label(self.status)))
         if self.applied_on is None:
-            _add(errors, "applied_on", gettext("Enter the date of the application."))
+            errors.add("applied_on", gettext("Enter the date of the application."))
         else:
-            _not_future(errors, self, "applied_on", gettext("The application date cannot be in the future."))
+            errors.not_future(self, "applied_on", gettext("The application date cannot be in the future."))
             if self.fund is not None and self.fund.established_on is not None and self.applied_on < self.fund.established_on:
-                _add(errors, "applied_on", gettext(
+                errors.add("applied_on", gettext(
                     "The fund was established on %(day)s: a grant cannot be applied for before.",
                     day=format_date_zh(self.fund.established_on)))
-        self.approved_by = _strip(self.approved_by)
-        self.note = _strip(self.note)
+        errors.text(self, "approved_by")
+        errors.text(self, "note")
         if self.status in (APPROVED, REJECTED):
             if self.approved_on is None:
-                _add(errors, "approved_on", gettext("Enter the date of the approval decision."))
+                errors.add("approved_on", gettext("Enter the date of the approval decision."))
             if self.status == APPROVED and not self.approved_by:
-                _add(errors, "approved_by", gettext("Enter who approved the grant (or the approval document)."))
+                errors.add("approved_by", gettext("Enter who approved the grant (or the approval document)."))
         elif self.approved_on is not None and self.status == PENDING:
-            _add(errors, "approved_on", gettext("A grant awaiting approval has no decision date yet; leave it empty."))
+            errors.add("approved_on", gettext("A grant awaiting approval has no decision date yet; leave it empty."))
         if self.approved_on is not None:
-            _not_future(errors, self, "approved_on", gettext("The decision date cannot be in the future."))
+            errors.not_future(self, "approved_on", gettext("The decision date cannot be in the future."))
             if self.applied_on is not None and self.approved_on < self.applied_on:
-                _add(errors, "approved_on", gettext("The decision date cannot be before the application date."))
+                errors.add("approved_on", gettext("The decision date cannot be before the application date."))
         if session is None:
             return errors
         if errors or fund_id is None:
-            _unwritten_grants(session).pop(id(self), None)
+            GRANTED.release(session, self)
             return errors
-        if _counts(self):
-            # the balance is read and the grant written in one locked step
-            lock_fund(session, fund_id)
-            with session.no_autoflush:
-                row = session.execute(
-                    select(*(getattr(IncubationFund, a) for a in FUND_SOURCES)).where(IncubationFund.id == fund_id)
-                ).one_or_none()
-            if row is None:
-                _add(errors, "fund", gettext("Choose the incubation fund."))
-                _unwritten_grants(session).pop(id(self), None)
-                return errors
-            committed = sum((Decimal(v or 0) for v in row), ZERO)
-            balance = committed - granted_amount(session, fund_id, leave_out=self)
-            if self.amount > balance:
-                _add(errors, "amount", gettext(
-                    "This grant of %(amount)s yuan would overdraw the fund: its balance is %(balance)s yuan.",
-                    amount=format_amount(self.amount), balance=format_amount(max(balance, ZERO))))
-                _unwritten_grants(session).pop(id(self), None)
-                return errors
-        _unwritten_grants(session)[id(self)] = self
+        if not _counts(self):  # held at nothing: its stored amount no longer counts either
+            GRANTED.reserve(session, self, fund_id, ZERO)
+            return errors
+        # the balance is read and the grant written in one locked step
+        lock_fund(session, fund_id)
+        with session.no_autoflush:
+            row = session.execute(
+                select(*(getattr(IncubationFund, a) for a in FUND_SOURCES)).where(IncubationFund.id == fund_id)
+            ).one_or_none()
+        if row is None:
+            errors.add("fund", gettext("Choose the incubation fund."))
+            GRANTED.release(session, self)
+            return errors
+        committed = sum((Decimal(v or 0) for v in row), ZERO)
+        used = _granted_stored(session, fund_id, leave_out=self)
+        if not GRANTED.reserve(session, self, fund_id, self.amount, limit=committed, used=used):
+            balance = GRANTED.room(session, self, fund_id, limit=committed, used=used)
+            errors.add("amount", gettext(
+                "This grant of %(amount)s yuan would overdraw the fund: its balance is %(balance)s yuan.",
+                amount=format_amount(self.amount), balance=format_amount(max(balance, ZERO))))
         return errors
+
+
+# what grants take from a fund's balance, held under the fund's row lock;
+# an import's grants checked and not written yet count too (core.api.Limit)
+GRANTED = Limit("homes.granted", IncubationFund)
 
 
 # what a fund has granted (approved or awaiting approval), in the fund's SELECT

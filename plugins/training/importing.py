@@ -18,10 +18,10 @@ import datetime
 import re
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from core.api import Column, Importable, ValidationError, credit_code, in_scope, phone, resident_id
-from plugins.cultivation.models import YouthOrg
+from core.api import Column, Importable, ValidationError, in_scope, phone, resident_id
+from plugins.cultivation.models import find_orgs, org_cell
 from plugins.training.models import Camp, Enrolment, Lecturer
 
 _CAMP_CELL = re.compile(r"(?P<title>.+?)\s*[（(]\s*第\s*(?P<n>\d+)\s*期\s*[）)]")
@@ -56,40 +56,6 @@ def find_camps(session, texts, scope) -> dict:
             found = by_title.get(t.strip(), [])
         if len(found) == 1:
             out[t] = found[0]
-    return out
-
-
-def org_cell(org) -> str:
-    return org.credit_code or org.name
-
-
-def find_orgs(session, texts, scope) -> dict:
-    """Youth organizations in ``scope`` written by credit code or by an exact
-    name only one organization in reach has: {text: YouthOrg}."""
-    texts = {t for t in texts if t}
-    if not texts:
-        return {}
-    codes = {}
-    for t in texts:
-        try:
-            code = credit_code(t)
-        except ValidationError:
-            code = None
-        if code:
-            codes[t] = code
-    stmt = select(YouthOrg).where(or_(YouthOrg.name.in_(sorted(texts)), YouthOrg.credit_code.in_(sorted(set(codes.values())))))
-    stmt = in_scope(stmt, YouthOrg, scope)
-    by_code, by_name = {}, {}
-    for org in session.execute(stmt).scalars():
-        if org.credit_code:
-            by_code[org.credit_code] = org
-        by_name.setdefault(org.name, []).append(org)
-    out = {}
-    for t in texts:
-        if t in codes and codes[t] in by_code:
-            out[t] = by_code[codes[t]]
-        elif len(by_name.get(t, [])) == 1:
-            out[t] = by_name[t][0]
     return out
 
 

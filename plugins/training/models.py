@@ -16,9 +16,10 @@ trainee list, and everyone else sees people only through the enrolments of
 their own camps. Lecturers belong to the unit that keeps them, are readable
 by every user and editable only in the owner's subtree (see views.py).
 
-Personal data (ID numbers, phones of trainees) is shown in full to province
-administrators only; everyone else sees it masked (``shown_resident_id``,
-``shown_phone``) in lists, detail pages, the API and exports.
+Personal data (ID numbers, phones of trainees) is declared on the models
+(``__qqh_personal__``): core shows it in full to province administrators
+only, masked to everyone else in lists, detail pages, the API and exports,
+and never sorts, filters or searches by it (core/tenancy/personal.py).
 
 ``validate()`` holds every rule, so pages, REST API and import refuse the same
 input with the same Chinese message and write nothing.
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import datetime
 
-from flask import current_app, has_app_context
 from flask_appbuilder import Model
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import (
@@ -53,30 +53,27 @@ from sqlalchemy.orm import (
     Session,
     column_property,
     mapped_column,
-    object_session,
     relationship,
-    scoped_session,
 )
 
 from core.api import (
     Audited,
     Choices,
+    Errors,
+    Limit,
     PHONE_PATTERN,
     RESIDENT_ID_PATTERN,
     Unique,
     UnitOwned,
-    ValidationError,
     clock,
     current_scope,
     limits,
-    lock_rows,
     phone,
     prefetched,
     resident_id,
     sees_personal_data,
-    shown,
     stored_value,
-    unwritten,
+    session_of,
 )
 from plugins.cultivation.models import YouthOrg
 
@@ -90,8 +87,6 @@ __all__ = [
     "STATUSES",
     "GENDERS",
     "sees_personal_data",
-    "shown_phone",
-    "shown_resident_id",
 ]
 
 PLANNED, OPEN, FINISHED, CANCELLED = "planned", "open", "finished", "cancelled"
@@ -114,43 +109,10 @@ GENDERS = Choices({MALE: _l("Male trainee"), FEMALE: _l("Female trainee")})
 MAX_CAPACITY = 10000
 
 
-def _label(choices: dict, code) -> str:
-    return str(choices[code]) if code in choices else (code or "")
-
-
-def _session_of(item):
-    """The session ``item`` is in, else the app's (for a record not added
-    yet); always a plain Session, never the scoped-session proxy."""
-    session = object_session(item)
-    if session is None and has_app_context():
-        session = current_app.appbuilder.session
-    if isinstance(session, scoped_session):
-        session = session()
-    return session
-
-
-def _add(errors: dict, field: str, message) -> None:
-    errors.setdefault(field, []).append(str(message))
-
-
-def _today() -> datetime.date:
-    return clock.today()
 
 
 def _clean(value) -> str | None:
     return (value or "").strip() or None
-
-
-# -- personal data --------------------------------------------------------------------
-# declared on the models (``__qqh_personal__``); core masks, never sorts or
-# filters by them and keeps a masked value sent back (core/tenancy/personal.py)
-
-def shown_resident_id(value) -> str:
-    return shown("resident_id", value) or ""
-
-
-def shown_phone(value) -> str:
-    return shown("phone", value) or ""
 
 
 # -- the lecturer pool ------------------------------------------------------------------
@@ -208,8 +170,6 @@ class Camp(UnitOwned, Model):
             return self.title or ""
         return gettext("%(title)s (session %(n)s)", title=self.title or "", n=self.session_no)
 
-    status_label = STATUSES.label_of("status")
-
     @property
     def dates_text(self) -> str:
         from core.api import format_date_zh
@@ -237,32 +197,28 @@ class Camp(UnitOwned, Model):
         return max((self.capacity or 0) - self.enrolled_count, 0)
 
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
-        self.title = (self.title or "").strip()
-        if not self.title:
-            _add(errors, "title", gettext("Enter the camp's title."))
+        errors = Errors()
+        errors.text(self, "title", required=_l("Enter the camp's title."))
         if self.session_no is None or self.session_no < 1:
-            _add(errors, "session_no", gettext("The session number is a whole number of 1 or more."))
+            errors.add("session_no", gettext("The session number is a whole number of 1 or more."))
         if self.starts_on is None:
-            _add(errors, "starts_on", gettext("Enter the camp's first day."))
+            errors.add("starts_on", gettext("Enter the camp's first day."))
         if self.ends_on is None:
-            _add(errors, "ends_on", gettext("Enter the camp's last day."))
+            errors.add("ends_on", gettext("Enter the camp's last day."))
         elif self.starts_on is not None and self.ends_on < self.starts_on:
-            _add(errors, "ends_on", gettext("The last day cannot be before the first day."))
-        self.place = (self.place or "").strip()
-        if not self.place:
-            _add(errors, "place", gettext("Enter where the camp takes place."))
+            errors.add("ends_on", gettext("The last day cannot be before the first day."))
+        errors.text(self, "place", required=_l("Enter where the camp takes place."))
         for field in ("media_partners", "org_partners", "institution_partners", "note"):
-            setattr(self, field, _clean(getattr(self, field)))
+            errors.text(self, field)
         if self.capacity is None or not 0 < self.capacity <= MAX_CAPACITY:
-            _add(errors, "capacity", gettext("The number of places must be a whole number from 1 to 10000."))
+            errors.add("capacity", gettext("The number of places must be a whole number from 1 to 10000."))
         if self.status is None:
             self.status = PLANNED
         if self.status not in STATUSES:
-            _add(errors, "status", gettext("Choose the camp's status."))
-        elif self.status == FINISHED and self.ends_on is not None and self.ends_on > _today():
-            _add(errors, "status", gettext("A camp can be marked finished only once its last day has come."))
-        session = _session_of(self)
+            errors.add("status", gettext("Choose the camp's status."))
+        elif self.status == FINISHED and self.ends_on is not None and self.ends_on > clock.today():
+            errors.add("status", gettext("A camp can be marked finished only once its last day has come."))
+        session = session_of(self)
         if session is not None and not errors and self.id is not None:
             self._check_against_stored(session, errors)
         return errors
@@ -274,20 +230,20 @@ class Camp(UnitOwned, Model):
             lock_camp(session, self.id)  # the same lock as an enrolment's: counted and written in one step
             old = stored_value(self, "status")
             if old is not None and old != self.status and self.status not in TRANSITIONS.get(old, set()):
-                _add(errors, "status", gettext(
-                    "A camp cannot go from %(old)s to %(new)s.", old=_label(STATUSES, old), new=_label(STATUSES, self.status)))
+                errors.add("status", gettext(
+                    "A camp cannot go from %(old)s to %(new)s.", old=STATUSES.label(old), new=STATUSES.label(self.status)))
             enrolled, attended = session.execute(
                 select(func.count(Enrolment.id), func.count(Enrolment.id).filter(Enrolment.attended.is_(True)))
                 .where(Enrolment.camp_id == self.id)
             ).one()
             if self.capacity is not None and self.capacity < enrolled:
-                _add(errors, "capacity", gettext(
+                errors.add("capacity", gettext(
                     "%(n)d people are enrolled already: the number of places cannot be smaller.", n=enrolled))
             if self.status == CANCELLED and attended:
-                _add(errors, "status", gettext(
+                errors.add("status", gettext(
                     "%(n)d people have attended this camp: it cannot be cancelled.", n=attended))
-            if attended and self.starts_on is not None and self.starts_on > _today():
-                _add(errors, "starts_on", gettext(
+            if attended and self.starts_on is not None and self.starts_on > clock.today():
+                errors.add("starts_on", gettext(
                     "People have attended this camp already: its first day cannot be in the future."))
 
 
@@ -333,30 +289,18 @@ class Lecturer(UnitOwned, Model):
         return self.n_camps or 0
 
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
-        self.name = (self.name or "").strip()
-        if not self.name:
-            _add(errors, "name", gettext("Enter the lecturer's name."))
-        self.institution = (self.institution or "").strip()
-        if not self.institution:
-            _add(errors, "institution", gettext("Enter the lecturer's university or institution."))
-        self.expertise = (self.expertise or "").strip()
-        if not self.expertise:
-            _add(errors, "expertise", gettext("Enter the lecturer's fields of expertise."))
-        self.title = _clean(self.title)
-        self.note = _clean(self.note)
-        if _clean(self.phone):
-            try:
-                self.phone = phone(self.phone)
-            except ValidationError as exc:
-                _add(errors, "phone", exc)
-        else:
-            self.phone = None
-        self.email = _clean(self.email)
+        errors = Errors()
+        errors.text(self, "name", required=_l("Enter the lecturer's name."))
+        errors.text(self, "institution", required=_l("Enter the lecturer's university or institution."))
+        errors.text(self, "expertise", required=_l("Enter the lecturer's fields of expertise."))
+        errors.text(self, "title")
+        errors.text(self, "note")
+        errors.parsed(self, "phone", phone)
+        errors.text(self, "email")
         if self.email is not None:
             local, _, domain = self.email.partition("@")
             if not local or "." not in domain or " " in self.email or domain.startswith(".") or domain.endswith("."):
-                _add(errors, "email", gettext('"%(value)s" is not an e-mail address.', value=self.email))
+                errors.add("email", gettext('"%(value)s" is not an e-mail address.', value=self.email))
         return errors
 
 
@@ -382,17 +326,13 @@ class Trainee(Audited, Model):
     def __repr__(self) -> str:
         return self.name or ""
 
-    gender_label = GENDERS.label_of("gender")
-
     @property
     def camps_attended(self) -> int:
         return self.n_attended or 0
 
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
-        self.name = (self.name or "").strip()
-        if not self.name:
-            _add(errors, "name", gettext("Enter the trainee's name."))
+        errors = Errors()
+        errors.text(self, "name", required=_l("Enter the trainee's name."))
         _check_person(self, errors)
         return errors
 
@@ -405,34 +345,24 @@ def _check_person(item, errors: dict) -> None:
     """Phone, ID number and gender of a trainee or an enrolment: normalised
     (core has put back a masked value sent back unchanged), the gender taken from the ID
     number when it is missing and checked against it when given."""
-    if not _clean(item.phone):
-        _add(errors, "phone", gettext("Enter the trainee's phone number."))
-        item.phone = None
-    elif "*" in item.phone:
-        _add(errors, "phone", gettext("This phone number is masked: write the full number."))
+    if "*" in (item.phone or ""):
+        errors.add("phone", gettext("This phone number is masked: write the full number."))
     else:
-        try:
-            item.phone = phone(item.phone)
-        except ValidationError as exc:
-            _add(errors, "phone", exc)
+        errors.parsed(item, "phone", phone, required=_l("Enter the trainee's phone number."))
     item.resident_id = _clean(item.resident_id)
-    if item.resident_id is not None:
-        if "*" in item.resident_id:
-            _add(errors, "resident_id", gettext("This ID number is masked: write the full number or leave it empty."))
-        else:
-            try:
-                item.resident_id = resident_id(item.resident_id)
-            except ValidationError as exc:
-                _add(errors, "resident_id", exc)
+    if "*" in (item.resident_id or ""):
+        errors.add("resident_id", gettext("This ID number is masked: write the full number or leave it empty."))
+    else:
+        errors.parsed(item, "resident_id", resident_id)
     item.gender = item.gender or None
     if item.gender is not None and item.gender not in GENDERS:
-        _add(errors, "gender", gettext("Choose the trainee's gender."))
+        errors.add("gender", gettext("Choose the trainee's gender."))
     elif item.resident_id and "resident_id" not in errors:
         from_id = _gender_of_id(item.resident_id)
         if item.gender is None:
             item.gender = from_id
         elif item.gender != from_id:
-            _add(errors, "gender", gettext("The gender does not match the ID number (its 17th digit)."))
+            errors.add("gender", gettext("The gender does not match the ID number (its 17th digit)."))
 
 
 class Enrolment(UnitOwned, Model):
@@ -475,51 +405,42 @@ class Enrolment(UnitOwned, Model):
     def __repr__(self) -> str:
         return self.name or ""
 
-    gender_label = GENDERS.label_of("gender")
-
-    @property
-    def phone_shown(self) -> str:
-        return shown_phone(self.phone)
-
-    @property
-    def resident_id_shown(self) -> str:
-        return shown_resident_id(self.resident_id)
-
     @property
     def attended_label(self) -> str:
         return gettext("Attended") if self.attended else gettext("Enrolled, not attended")
 
     def validate(self) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
+        errors = Errors()
         camp = self.camp
         if camp is None and self.camp_id is not None:
-            session = _session_of(self)
+            session = session_of(self)
             camp = session.get(Camp, self.camp_id) if session is not None else None
         if camp is None:
-            _add(errors, "camp", gettext("Choose the camp."))
+            errors.add("camp", gettext("Choose the camp."))
         if self.youth_org is None and self.youth_org_id is None:
-            _add(errors, "youth_org", gettext("Choose the youth organization the leader belongs to."))
-        self.name = (self.name or "").strip()
-        if not self.name:
-            _add(errors, "name", gettext("Enter the trainee's name."))
+            errors.add("youth_org", gettext("Choose the youth organization the leader belongs to."))
+        errors.text(self, "name", required=_l("Enter the trainee's name."))
         _check_person(self, errors)
         if self.resident_id is None and self.gender is None and "gender" not in errors:
-            _add(errors, "gender", gettext("Choose the trainee's gender (or give the ID number)."))
-        self.role = _clean(self.role)
-        self.note = _clean(self.note)
-        if self.enrolled_on is not None and self.enrolled_on > _today():
-            _add(errors, "enrolled_on", gettext("The enrolment date cannot be in the future."))
+            errors.add("gender", gettext("Choose the trainee's gender (or give the ID number)."))
+        errors.text(self, "role")
+        errors.text(self, "note")
+        if self.enrolled_on is not None and self.enrolled_on > clock.today():
+            errors.add("enrolled_on", gettext("The enrolment date cannot be in the future."))
         if self.attended is None:
             self.attended = False
         if camp is not None and self.attended:
             if camp.status == CANCELLED:
-                _add(errors, "attended", gettext("The camp was cancelled: nobody attended it."))
-            elif camp.starts_on is not None and camp.starts_on > _today():
-                _add(errors, "attended", gettext("Attendance can be recorded once the camp has begun."))
-        session = _session_of(self)
+                errors.add("attended", gettext("The camp was cancelled: nobody attended it."))
+            elif camp.starts_on is not None and camp.starts_on > clock.today():
+                errors.add("attended", gettext("Attendance can be recorded once the camp has begun."))
+        session = session_of(self)
         if not errors and session is not None:
             with session.no_autoflush:
                 self._check_roster(session, camp, errors)
+        if errors and session is not None:  # refused: it takes no place, nor stands for its person
+            PLACES.release(session, self)
+            PEOPLE.release(session, self)
         return errors
 
     @classmethod
@@ -533,7 +454,7 @@ class Enrolment(UnitOwned, Model):
             return
         facts = _roster_facts(session)
         with session.no_autoflush:
-            lock_rows(session, Camp, *camps)  # the camp's lock first (the camp's edit takes it too)
+            PLACES.lock(session, *camps)  # the camp's lock first (the camp's edit takes it too)
             ids = sorted(camps)
             state, taken = facts.setdefault("camps", {}), facts.setdefault("taken", {})
             for i in range(0, len(ids), 400):
@@ -604,21 +525,15 @@ class Enrolment(UnitOwned, Model):
                 select(Camp.status, Camp.capacity, Camp.starts_on).where(Camp.id == camp.id)
             ).one()
         if new_in_camp and status == CANCELLED:
-            _add(errors, "camp", gettext("The camp was cancelled: it takes no more enrolments."))
+            errors.add("camp", gettext("The camp was cancelled: it takes no more enrolments."))
             return
         if self.attended and status == CANCELLED:
-            _add(errors, "attended", gettext("The camp was cancelled: nobody attended it."))
+            errors.add("attended", gettext("The camp was cancelled: nobody attended it."))
             return
-        if self.attended and starts_on is not None and starts_on > _today():
-            _add(errors, "attended", gettext("Attendance can be recorded once the camp has begun."))
+        if self.attended and starts_on is not None and starts_on > clock.today():
+            errors.add("attended", gettext("Attendance can be recorded once the camp has begun."))
             return
         self.trainee = resolve_trainee(session, self)
-        pending = _pending(session)
-        index = _pending_index(session)  # the others': {camp id: n}, {(camp id, id(trainee)): n}
-        own = pending.get(id(self))
-        per_camp, pairs = dict(index["camps"]), index["pairs"]
-        if own is not None:
-            per_camp[own[0]] -= 1
         if self.trainee.id is None:
             same_person = False
         elif camp.id in facts.get("camps", {}) and self.trainee.id in facts.get("trainees", ()):
@@ -628,38 +543,24 @@ class Enrolment(UnitOwned, Model):
             if self.id is not None:
                 twins = twins.where(Enrolment.id != self.id)
             same_person = session.execute(twins.where(Enrolment.trainee_id == self.trainee.id).limit(1)).first()
-        others_same = pairs.get((camp.id, id(self.trainee)), 0) - (
-            1 if own is not None and own[0] == camp.id and own[1] is self.trainee else 0)
+        person = (camp.id, id(self.trainee))
+        others_same = PEOPLE.pending(session, person, leave_out=self)  # rows of this import not written yet
         if same_person or others_same > 0:
-            _add(errors, "name", gettext(
+            errors.add("name", gettext(
                 "%(name)s is enrolled in this camp already (the same ID number, or the same name and phone).",
                 name=self.name))
             return
-        if new_in_camp:
+        if new_in_camp:  # a place taken: the stored enrolments and this import's new ones count
             taken = facts["taken"][camp.id] if camp.id in facts.get("taken", {}) else session.execute(
                 select(func.count(Enrolment.id)).where(Enrolment.camp_id == camp.id)
             ).scalar_one()
-            taken += per_camp.get(camp.id, 0)
-            if taken >= capacity:
-                _add(errors, "camp", gettext(
+            if not PLACES.reserve(session, self, camp.id, limit=capacity, used=taken):
+                errors.add("camp", gettext(
                     "The camp is full: all %(n)d places are taken.", n=capacity))
                 return
-        if own is not None:
-            index["camps"][own[0]] -= 1
-            index["pairs"][(own[0], id(own[1]))] -= 1
-        pending[id(self)] = (camp.id, self.trainee)
-        index["camps"][camp.id] = index["camps"].get(camp.id, 0) + 1
-        key = (camp.id, id(self.trainee))
-        index["pairs"][key] = index["pairs"].get(key, 0) + 1
-
-
-def _pending_index(session) -> dict:
-    """The pending enrolments counted by camp and by camp and person, kept
-    with them: an import of 10,000 rows does not scan the others per row."""
-    box = unwritten(session, "training_pending_index")
-    box.setdefault("camps", {})
-    box.setdefault("pairs", {})
-    return box
+        else:  # its place is stored already
+            PLACES.release(session, self)
+        PEOPLE.reserve(session, self, person)
 
 
 def _roster_facts(session) -> dict:
@@ -670,18 +571,18 @@ def _roster_facts(session) -> dict:
     return prefetched(session, "training.roster")
 
 
-def _pending(session) -> dict:
-    """Enrolments checked in this transaction but not written yet (an import
-    checks every row before it writes any): {id(enrolment): (camp id, trainee)}.
-    Forgotten when the transaction ends (core.tenancy.locks)."""
-    return unwritten(session, "training_pending")
+# a camp's places, taken by enrolments under the camp's row lock, and who is
+# enrolled in which camp: the rows of an import checked and not written yet
+# count too (core.api.Limit)
+PLACES = Limit("training.places", Camp)
+PEOPLE = Limit("training.people")  # key: (camp id, id(trainee)), the duplicate check
 
 
 def lock_camp(session, camp_id: int) -> None:
     """Serialise enrolments into one camp, and changes of the camp, until the
     transaction ends, so that two requests cannot both take the last place,
     nor cut the places below the enrolments (core.tenancy.locks)."""
-    lock_rows(session, Camp, camp_id)
+    PLACES.lock(session, camp_id)
 
 
 def resolve_trainee(session, person) -> Trainee:

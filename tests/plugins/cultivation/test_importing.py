@@ -10,9 +10,9 @@ from core.excel.declarations import check_declaration
 from core.excel.engine import run_import
 from core.excel.workbooks import write_export, write_template
 from core.tenancy.units import unit_by_code
-from plugins.cultivation.importing import IMPORTABLES, ORG_KEYS, SERVICE, YOUTHORG, find_org
+from plugins.cultivation.importing import IMPORTABLES, ORG_KEYS, SERVICE, YOUTHORG
 from plugins.cultivation.models import (
-    CATEGORIES, LEGAL_FORMS, REG_STATUSES, SERVICE_FIELDS, SERVICE_KINDS, Service, YouthOrg,
+    CATEGORIES, LEGAL_FORMS, REG_STATUSES, SERVICE_FIELDS, SERVICE_KINDS, Service, YouthOrg, find_orgs,
 )
 from tests.plugins.cultivation.conftest import new_credit_code, unique
 
@@ -124,8 +124,9 @@ def test_services_import_and_export_round_trip(app):
                        reg_status="registered", legal_form="other", credit_code=code)
         s.add(org)
         s.commit()
-        assert find_org(s, code, scope) is org and find_org(s, name, scope) is org
-        assert find_org(s, name, unit_by_code(s, "440300").path) is None
+        # the one finder of the three plugins' lists: by credit code or by exact name, in reach only
+        assert find_orgs(s, {code, name, "没有这个组织"}, scope) == {code: org, name: org}
+        assert find_orgs(s, {name}, unit_by_code(s, "440300").path) == {}
         header = "青年社会组织,所属团组织,服务类型,开始日期,结束日期,辅导结果,合同,金额（元）,托管方,备注"
         rows = [
             f"{code},,购买服务,2012-04-01,2012-12-31,,飞扬地带,\"120,000.50\",,",

@@ -144,6 +144,11 @@ def test_roster_refusals_write_nothing(app, roster_setup):
         assert "性别" in text[10]
         after = (s.execute(select(func.count(Enrolment.id))).scalar_one(), trainees_count(s))
         assert after == before
+        # the two stored people again (one of them changed) and a new one: the stored enrolments
+        # hold their places once (not once stored and once checked), the new one takes the last
+        again = [seed[0].replace(",是,", ",是,补充备注"), seed[1], rows[0]]
+        report = run_import(s, ENROLMENT, "c.csv", csv_bytes(HEADER, *again), scope=r["scope"], commit=True)
+        assert report.ok and report.new == 1 and report.updated == 1, report.as_dict()
 
 
 def test_finders_stay_in_the_scope(app, roster_setup):
