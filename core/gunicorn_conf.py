@@ -32,3 +32,13 @@ def on_starting(server):
     if problem:
         print(f"错误 Error: {problem}", file=sys.stderr, flush=True)
         sys.exit(1)
+
+
+def post_worker_init(worker):
+    """The worker has built its app: keep the collector off its objects (:func:`core.app.freeze_heap`)."""
+    import logging
+
+    from core.app import freeze_heap
+
+    logging.getLogger("qqh.start").info("worker %s: %s objects of the app kept out of garbage collection",
+                                        worker.pid, freeze_heap())

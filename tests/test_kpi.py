@@ -98,6 +98,7 @@ def run(app, code, as_of, depth=None, extra=True, today=None):
         s = app.appbuilder.session
         root = s.execute(select(Unit).where(Unit.code == code)).scalar_one()
         rep = kpi.evaluate(s, YEAR, root, as_of, depth=depth, checks=checks(app) if extra else None, today=today or as_of)
+        assert rep.as_dicts() == [r.as_dict() for r in rep.rows]  # the API's rows, built per unit and target
         return {(r.unit.code, r.target.check_key, r.target.period): r for r in rep.rows}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -132,7 +133,9 @@ def test_outage_on_postgresql(own_pg, tmp_path, caplog):
             assert r.status_code == 200 and r.json()["ok"]
         finally:
             proc.terminate()
-            proc.wait(20)
+            _out, err = proc.communicate(timeout=20)
+        # the worker kept the app's objects out of garbage collection (core.app.freeze_heap)
+        assert re.search(r"worker \d+: [1-9]\d{4,} objects of the app kept out of garbage collection", err), err[-2000:]
     finally:
         live.stop()
         with app.app_context():

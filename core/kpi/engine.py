@@ -554,9 +554,9 @@ class ReportUnit:
 
     __slots__ = ("id", "code", "name", "level", "tier", "prd", "undergraduate", "parent_id", "path", "depth")
 
-    def __init__(self, row):
-        for attr in self.__slots__:
-            setattr(self, attr, getattr(row, attr))
+    def __init__(self, row):  # a row of these columns, in this order
+        (self.id, self.code, self.name, self.level, self.tier, self.prd, self.undergraduate, self.parent_id,
+         self.path, self.depth) = row
 
     kpi_tier = Unit.kpi_tier
 
@@ -567,7 +567,7 @@ class ReportUnit:
 @dataclass
 class ReportRow:
     unit: ReportUnit
-    target: KpiTarget
+    target: ReportTarget  # the target's columns
     label: str
     unit_of_measure: str
     value: Any
@@ -645,9 +645,52 @@ class Report:
     rows: list[ReportRow] = field(default_factory=list)
 
     def as_dicts(self) -> list[dict]:
+        """The rows as ``ReportRow.as_dict`` gives them; what a unit's or a
+        target's rows share is read once per unit and per target, not per row
+        (a province report has some 600 rows of 120 units and 10 targets)."""
         statuses = {k: str(v) for k, v in STATUSES.items()}
         scopes = {k: str(v) for k, v in SCOPES.items()}
-        return [r.as_dict(statuses, scopes) for r in self.rows]
+        of_unit: dict[int, dict] = {}
+        of_target: dict[int, dict] = {}
+        out = []
+        for r in self.rows:
+            u = of_unit.get(id(r.unit))
+            if u is None:
+                u = of_unit[id(r.unit)] = {"unit": r.unit.code, "unit_name": r.unit.name, "tier": r.unit.kpi_tier}
+            t = of_target.get(id(r.target))
+            if t is None:
+                target = r.target
+                scope = target.scope or OWN
+                t = of_target[id(target)] = {
+                    "check": target.check_key, "target": r.threshold, "period": target.period, "scope": scope,
+                    "scope_label": scopes.get(scope, scope), "counts": target.counts or ENTERED,
+                }
+            out.append({
+                "unit": u["unit"], "unit_name": u["unit_name"], "tier": u["tier"], "check": t["check"],
+                "label": r.label, "unit_of_measure": r.unit_of_measure, "value": r.value, "target": t["target"],
+                "due": r.due.isoformat(), "period": t["period"], "quarter": r.quarter,
+                "missed_quarters": r.missed_quarters, "status": r.status, "status_label": statuses[r.status],
+                "scope": t["scope"], "scope_label": t["scope_label"], "own_value": r.own_value,
+                "subtree_value": r.subtree_value, "counts": t["counts"], "entered_value": r.entered_value,
+            })
+        return out
+
+
+class ReportTarget:
+    """The columns of a target that a report reads (a report reads them for
+    each of its hundreds of rows: plain attributes cost less than the ORM's)."""
+
+    __slots__ = ("id", "plan_year", "check_key", "tier", "threshold", "due", "period", "scope", "first_quarter",
+                 "counts")
+
+    def __init__(self, row):  # a row of these columns, in this order
+        (self.id, self.plan_year, self.check_key, self.tier, self.threshold, self.due, self.period, self.scope,
+         self.first_quarter, self.counts) = row
+
+
+def _targets(session, plan_year: int) -> list[ReportTarget]:
+    cols = [getattr(KpiTarget, a) for a in ReportTarget.__slots__]
+    return [ReportTarget(r) for r in session.execute(select(*cols).where(KpiTarget.plan_year == plan_year))]
 
 
 def _subtree_units(session, root: Unit, max_depth: int | None = None) -> list[ReportUnit]:
@@ -705,9 +748,7 @@ def evaluate(
     units = _subtree_units(session, root, None if depth is None else root.depth + depth)
     # the paths of the whole subtree: read only when figures must be computed
     paths = {u.id: u.path for u in units} if depth is None else None
-    targets = list(
-        session.execute(select(KpiTarget).where(KpiTarget.plan_year == plan_year)).scalars()
-    )
+    targets = _targets(session, plan_year)
     targets.sort(key=lambda t: (check_order(t.check_key), t.period, t.due, t.tier))
 
     # per target, the windows to count: (day before the window or None for
@@ -737,8 +778,12 @@ def evaluate(
 
     off = off_by_unit(session, units)  # a unit that switched a module off has none of its targets
     owner = check_plugins() if off else {}
+    by_tiers: dict[frozenset, list] = {}  # the targets of a combination of tiers, sorted: once per combination
     for unit in units:
-        mine = sorted(p for tier in unit_target_tiers(unit) for p in prepared.get(tier, ()))
+        tiers = frozenset(unit_target_tiers(unit))
+        mine = by_tiers.get(tiers)
+        if mine is None:
+            mine = by_tiers[tiers] = sorted(p for tier in tiers for p in prepared.get(tier, ()))
         for order, t, windows, q, due in mine:
             if off.get(unit.id) and owner.get(t.check_key) in off[unit.id]:
                 continue
@@ -776,28 +821,37 @@ def evaluate(
 
         approved = approved_figures(session, plan_year, as_approved, {u.id for u, *_r in plan})
     report = Report(plan_year, as_of, root, units)
+    # what every row of a target reads of it, read once (the ORM's attributes cost more than a tuple's)
+    facts = {id(t): (t.check_key, t.scope or OWN, t.counts, t.threshold) for t in targets}
     for unit, t, windows, q, due in plan:
-        check = checks.get(t.check_key)
+        check_key, scope, counts, threshold = facts[id(t)]
+        check = checks.get(check_key)
         if check is None:
-            if t.check_key not in labels:
-                dormant = _dormant_check(t.check_key)
-                labels[t.check_key] = (check_label(t.check_key, checks),
-                                       str(dormant.unit_of_measure) if dormant is not None else "")
-            report.rows.append(ReportRow(unit, t, *labels[t.check_key], None, NOT_APPLICABLE, due, q))
+            if check_key not in labels:
+                dormant = _dormant_check(check_key)
+                labels[check_key] = (check_label(check_key, checks),
+                                     str(dormant.unit_of_measure) if dormant is not None else "")
+            report.rows.append(ReportRow(unit, t, *labels[check_key], None, NOT_APPLICABLE, due, q))
             continue
-        scope = t.scope or OWN
-        own_value = count(check, unit.code, *windows[q], OWN)
-        subtree_value = count(check, unit.code, *windows[q], SUBTREE)
+        code = unit.code
+        before, end = windows[q]
+        if before is not None and end <= before:  # asked before the window began
+            own_value = subtree_value = 0
+        else:
+            own_value, subtree_value = values.get((check_key, before, end, code), (0, 0))
+            own_value, subtree_value = _number(own_value), _number(subtree_value)
         value = own_value if scope == OWN else subtree_value
         entered = None
-        if t.counts == APPROVED and q is None:  # the figure of the last approved submission (0 before any)
-            figure = approved.get((t.check_key, unit.id), {})
+        if counts == APPROVED and q is None:  # the figure of the last approved submission (0 before any)
+            figure = approved.get((check_key, unit.id), {})
             entered, value = value, _number(figure.get("own" if scope == OWN else "subtree") or 0)
             own_value, subtree_value = _number(figure.get("own") or 0), _number(figure.get("subtree") or 0)
             entered = entered if entered != value else None
         # the quarters already over that fell short are listed apart
-        missed = [k for k, w in windows.items() if k is not None and k != q and count(check, unit.code, *w, scope) < t.threshold]
-        if value >= t.threshold:
+        missed = [] if q is None else [
+            k for k, w in windows.items() if k != q and count(check, code, *w, scope) < threshold
+        ]
+        if value >= threshold:
             status = MET
         elif as_of <= due and not year_over:
             status = IN_PROGRESS
