@@ -27,7 +27,7 @@ Hooks and markers
     ``qqh_add_hookspecs()``). The hooks themselves are documented in
     ``core/hookspecs.py``. ``unit_hooks(unit=None)`` — pluggy's relay of the
     plugins a unit uses (default: the current user's unit), e.g.
-    ``unit_hooks().qqh_my_hook(...)``; ``plugin_hook_callers(hook, unit=None)``
+    ``unit_hooks().qqh_my_hook(...)``; ``plugin_hook_callers(hook, unit=None, record_unit=None)``
     — ``(name, label, caller)`` per such plugin, to call each one on its own
     (a page that survives one plugin's failure). ``module_enabled(name,
     unit=None)`` — whether a unit uses a plugin (loaded and not switched off).
