@@ -53,7 +53,10 @@ Views and APIs
     ``ScopedInterface`` (their data interface: every read limited by
     ``ScopedInterface.scope_reads``, which a subclass may override to widen
     reads legitimately — a shared pool — while writes stay checked),
-    ``PickerField`` (a scoped many-to-one picker), ``PersonalDataView``.
+    ``PickerField`` (a scoped many-to-one picker), ``PersonalDataView``;
+    ``ProvinceDataView`` (pages of province-wide data: everyone reads,
+    ``can_manage``, i.e. ``MANAGE``, to change; a refused record comes back
+    as its form with the Chinese messages beside the fields).
 
 Fields, validators and formatting
     ``flag_field``, ``amount_field``, ``choice_field``, ``search_choice``,
@@ -122,6 +125,7 @@ from core.tenancy.scope import (
 from core.tenancy.records import Audited, UnitOwned, check_item, stored_value
 from core.tenancy.unique import Unique
 from core.web.scoped_views import ScopedInterface, ScopedModelView
+from core.web.province import MANAGE, ProvinceDataView
 from core.web.scoped_api import ScopedModelRestApi
 from core.web.commands import fail, with_app
 from core.tenancy.units import Unit
@@ -166,7 +170,9 @@ __all__ = [
     "user_scope",
     # views and APIs
     "PersonalDataView",
+    "MANAGE",
     "PickerField",
+    "ProvinceDataView",
     "ScopedInterface",
     "ScopedModelRestApi",
     "ScopedModelView",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, request
-from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.api import expose as api_expose, protect, safe
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.security.decorators import permission_name
@@ -13,14 +13,15 @@ from sqlalchemy.orm import joinedload
 from wtforms.validators import DataRequired, Optional
 
 from core.api import (
+    MANAGE,
     InvalidInput,
     PickerField,
+    ProvinceDataView,
     ScopedInterface,
     ScopedModelRestApi,
     ScopedModelView,
     Unit,
     amount_field,
-    check_item,
     choice_field,
     current_scope,
     flag_field,
@@ -213,25 +214,6 @@ def picker_results(api, model, label_of, q_columns):
         stmt = stmt.where(q_columns[0].like(like))
     rows = api.datamodel.session.execute(stmt).all()
     return api.response(200, results=[{"id": r.id, "text": label_of(r)} for r in rows])
-
-
-MANAGE = "manage"  # the permission to edit province-wide data (province administrators)
-
-
-class ProvinceDataView(ModelView):
-    """Page of province-wide data that is not unit-owned: everyone reads
-    it, only province administrators change it (``can_manage``, as core's
-    KPI targets). The model's validate() runs on add and edit as on every
-    other page."""
-
-    method_permission_name = {"add": MANAGE, "edit": MANAGE, "delete": MANAGE}
-
-    def pre_update(self, item):
-        try:
-            check_item(self.datamodel.session, item, current_scope())
-        except InvalidInput:
-            self.datamodel.session.rollback()
-            raise
 
 
 # == 亲青家园 ==============================================================================
