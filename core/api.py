@@ -53,7 +53,11 @@ Views and APIs
     ``ScopedInterface`` (their data interface: every read limited by
     ``ScopedInterface.scope_reads``, which a subclass may override to widen
     reads legitimately — a shared pool — while writes stay checked),
-    ``PickerField`` (a scoped many-to-one picker), ``PersonalDataView``;
+    ``Picker(Model, search=(Model.name,), initials=None, columns=(), text=None,
+    order_by=None)`` — a search-as-you-type picker declared once: a class
+    attribute of a REST API is its scoped JSON endpoint (``picker = ORGS``:
+    ``GET …/picker?q=``), ``ORGS.field(label, required=True)`` its form field;
+    ``PickerField`` (the field itself), ``PersonalDataView``;
     ``ProvinceDataView`` (pages of province-wide data: everyone reads,
     ``can_manage``, i.e. ``MANAGE``, to change; a refused record comes back
     as its form with the Chinese messages beside the fields).
@@ -115,7 +119,7 @@ from core.tenancy.locks import lock_rows, prefetched, unwritten
 from core.lowcode.sql import drop_values_column
 from core.tenancy.modules import module_enabled, plugin_hook_callers, unit_hooks
 from core.tenancy.personal import PersonalDataView, sees_personal_data, shown
-from core.web.pickers import PickerField
+from core.web.pickers import Picker, PickerField
 from core.plugins import Manifest, Page, PluginError, module_dir
 from core.reporting.reports import FIGURES, LIST, ReportingItem
 from core.tenancy.scope import (
@@ -171,6 +175,7 @@ __all__ = [
     # views and APIs
     "PersonalDataView",
     "MANAGE",
+    "Picker",
     "PickerField",
     "ProvinceDataView",
     "ScopedInterface",

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, redirect, url_for
 from flask_appbuilder import expose, has_access
-from flask_appbuilder.api import expose as api_expose, protect, safe
-from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from markupsafe import Markup
 from marshmallow.validate import Length
 from sqlalchemy import select
-from wtforms.validators import DataRequired
 
 from core.api import (
+    Picker,
     PickerField,
     ScopedInterface,
     ScopedModelRestApi,
     ScopedModelView,
-    Unit,
     current_scope,
     flag_field,
     format_amount,
@@ -112,20 +109,19 @@ def chinese_length_messages(api, fields) -> None:
 
 
 # -- youth organizations ------------------------------------------------------------
-def scoped_orgs():
-    """Select of the youth organizations the current user may see."""
-    return in_scope(select(YouthOrg), YouthOrg)
-
-
 def load_scoped_org(pk):
     """The organization ``pk`` if the current user may see it, else None."""
-    session = current_app.appbuilder.session
-    return session.execute(scoped_orgs().where(YouthOrg.id == pk)).scalar_one_or_none()
+    return ORGS.load(pk)
 
 
-def org_picker(label) -> PickerField:
+# the organization picker (YouthOrgApi.picker; other plugins' forms use ORGS.field too):
+# by name, credit code or the name's pinyin initials
+ORGS = Picker(YouthOrg, search=(YouthOrg.name, YouthOrg.credit_code), initials=YouthOrg.name)
+
+
+def org_picker(label, required: bool = True) -> PickerField:
     """Search-as-you-type youth organization field (data: YouthOrgApi.picker)."""
-    return PickerField(label, validators=[DataRequired()], endpoint="YouthOrgApi.picker", load=load_scoped_org)
+    return ORGS.field(label, required)
 
 
 # enumerated columns get their drop-downs from the model (core.values.choices)
@@ -247,43 +243,7 @@ class YouthOrgApi(ScopedModelRestApi):
         super()._init_model_schemas()
         chinese_length_messages(self, ("name", "credit_code", "contact_name", "contact_phone"))
 
-    @api_expose("/picker", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def picker(self):
-        """Youth organizations in the caller's subtree whose name or credit
-        code contains ``q``, or whose name's pinyin initials do (at most 20): the data of the search-as-you-type
-        organization picker.
-        ---
-        get:
-          parameters:
-          - in: query
-            name: q
-            schema:
-              type: string
-          responses:
-            200:
-              description: matching organizations
-        """
-        q = (request.args.get("q") or "").strip()[:50]
-        session = self.datamodel.session
-        stmt = (
-            select(YouthOrg.id, YouthOrg.name, Unit.name.label("unit_name"))
-            .join(Unit, Unit.id == YouthOrg.unit_id)
-            .order_by(YouthOrg.name, YouthOrg.id)
-            .limit(20)
-        )
-        stmt = in_scope(stmt, YouthOrg)
-        if q:
-            like = f"%{q.replace('%', '').replace('_', '')}%"
-            from core.api import initials_condition
-
-            stmt = stmt.where(
-                YouthOrg.name.like(like) | YouthOrg.credit_code.like(like.upper()) | initials_condition(session, YouthOrg.name, q)
-            )
-        rows = session.execute(stmt).all()
-        return self.response(200, results=[{"id": r.id, "text": f"{r.name}（{r.unit_name}）"} for r in rows])
+    picker = ORGS
 
 
 # -- services ------------------------------------------------------------------------

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, request
+from flask import abort, current_app
 from flask_appbuilder import expose, has_access
-from flask_appbuilder.api import expose as api_expose, protect, safe
 from flask_appbuilder.models.sqla.filters import FilterEqual
-from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from wtforms.validators import DataRequired, Optional
 
 from core.api import (
     MANAGE,
     InvalidInput,
-    PickerField,
+    Picker,
     ProvinceDataView,
     ScopedInterface,
     ScopedModelRestApi,
     ScopedModelView,
-    Unit,
     amount_field,
     choice_field,
     current_scope,
@@ -33,6 +29,7 @@ from core.api import (
     search_choice,
 )
 from plugins.cultivation.models import YouthOrg
+from plugins.cultivation.views import ORGS
 from plugins.homes.models import (
     CHECKLIST_SECTIONS,
     FUND_SOURCES,
@@ -179,41 +176,10 @@ def _fmt_amount(value) -> str:
     return format_amount(value) if value is not None else ""
 
 
-def picker(label, endpoint: str, model, required: bool = True) -> PickerField:
-    """A search-as-you-type relation field (never a <select> of every record)."""
-    return PickerField(
-        label,
-        validators=[DataRequired() if required else Optional()],
-        endpoint=endpoint,
-        load=lambda pk: scoped_get(model, pk),
-    )
-
-
-def org_picker(label, required: bool = True) -> PickerField:
-    # cultivation's public REST endpoint /api/v1/youthorg/picker
-    return picker(label, "YouthOrgApi.picker", YouthOrg, required)
-
-
-def home_picker(label, required: bool = True) -> PickerField:
-    return picker(label, "QinqingHomeApi.picker", Home, required)
-
-
-def picker_results(api, model, label_of, q_columns):
-    """At most 20 records of ``model`` in the caller's subtree whose
-    ``q_columns`` contain ``q``: data of a search-as-you-type picker."""
-    q = (request.args.get("q") or "").strip()[:50]
-    stmt = (
-        select(model.id, *q_columns, Unit.name.label("unit_name"))
-        .join(Unit, Unit.id == model.unit_id)
-        .order_by(q_columns[0], model.id)
-        .limit(20)
-    )
-    stmt = in_scope(stmt, model)
-    if q:
-        like = f"%{q.replace('%', '').replace('_', '')}%"
-        stmt = stmt.where(q_columns[0].like(like))
-    rows = api.datamodel.session.execute(stmt).all()
-    return api.response(200, results=[{"id": r.id, "text": label_of(r)} for r in rows])
+# search-as-you-type pickers (each served by its API below as ``picker``; organizations: cultivation's ORGS)
+HOMES = Picker(Home)
+SECTORS = Picker(Sector)
+FUNDS = Picker(IncubationFund)
 
 
 # == 亲青家园 ==============================================================================
@@ -345,25 +311,7 @@ class QinqingHomeApi(ScopedModelRestApi):
     description_columns = HOME_DESCRIPTIONS
     page_size = 25
 
-    @api_expose("/picker", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def picker(self):
-        """Bases in the caller's subtree whose name contains ``q`` (at most
-        20): the data of the search-as-you-type base picker.
-        ---
-        get:
-          parameters:
-          - in: query
-            name: q
-            schema:
-              type: string
-          responses:
-            200:
-              description: matching bases
-        """
-        return picker_results(self, Home, lambda r: f"{r.name}（{r.unit_name}）", (Home.name,))
+    picker = HOMES
 
 
 # == the standard-building checklist =========================================================
@@ -455,10 +403,10 @@ class ChecklistEntryView(ScopedModelView):
     back_to = ("home", "QinqingHomeView.show")
 
     def __init__(self, **kwargs):
-        fields = {"home": home_picker(ENTRY_LABELS["home"])}
+        fields = {"home": HOMES.field(ENTRY_LABELS["home"])}
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
-        self.search_form_extra_fields = {"home": home_picker(ENTRY_LABELS["home"], required=False)}
+        self.search_form_extra_fields = {"home": HOMES.field(ENTRY_LABELS["home"], required=False)}
         super().__init__(**kwargs)
 
 
@@ -503,15 +451,15 @@ class ResidencyView(ScopedModelView):
 
     def __init__(self, **kwargs):
         fields = {
-            "org": org_picker(RESIDENCY_LABELS["org"]),
-            "home": home_picker(RESIDENCY_LABELS["home"]),
+            "org": ORGS.field(RESIDENCY_LABELS["org"]),
+            "home": HOMES.field(RESIDENCY_LABELS["home"]),
             "status": choice_field(RESIDENCY_LABELS["status"], RESIDENCY_STATUSES),
         }
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
         self.search_form_extra_fields = {
-            "org": org_picker(RESIDENCY_LABELS["org"], required=False),
-            "home": home_picker(RESIDENCY_LABELS["home"], required=False),
+            "org": ORGS.field(RESIDENCY_LABELS["org"], required=False),
+            "home": HOMES.field(RESIDENCY_LABELS["home"], required=False),
             "status": search_choice(RESIDENCY_LABELS["status"], RESIDENCY_STATUSES),
         }
         super().__init__(**kwargs)
@@ -568,25 +516,7 @@ class SectorApi(ScopedModelRestApi):
     order_columns = ["name"]
     label_columns = SECTOR_LABELS
 
-    @api_expose("/picker", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def picker(self):
-        """Sectors and groups in the caller's subtree whose name contains
-        ``q`` (at most 20).
-        ---
-        get:
-          parameters:
-          - in: query
-            name: q
-            schema:
-              type: string
-          responses:
-            200:
-              description: matching sectors and groups
-        """
-        return picker_results(self, Sector, lambda r: f"{r.name}（{r.unit_name}）", (Sector.name,))
+    picker = SECTORS
 
 
 PAIRING_EDIT_COLUMNS = ["sector", "home", "started_on", "ended_on", "activities"]
@@ -615,14 +545,14 @@ class PairingView(ScopedModelView):
 
     def __init__(self, **kwargs):
         fields = {
-            "sector": picker(PAIRING_LABELS["sector"], "SectorApi.picker", Sector),
-            "home": home_picker(PAIRING_LABELS["home"]),
+            "sector": SECTORS.field(PAIRING_LABELS["sector"]),
+            "home": HOMES.field(PAIRING_LABELS["home"]),
         }
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
         self.search_form_extra_fields = {
-            "sector": picker(PAIRING_LABELS["sector"], "SectorApi.picker", Sector, required=False),
-            "home": home_picker(PAIRING_LABELS["home"], required=False),
+            "sector": SECTORS.field(PAIRING_LABELS["sector"], required=False),
+            "home": HOMES.field(PAIRING_LABELS["home"], required=False),
         }
         super().__init__(**kwargs)
 
@@ -730,24 +660,7 @@ class IncubationFundApi(ScopedModelRestApi):
     def pre_delete(self, item):
         refuse_deleting_fund_with_grants(item)
 
-    @api_expose("/picker", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def picker(self):
-        """Funds in the caller's subtree whose name contains ``q`` (at most 20).
-        ---
-        get:
-          parameters:
-          - in: query
-            name: q
-            schema:
-              type: string
-          responses:
-            200:
-              description: matching funds
-        """
-        return picker_results(self, IncubationFund, lambda r: f"{r.name}（{r.unit_name}）", (IncubationFund.name,))
+    picker = FUNDS
 
 
 GRANT_EDIT_COLUMNS = ["fund", "org", "purpose", "applied_on", "amount", "status", "approved_on", "approved_by", "note"]
@@ -778,15 +691,15 @@ class GrantView(ScopedModelView):
 
     def __init__(self, **kwargs):
         fields = {
-            "fund": picker(GRANT_LABELS["fund"], "IncubationFundApi.picker", IncubationFund),
-            "org": org_picker(GRANT_LABELS["org"]),
+            "fund": FUNDS.field(GRANT_LABELS["fund"]),
+            "org": ORGS.field(GRANT_LABELS["org"]),
             "status": choice_field(GRANT_LABELS["status"], GRANT_STATUSES),
         }
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
         self.search_form_extra_fields = {
-            "fund": picker(GRANT_LABELS["fund"], "IncubationFundApi.picker", IncubationFund, required=False),
-            "org": org_picker(GRANT_LABELS["org"], required=False),
+            "fund": FUNDS.field(GRANT_LABELS["fund"], required=False),
+            "org": ORGS.field(GRANT_LABELS["org"], required=False),
             "status": search_choice(GRANT_LABELS["status"], GRANT_STATUSES),
         }
         super().__init__(**kwargs)
