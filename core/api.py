@@ -58,6 +58,9 @@ Views and APIs
     attribute of a REST API is its scoped JSON endpoint (``picker = ORGS``:
     ``GET …/picker?q=``), ``ORGS.field(label, required=True)`` its form field;
     ``PickerField`` (the field itself), ``PersonalDataView``;
+    ``Panel(ChildModel, fk, columns, add=False, …)`` — a panel of child
+    records on a ScopedModelView's record page (``record_panels = [...]``:
+    scoped, values shown as every page shows them, "add from here");
     ``ProvinceDataView`` (pages of province-wide data: everyone reads,
     ``can_manage``, i.e. ``MANAGE``, to change; a refused record comes back
     as its form with the Chinese messages beside the fields).
@@ -130,6 +133,7 @@ from core.tenancy.records import Audited, UnitOwned, check_item, stored_value
 from core.tenancy.unique import Unique
 from core.web.scoped_views import ScopedInterface, ScopedModelView
 from core.web.province import MANAGE, ProvinceDataView
+from core.web.record import Panel
 from core.web.scoped_api import ScopedModelRestApi
 from core.web.commands import fail, with_app
 from core.tenancy.units import Unit

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app
-from flask_appbuilder import expose, has_access
+from flask import current_app
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from core.api import (
     MANAGE,
     InvalidInput,
+    Panel,
     Picker,
     ProvinceDataView,
     ScopedInterface,
@@ -19,13 +18,8 @@ from core.api import (
     ScopedModelView,
     amount_field,
     choice_field,
-    current_scope,
     flag_field,
-    format_amount,
-    format_date_zh,
-    in_scope,
     module_dir,
-    scoped_get,
     search_choice,
 )
 from plugins.cultivation.models import YouthOrg
@@ -165,17 +159,6 @@ GRANT_DESCRIPTIONS = {
 
 
 # -- form helpers ---------------------------------------------------------------------
-
-
-
-def _fmt_date(value) -> str:
-    return format_date_zh(value) if value else ""
-
-
-def _fmt_amount(value) -> str:
-    return format_amount(value) if value is not None else ""
-
-
 # search-as-you-type pickers (each served by its API below as ``picker``; organizations: cultivation's ORGS)
 HOMES = Picker(Home)
 SECTORS = Picker(Sector)
@@ -225,16 +208,24 @@ class QinqingHomeView(ScopedModelView):
     add_form_extra_fields = HOME_FORM_FIELDS
     edit_form_extra_fields = HOME_FORM_FIELDS
 
-    @expose("/show/<int:pk>", methods=["GET"])
-    @has_access
-    def show(self, pk):
-        """The base's page: record, checklist with the compliance score,
-        resident organizations and 小组基地一对一 pairings."""
-        home = scoped_get(Home, pk)
-        if home is None:
-            abort(404)
+    # the base's page: record, checklist with the compliance score (homes/home.html), resident
+    # organizations and 小组基地一对一 pairings (core's record page)
+    show_template = "homes/home.html"
+    record_class = "qqh-home-page"
+
+    record_panels = [
+        Panel(Residency, "home", ["org", "status_label", "entered_on", "ended_on"], id="residents", add=True,
+              title=_l("Resident organizations"), links={"org": "YouthOrgView.profile"},
+              order_by=(Residency.ended_on.is_not(None), Residency.entered_on.desc(), Residency.id),
+              count=lambda rows: sum(1 for r in rows if r.ended_on is None),
+              empty=_l("No resident organizations yet.")),
+        Panel(Pairing, "home", ["sector", "unit", "started_on", "ended_on", "activities"], id="pairings",
+              title=_l("Sector–base pairings"), order_by=(Pairing.started_on.desc(), Pairing.id),
+              empty=_l("Not paired with a sector or group yet.")),
+    ]
+
+    def record_context(self, home) -> dict:
         session = self.datamodel.session
-        scope = current_scope()
         items = sorted(
             session.execute(select(ChecklistItem).where(ChecklistItem.active.is_(True))).scalars(), key=section_order
         )
@@ -242,53 +233,15 @@ class QinqingHomeView(ScopedModelView):
             e.item_id: e
             for e in session.execute(select(ChecklistEntry).where(ChecklistEntry.home_id == home.id)).unique().scalars()
         }
-        residencies = self._scoped(
-            session,
-            select(Residency).options(joinedload(Residency.org)).where(Residency.home_id == home.id)
-            .order_by(Residency.ended_on.is_not(None), Residency.entered_on.desc(), Residency.id),
-            Residency,
-            scope,
-        )
-        pairings = self._scoped(
-            session,
-            select(Pairing).options(joinedload(Pairing.sector)).where(Pairing.home_id == home.id)
-            .order_by(Pairing.started_on.desc(), Pairing.id),
-            Pairing,
-            scope,
-        )
         sm = self.appbuilder.sm
-        fields = [(HOME_LABELS[c], self._show_value(home, c)) for c in self.show_columns]
-        return self.render_template(
-            "homes/home.html",
-            home=home,
-            fields=fields,
-            items=items,
+        entry_permission = ChecklistEntryView.class_permission_name or "ChecklistEntryView"
+        return dict(
+            checklist=items,
             entries=entries,
-            sections=CHECKLIST_SECTIONS,
-            residencies=residencies,
-            pairings=pairings,
-            open_residents=sum(1 for r in residencies if r.ended_on is None),
-            title=home.name,
-            can_edit=sm.has_access("can_edit", self.class_permission_name),
-            can_add_entry=sm.has_access("can_add", ChecklistEntryView.class_permission_name or "ChecklistEntryView"),
-            can_edit_entry=sm.has_access("can_edit", ChecklistEntryView.class_permission_name or "ChecklistEntryView"),
-            can_add_residency=sm.has_access("can_add", ResidencyView.class_permission_name or "ResidencyView"),
-            can_edit_residency=sm.has_access("can_edit", ResidencyView.class_permission_name or "ResidencyView"),
+            can_add_entry=sm.has_access("can_add", entry_permission),
+            can_edit_entry=sm.has_access("can_edit", entry_permission),
             can_edit_items=sm.has_access("can_" + MANAGE, ChecklistItemView.class_permission_name),
-            fmt_date=_fmt_date,
         )
-
-    @staticmethod
-    def _scoped(session, stmt, model, scope):
-        stmt = in_scope(stmt, model, scope)
-        return session.execute(stmt).unique().scalars().all()
-
-    @staticmethod
-    def _show_value(home, column) -> str:
-        value = getattr(home, column)
-        if column in ("opened_on", "signage_on"):
-            return _fmt_date(value)
-        return "" if value is None else str(value)
 
 
 class QinqingHomeApi(ScopedModelRestApi):
@@ -611,36 +564,19 @@ class IncubationFundView(ScopedModelView):
     def pre_delete(self, item):
         refuse_deleting_fund_with_grants(item)
 
-    @expose("/show/<int:pk>", methods=["GET"])
-    @has_access
-    def show(self, pk):
-        """The fund's page: sources, committed, granted, balance, grants."""
-        fund = scoped_get(IncubationFund, pk)
-        if fund is None:
-            abort(404)
-        session = self.datamodel.session
-        stmt = (
-            select(Grant).options(joinedload(Grant.org)).where(Grant.fund_id == fund.id)
-            .order_by(Grant.applied_on.desc(), Grant.id.desc())
-        )
-        stmt = in_scope(stmt, Grant)
-        grants = session.execute(stmt).unique().scalars().all()
-        sources = [(label, getattr(fund, attr), fund.other_source if attr == "from_other" else "")
-                   for attr, label in FUND_SOURCES.items()]
-        sm = self.appbuilder.sm
-        return self.render_template(
-            "homes/fund.html",
-            fund=fund,
-            sources=sources,
-            grants=grants,
-            labels=GRANT_LABELS,
-            title=fund.name,
-            can_edit=sm.has_access("can_edit", self.class_permission_name),
-            can_add_grant=sm.has_access("can_add", GrantView.class_permission_name or "GrantView"),
-            can_edit_grant=sm.has_access("can_edit", GrantView.class_permission_name or "GrantView"),
-            fmt_date=_fmt_date,
-            fmt_amount=_fmt_amount,
-        )
+    # the fund's page: sources, committed, granted, balance (homes/fund.html), its grants
+    show_template = "homes/fund.html"
+    record_class = "qqh-fund-page"
+
+    record_panels = [
+        Panel(Grant, "fund", ["org", "purpose", "applied_on", "amount", "status_label", "approved_on", "approved_by"],
+              id="grants", add=True, title=_l("Grants"), order_by=(Grant.applied_on.desc(), Grant.id.desc()),
+              empty=_l("No grants yet.")),
+    ]
+
+    def record_context(self, fund) -> dict:
+        return {"sources": [(label, getattr(fund, attr), fund.other_source if attr == "from_other" else "")
+                            for attr, label in FUND_SOURCES.items()]}
 
 
 class IncubationFundApi(ScopedModelRestApi):
