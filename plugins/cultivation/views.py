@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from flask import abort, redirect, url_for
+from flask import redirect, url_for
 from flask_appbuilder import expose, has_access
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from marshmallow.validate import Length
-from sqlalchemy import select
 
 from core.api import (
     Picker,
+    Panel,
     PickerField,
     ScopedInterface,
     ScopedModelRestApi,
     ScopedModelView,
     current_scope,
     flag_field,
-    format_amount,
-    format_date_zh,
-    in_scope,
     module_dir,
 )
 from plugins.cultivation.models import (
@@ -87,10 +84,6 @@ SERVICE_DESCRIPTIONS = {
 
 
 
-def _fmt_date(value) -> str:
-    return format_date_zh(value) if value else ""
-
-
 def _org_link(org) -> Markup:
     """An organization in a list links to its profile."""
     if org is None:
@@ -109,11 +102,6 @@ def chinese_length_messages(api, fields) -> None:
 
 
 # -- youth organizations ------------------------------------------------------------
-def load_scoped_org(pk):
-    """The organization ``pk`` if the current user may see it, else None."""
-    return ORGS.load(pk)
-
-
 # the organization picker (YouthOrgApi.picker; other plugins' forms use ORGS.field too):
 # by name, credit code or the name's pinyin initials
 ORGS = Picker(YouthOrg, search=(YouthOrg.name, YouthOrg.credit_code), initials=YouthOrg.name)
@@ -168,6 +156,20 @@ class YouthOrgView(ScopedModelView):
     add_form_extra_fields = ORG_FORM_FIELDS
     edit_form_extra_fields = ORG_FORM_FIELDS
 
+    formatters_columns = {"youth_share": lambda v: "" if v is None else f"{v}%"}
+    # the profile: core's record page with the services received ("add a service" from here) and the
+    # sections other plugins add through ``qqh_youthorg_profile_sections`` (cultivation/profile.html)
+    show_template = "cultivation/profile.html"
+    record_class = "qqh-youthorg-profile"
+    record_panels = [
+        Panel(Service, "org", ["kind_label", "period_text", "outcome_label", "contract", "amount", "custodian", "note"],
+              id="services", add=True, title=_l("Services received"), empty=_l("No services recorded yet."),
+              order_by=(Service.starts_on.desc(), Service.id)),
+    ]
+
+    def record_context(self, org) -> dict:
+        return {"sections": collect_sections(org, self.datamodel.session, current_scope())}
+
     @expose("/show/<int:pk>", methods=["GET"])
     @has_access
     def show(self, pk):
@@ -177,41 +179,8 @@ class YouthOrgView(ScopedModelView):
     @expose("/profile/<int:pk>", methods=["GET"])
     @has_access
     def profile(self, pk):
-        """The organization's profile: its record, its services, and the
-        sections other plugins add through ``qqh_youthorg_profile_sections``."""
-        session = self.datamodel.session
-        org = load_scoped_org(pk)
-        if org is None:
-            abort(404)
-        scope = current_scope()
-        services_q = select(Service).where(Service.org_id == org.id).order_by(Service.starts_on.desc(), Service.id)
-        services_q = in_scope(services_q, Service, scope)
-        services = session.execute(services_q).scalars().all()
-        sections = collect_sections(org, session, scope)
-        fields = [(ORG_LABELS[c], self._show_value(org, c)) for c in self.show_columns]
-        return self.render_template(
-            "cultivation/profile.html",
-            org=org,
-            fields=fields,
-            services=services,
-            labels=SERVICE_LABELS,
-            sections=sections,
-            title=org.name,
-            can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
-            can_add_service=self.appbuilder.sm.has_access("can_add", ServiceView.class_permission_name or "ServiceView"),
-            format_amount=format_amount,
-        )
-
-    @staticmethod
-    def _show_value(org, column) -> str:
-        value = getattr(org, column)
-        if column in ("founded_on", "directly_connected_on", "cultivated_on"):
-            return _fmt_date(value)
-        if column == "is_pilot":
-            return gettext("Yes") if value else gettext("No")
-        if column == "youth_share" and value is not None:
-            return f"{value}%"
-        return "" if value is None else str(value)
+        """The organization's profile (its record page)."""
+        return ScopedModelView.show(self, pk)
 
 
 class YouthOrgApi(ScopedModelRestApi):
