@@ -32,6 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.api import (
     InvalidInput,
     PersonalDataView,
+    Panel,
     Picker,
     ScopedInterface,
     ScopedModelRestApi,
@@ -348,10 +349,13 @@ class CampView(ScopedModelView):
     description_columns = CAMP_DESCRIPTIONS
     add_form_extra_fields = {"status": choice_field(CAMP_LABELS["status"], STATUSES)}
     edit_form_extra_fields = {"status": choice_field(CAMP_LABELS["status"], STATUSES)}
-
-    def __init__(self, **kwargs):
-        self.related_views = [EnrolmentView]
-        super().__init__(**kwargs)
+    # the camp's record page: its roster (ID numbers and phones masked as everywhere); the sign-in
+    # sheet and "enrol a leader" (from here) in camp_show.html
+    record_class = "qqh-camp-page"
+    record_panels = [
+        Panel(Enrolment, "camp", ["name", "gender_label", "phone", "resident_id", "youth_org", "role", "attended"],
+              id="roster", title=_l("Enrolments"), order_by=(Enrolment.name, Enrolment.id)),
+    ]
 
     @expose("/signin/<int:pk>", methods=["GET"])
     @has_access
