@@ -11,7 +11,6 @@ from marshmallow.validate import Length
 from core.api import (
     Picker,
     Panel,
-    PickerField,
     ScopedInterface,
     ScopedModelRestApi,
     ScopedModelView,
@@ -105,11 +104,6 @@ def chinese_length_messages(api, fields) -> None:
 # the organization picker (YouthOrgApi.picker; other plugins' forms use ORGS.field too):
 # by name, credit code or the name's pinyin initials
 ORGS = Picker(YouthOrg, search=(YouthOrg.name, YouthOrg.credit_code), initials=YouthOrg.name)
-
-
-def org_picker(label, required: bool = True) -> PickerField:
-    """Search-as-you-type youth organization field (data: YouthOrgApi.picker)."""
-    return ORGS.field(label, required)
 
 
 # enumerated columns get their drop-downs from the model (core.values.choices)
@@ -247,7 +241,7 @@ class ServiceView(ScopedModelView):
 
     def __init__(self, **kwargs):
         fields = {
-            "org": org_picker(SERVICE_LABELS["org"]),
+            "org": ORGS.field(SERVICE_LABELS["org"]),
         }
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
