@@ -2,7 +2,7 @@
 
 ``ProvinceDataView`` is a Flask-AppBuilder ``ModelView`` whose add, edit and
 delete need the permission ``can_manage`` (given to province administrators
-only), as core's KPI targets and homes' standard-building checklist. A record
+only), as core's KPI targets and a plugin's checklist of requirements. A record
 its model refuses (``validate()``, a uniqueness rule: :class:`InvalidInput`)
 comes back as the form with the user's input and each Chinese message beside
 its field, nothing written, as on every unit-owned page (FAB alone would

@@ -3,10 +3,10 @@
 A page declares its panels; core's one template (``qqh/show.html``) draws
 them under the record::
 
-    class QinqingHomeView(ScopedModelView):
+    class ClubView(ScopedModelView):
         record_panels = [
-            Panel(Residency, "home", ["org", "status_label", "entered_on", "ended_on"], add=True,
-                  links={"org": "YouthOrgView.profile"}, id="residents"),
+            Panel(Membership, "club", ["person", "role_label", "joined_on", "left_on"], add=True,
+                  links={"person": "PersonView.show"}, id="members"),
         ]
 
 Each panel is one query of the child records whose ``fk`` (the child's
@@ -22,7 +22,7 @@ here. Column labels, the panel's title and the button's text come from the
 child's page (``label_columns``, ``list_title``, ``add_title``) unless given.
 
 A plugin adds its own blocks by extending the template
-(``show_template = "homes/home.html"`` with ``{% extends "qqh/show.html" %}``
+(``show_template = "myplugin/club.html"`` with ``{% extends "qqh/show.html" %}``
 and the blocks ``record_head``, ``record_before_panels`` and
 ``record_after_panels``); ``record_context(item)`` returns what they need.
 """

@@ -357,6 +357,10 @@ class CampView(ScopedModelView):
               id="roster", title=_l("Enrolments"), order_by=(Enrolment.name, Enrolment.id)),
     ]
 
+    def __init__(self, **kwargs):
+        self.related_views = [EnrolmentView]  # the edit page's roster tab (the record page has the panel)
+        super().__init__(**kwargs)
+
     @expose("/signin/<int:pk>", methods=["GET"])
     @has_access
     @permission_name("show")
