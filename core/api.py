@@ -27,7 +27,7 @@ Hooks and markers
     ``qqh_add_hookspecs()``). The hooks themselves are documented in
     ``core/hookspecs.py``. ``unit_hooks(unit=None)`` — pluggy's relay of the
     plugins a unit uses (default: the current user's unit), e.g.
-    ``unit_hooks().qqh_my_hook(...)``; ``plugin_hook_callers(hook, unit=None)``
+    ``unit_hooks().qqh_my_hook(...)``; ``plugin_hook_callers(hook, unit=None, record_unit=None)``
     — ``(name, label, caller)`` per such plugin, to call each one on its own
     (a page that survives one plugin's failure). ``module_enabled(name,
     unit=None)`` — whether a unit uses a plugin (loaded and not switched off).
@@ -57,7 +57,17 @@ Views and APIs
     ``ScopedInterface`` (their data interface: every read limited by
     ``ScopedInterface.scope_reads``, which a subclass may override to widen
     reads legitimately — a shared pool — while writes stay checked),
-    ``PickerField`` (a scoped many-to-one picker), ``PersonalDataView``.
+    ``Picker(Model, search=(Model.name,), initials=None, columns=(), text=None,
+    order_by=None)`` — a search-as-you-type picker declared once: a class
+    attribute of a REST API is its scoped JSON endpoint (``picker = ORGS``:
+    ``GET …/picker?q=``), ``ORGS.field(label, required=True)`` its form field;
+    ``PickerField`` (the field itself), ``PersonalDataView``;
+    ``Panel(ChildModel, fk, columns, add=False, …)`` — a panel of child
+    records on a ScopedModelView's record page (``record_panels = [...]``:
+    scoped, values shown as every page shows them, "add from here");
+    ``ProvinceDataView`` (pages of province-wide data: everyone reads,
+    ``can_manage``, i.e. ``MANAGE``, to change; a refused record comes back
+    as its form with the Chinese messages beside the fields).
 
 Fields, validators and formatting
     ``flag_field``, ``amount_field``, ``choice_field``, ``search_choice``,
@@ -122,7 +132,7 @@ from core.tenancy.limits import Limit
 from core.lowcode.sql import drop_values_column
 from core.tenancy.modules import module_enabled, plugin_hook_callers, unit_hooks
 from core.tenancy.personal import PersonalDataView, sees_personal_data, shown
-from core.web.pickers import PickerField
+from core.web.pickers import Picker, PickerField
 from core.plugins import Manifest, Page, PluginError, module_dir
 from core.reporting.reports import FIGURES, LIST, ReportingItem
 from core.tenancy.scope import (
@@ -132,6 +142,8 @@ from core.tenancy.scope import (
 from core.tenancy.records import Audited, UnitOwned, check_item, stored_value
 from core.tenancy.unique import Unique
 from core.web.scoped_views import ScopedInterface, ScopedModelView
+from core.web.province import MANAGE, ProvinceDataView
+from core.web.record import Panel
 from core.web.scoped_api import ScopedModelRestApi
 from core.web.commands import fail, with_app
 from core.tenancy.units import Unit
@@ -178,7 +190,10 @@ __all__ = [
     "user_scope",
     # views and APIs
     "PersonalDataView",
+    "MANAGE",
+    "Picker",
     "PickerField",
+    "ProvinceDataView",
     "ScopedInterface",
     "ScopedModelRestApi",
     "ScopedModelView",

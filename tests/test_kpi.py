@@ -367,7 +367,15 @@ def test_targets_crud_permissions(app, as_user):
             select(KpiTarget).where(KpiTarget.plan_year == YEAR, KpiTarget.tier == "nonprd_county")
         ).scalars().all()
         assert [(t.threshold, t.due) for t in saved] == [(7, D(2013, 10, 31))]
-        app.appbuilder.session.delete(saved[0])
+        saved_pk = saved[0].id
+    # editing it with a negative threshold: the Chinese message on the field, nothing written (was FAB's "Database Error")
+    edited = admin.post(f"/kpitargetview/edit/{saved_pk}", data={**form, "threshold": "-1"})
+    assert edited.status_code == 200 and "Database Error" not in edited.text, edited.text[:300]
+    assert "目标值必须是不小于0的数" in edited.text.split('name="threshold"', 1)[1].split('name="due"', 1)[0]
+    with app.app_context():
+        saved = app.appbuilder.session.get(KpiTarget, saved_pk)
+        assert saved.threshold == 7
+        app.appbuilder.session.delete(saved)
         app.appbuilder.session.commit()
     with app.app_context():
         assert app.appbuilder.session.get(KpiTarget, pk) is None

@@ -11,7 +11,7 @@ import datetime
 import json
 
 from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import BaseView, ModelView, expose, has_access
+from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
@@ -27,6 +27,7 @@ from core.values import clock
 from core.kpi import engine as kpi
 from core.kpi import present
 from core.tenancy.scope import InvalidInput, current_scope, current_user
+from core.web.province import ProvinceDataView
 from core.web.scoped_views import ScopedInterface
 from core.tenancy.units import Unit
 from core.values.validators import ValidationError, format_date_zh, parse_date
@@ -269,10 +270,9 @@ def _choice_field(label, choices: dict, **kwargs):
     return _DynamicSelect(label, lambda: choices.items(), **kwargs)
 
 
-class KpiTargetView(ModelView):
+class KpiTargetView(ProvinceDataView):
     datamodel = ScopedInterface(kpi.KpiTarget)
     class_permission_name = "KpiTarget"
-    method_permission_name = {"add": MANAGE, "edit": MANAGE, "delete": MANAGE}
     list_title = _l("KPI targets")
     show_title = _l("KPI target")
     add_title = _l("Add KPI target")
@@ -308,10 +308,9 @@ class KpiTargetView(ModelView):
 
 
 # -- assessment: indicators, page and REST ----------------------------------------------------
-class AssessmentIndicatorView(ModelView):
+class AssessmentIndicatorView(ProvinceDataView):
     datamodel = ScopedInterface(asm.AssessmentIndicator)
     class_permission_name = "AssessmentIndicator"
-    method_permission_name = {"add": MANAGE, "edit": MANAGE, "delete": MANAGE}
     list_title = _l("Assessment indicators")
     show_title = _l("Assessment indicator")
     add_title = _l("Add assessment indicator")

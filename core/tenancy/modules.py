@@ -117,14 +117,22 @@ def unit_hooks(unit: Unit | None = None):
     return current_app.extensions["qqh_plugins"].hook_for(_off_for(unit))
 
 
-def plugin_hook_callers(hook: str, unit: Unit | None = None) -> list[tuple[str, object, object]]:
+def plugin_hook_callers(
+    hook: str, unit: Unit | None = None, record_unit: Unit | None = None
+) -> list[tuple[str, object, object]]:
     """``[(plugin name, plugin label, caller), ...]`` in load order for the
     plugins ``unit`` uses (default: the current user's) that implement
     ``hook``; each caller is pluggy's subset caller limited to that one
     plugin. For a page that shows each plugin's part on its own and keeps
-    working when one of them fails (sections of a record page)."""
+    working when one of them fails (sections of a record page).
+    ``record_unit``: the unit that owns the record the page is about; a
+    plugin that unit switched off is left out too (its data is not kept
+    there, whoever looks)."""
     registry = current_app.extensions["qqh_plugins"]
-    return [(n, registry.installed[n].manifest.label, caller) for n, caller in registry.callers(hook, _off_for(unit))]
+    off = _off_for(unit)
+    if record_unit is not None:
+        off = off | switched_off(current_app.appbuilder.session, record_unit)
+    return [(n, registry.installed[n].manifest.label, caller) for n, caller in registry.callers(hook, off)]
 
 
 def menu_cond(plugin: str):

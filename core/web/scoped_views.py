@@ -165,6 +165,13 @@ class ScopedModelView(PersonalDataView, ModelView):
     show_template = "qqh/show.html"  # FAB's record page plus its attachments (core/ops/attachments.py)
     prefill: dict[str, type] = {}
     back_to: tuple[str, str] | None = None  # (query argument, endpoint of the parent's page)
+    # the record page (core/web/record.py): panels of child records under the record, "add from here"
+    record_panels: list = []
+    record_class = ""  # a CSS class of the page (a record page without panels: set it to get the heading)
+
+    def record_context(self, item) -> dict:
+        """What a plugin's own blocks of the record page need (``widgets.record.context``)."""
+        return {}
 
     # custom fields (core/lowcode): each request's forms and record page carry the list's current fields
     add_form = property(lambda self: _lowcode_form(self, "_qqh_add_form"), lambda self, f: setattr(self, "_qqh_add_form", f))
@@ -192,6 +199,10 @@ class ScopedModelView(PersonalDataView, ModelView):
         if not show_fieldsets and not self.show_fieldsets:
             args["include_columns"], args["label_columns"], args["value_columns"] = show_values(
                 self, item, args["include_columns"], args["label_columns"], args["value_columns"])
+        if self.record_panels or self.record_class:
+            from core.web.record import record_of
+
+            widgets["record"] = record_of(self, item)
         return widgets
 
     def _get_add_widget(self, form, exclude_cols=None, widgets=None):

@@ -11,9 +11,10 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 
 from core.tenancy import modules
-from core.tenancy.scope import InvalidInput, current_scope, current_user, in_scope
+from core.tenancy.scope import InvalidInput, current_scope, current_user
 from core.web.scoped_views import ScopedInterface
 from core.web.scoped_api import ScopedModelRestApi
+from core.web.pickers import UNITS
 from core.tenancy.units import LEVELS, TIERS, Unit, compute_path, move_unit
 
 
@@ -154,36 +155,8 @@ class UnitApi(ScopedModelRestApi):
     label_columns = UNIT_LABELS
     page_size = 50
 
-    @api_expose("/picker", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def picker(self):
-        """Units in the caller's subtree whose code or name contains ``q``,
-        or whose name's pinyin initials do (sd: 顺德区; at most 20): the data of the search-as-you-type unit picker.
-        ---
-        get:
-          parameters:
-          - in: query
-            name: q
-            schema:
-              type: string
-          responses:
-            200:
-              description: matching units
-        """
-        q = (request.args.get("q") or "").strip()[:50]
-        session = self.datamodel.session
-        stmt = select(Unit.id, Unit.code, Unit.name).order_by(Unit.depth, Unit.code).limit(20)
-        stmt = in_scope(stmt, Unit)
-        if q:
-            like = f"%{q.replace('%', '').replace('_', '')}%"
-            from core.values.initials import initials_condition
-
-            stmt = stmt.where(Unit.code.like(like) | Unit.name.like(like) | initials_condition(session, Unit.name, q))
-        rows = session.execute(stmt).all()
-        return self.response(200, results=[{"id": r.id, "text": f"{r.name}（{r.code}）"} for r in rows])
-
+    # units by code, name or the name's pinyin initials (sd: 顺德区), the tree's top first
+    picker = UNITS
 
 
 # -- plugins ------------------------------------------------------------------

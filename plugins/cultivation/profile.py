@@ -85,11 +85,12 @@ def normalise(plugin: str, item) -> ProfileSection:
 
 
 def collect_sections(org, session, scope) -> list[ProfileSection]:
-    """Ask every plugin the user's unit uses for its sections about ``org``,
+    """Ask every plugin the user's unit and the organization's unit use for
+    its sections about ``org``,
     each through its own pluggy caller. A plugin that fails is logged and
     shown as a short notice; the page still works."""
     sections: list[ProfileSection] = []
-    for name, label, caller in plugin_hook_callers(HOOK):
+    for name, label, caller in plugin_hook_callers(HOOK, record_unit=org.unit):
         try:
             for items in caller(org=org, session=session, scope=scope):
                 sections.extend(normalise(name, item) for item in (items or ()))

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import redirect, url_for
 from flask_appbuilder import expose, has_access
-from flask_appbuilder.api import expose as api_expose, protect, safe
-from flask_appbuilder.security.decorators import permission_name
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from marshmallow.validate import Length
-from sqlalchemy import select
-from wtforms.validators import DataRequired
 
 from core.api import (
-    PickerField,
+    Picker,
+    Panel,
     ScopedInterface,
     ScopedModelRestApi,
     ScopedModelView,
-    Unit,
     current_scope,
     flag_field,
-    format_amount,
-    format_date_zh,
-    in_scope,
     module_dir,
 )
 from plugins.cultivation.models import (
@@ -90,10 +83,6 @@ SERVICE_DESCRIPTIONS = {
 
 
 
-def _fmt_date(value) -> str:
-    return format_date_zh(value) if value else ""
-
-
 def _org_link(org) -> Markup:
     """An organization in a list links to its profile."""
     if org is None:
@@ -112,20 +101,9 @@ def chinese_length_messages(api, fields) -> None:
 
 
 # -- youth organizations ------------------------------------------------------------
-def scoped_orgs():
-    """Select of the youth organizations the current user may see."""
-    return in_scope(select(YouthOrg), YouthOrg)
-
-
-def load_scoped_org(pk):
-    """The organization ``pk`` if the current user may see it, else None."""
-    session = current_app.appbuilder.session
-    return session.execute(scoped_orgs().where(YouthOrg.id == pk)).scalar_one_or_none()
-
-
-def org_picker(label) -> PickerField:
-    """Search-as-you-type youth organization field (data: YouthOrgApi.picker)."""
-    return PickerField(label, validators=[DataRequired()], endpoint="YouthOrgApi.picker", load=load_scoped_org)
+# the organization picker (YouthOrgApi.picker; other plugins' forms use ORGS.field too):
+# by name, credit code or the name's pinyin initials
+ORGS = Picker(YouthOrg, search=(YouthOrg.name, YouthOrg.credit_code), initials=YouthOrg.name)
 
 
 # enumerated columns get their drop-downs from the model (core.values.choices)
@@ -172,6 +150,20 @@ class YouthOrgView(ScopedModelView):
     add_form_extra_fields = ORG_FORM_FIELDS
     edit_form_extra_fields = ORG_FORM_FIELDS
 
+    formatters_columns = {"youth_share": lambda v: "" if v is None else f"{v}%"}
+    # the profile: core's record page with the services received ("add a service" from here) and the
+    # sections other plugins add through ``qqh_youthorg_profile_sections`` (cultivation/profile.html)
+    show_template = "cultivation/profile.html"
+    record_class = "qqh-youthorg-profile"
+    record_panels = [
+        Panel(Service, "org", ["kind_label", "period_text", "outcome_label", "contract", "amount", "custodian", "note"],
+              id="services", add=True, title=_l("Services received"), empty=_l("No services recorded yet."),
+              order_by=(Service.starts_on.desc(), Service.id)),
+    ]
+
+    def record_context(self, org) -> dict:
+        return {"sections": collect_sections(org, self.datamodel.session, current_scope())}
+
     @expose("/show/<int:pk>", methods=["GET"])
     @has_access
     def show(self, pk):
@@ -181,41 +173,8 @@ class YouthOrgView(ScopedModelView):
     @expose("/profile/<int:pk>", methods=["GET"])
     @has_access
     def profile(self, pk):
-        """The organization's profile: its record, its services, and the
-        sections other plugins add through ``qqh_youthorg_profile_sections``."""
-        session = self.datamodel.session
-        org = load_scoped_org(pk)
-        if org is None:
-            abort(404)
-        scope = current_scope()
-        services_q = select(Service).where(Service.org_id == org.id).order_by(Service.starts_on.desc(), Service.id)
-        services_q = in_scope(services_q, Service, scope)
-        services = session.execute(services_q).scalars().all()
-        sections = collect_sections(org, session, scope)
-        fields = [(ORG_LABELS[c], self._show_value(org, c)) for c in self.show_columns]
-        return self.render_template(
-            "cultivation/profile.html",
-            org=org,
-            fields=fields,
-            services=services,
-            labels=SERVICE_LABELS,
-            sections=sections,
-            title=org.name,
-            can_edit=self.appbuilder.sm.has_access("can_edit", self.class_permission_name),
-            can_add_service=self.appbuilder.sm.has_access("can_add", ServiceView.class_permission_name or "ServiceView"),
-            format_amount=format_amount,
-        )
-
-    @staticmethod
-    def _show_value(org, column) -> str:
-        value = getattr(org, column)
-        if column in ("founded_on", "directly_connected_on", "cultivated_on"):
-            return _fmt_date(value)
-        if column == "is_pilot":
-            return gettext("Yes") if value else gettext("No")
-        if column == "youth_share" and value is not None:
-            return f"{value}%"
-        return "" if value is None else str(value)
+        """The organization's profile (its record page)."""
+        return ScopedModelView.show(self, pk)
 
 
 class YouthOrgApi(ScopedModelRestApi):
@@ -247,43 +206,7 @@ class YouthOrgApi(ScopedModelRestApi):
         super()._init_model_schemas()
         chinese_length_messages(self, ("name", "credit_code", "contact_name", "contact_phone"))
 
-    @api_expose("/picker", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def picker(self):
-        """Youth organizations in the caller's subtree whose name or credit
-        code contains ``q``, or whose name's pinyin initials do (at most 20): the data of the search-as-you-type
-        organization picker.
-        ---
-        get:
-          parameters:
-          - in: query
-            name: q
-            schema:
-              type: string
-          responses:
-            200:
-              description: matching organizations
-        """
-        q = (request.args.get("q") or "").strip()[:50]
-        session = self.datamodel.session
-        stmt = (
-            select(YouthOrg.id, YouthOrg.name, Unit.name.label("unit_name"))
-            .join(Unit, Unit.id == YouthOrg.unit_id)
-            .order_by(YouthOrg.name, YouthOrg.id)
-            .limit(20)
-        )
-        stmt = in_scope(stmt, YouthOrg)
-        if q:
-            like = f"%{q.replace('%', '').replace('_', '')}%"
-            from core.api import initials_condition
-
-            stmt = stmt.where(
-                YouthOrg.name.like(like) | YouthOrg.credit_code.like(like.upper()) | initials_condition(session, YouthOrg.name, q)
-            )
-        rows = session.execute(stmt).all()
-        return self.response(200, results=[{"id": r.id, "text": f"{r.name}（{r.unit_name}）"} for r in rows])
+    picker = ORGS
 
 
 # -- services ------------------------------------------------------------------------
@@ -318,7 +241,7 @@ class ServiceView(ScopedModelView):
 
     def __init__(self, **kwargs):
         fields = {
-            "org": org_picker(SERVICE_LABELS["org"]),
+            "org": ORGS.field(SERVICE_LABELS["org"]),
         }
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)

@@ -13,12 +13,9 @@ from plugins.cultivation.profile import ProfileSection
 from plugins.homes.models import Grant, Home, Residency
 
 
-_scoped = in_scope
-
-
 def sections(org, session, scope) -> list[ProfileSection]:
     residencies = session.execute(
-        _scoped(
+        in_scope(
             select(Residency)
             .options(joinedload(Residency.home).joinedload(Home.unit))
             .where(Residency.org_id == org.id)
@@ -28,7 +25,7 @@ def sections(org, session, scope) -> list[ProfileSection]:
         )
     ).unique().scalars().all()
     grants = session.execute(
-        _scoped(
+        in_scope(
             select(Grant).options(joinedload(Grant.fund)).where(Grant.org_id == org.id)
             .order_by(Grant.applied_on.desc(), Grant.id.desc()),
             Grant,

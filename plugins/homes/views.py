@@ -2,36 +2,28 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, request
-from flask_appbuilder import ModelView, expose, has_access
-from flask_appbuilder.api import expose as api_expose, protect, safe
+from flask import current_app
 from flask_appbuilder.models.sqla.filters import FilterEqual
-from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
-from wtforms.validators import DataRequired, Optional
 
 from core.api import (
+    MANAGE,
     InvalidInput,
-    PickerField,
+    Panel,
+    Picker,
+    ProvinceDataView,
     ScopedInterface,
     ScopedModelRestApi,
     ScopedModelView,
-    Unit,
     amount_field,
-    check_item,
     choice_field,
-    current_scope,
     flag_field,
-    format_amount,
-    format_date_zh,
-    in_scope,
     module_dir,
-    scoped_get,
     search_choice,
 )
 from plugins.cultivation.models import YouthOrg
+from plugins.cultivation.views import ORGS
 from plugins.homes.models import (
     CHECKLIST_SECTIONS,
     FUND_SOURCES,
@@ -167,71 +159,10 @@ GRANT_DESCRIPTIONS = {
 
 
 # -- form helpers ---------------------------------------------------------------------
-
-
-
-def _fmt_date(value) -> str:
-    return format_date_zh(value) if value else ""
-
-
-def _fmt_amount(value) -> str:
-    return format_amount(value) if value is not None else ""
-
-
-def picker(label, endpoint: str, model, required: bool = True) -> PickerField:
-    """A search-as-you-type relation field (never a <select> of every record)."""
-    return PickerField(
-        label,
-        validators=[DataRequired() if required else Optional()],
-        endpoint=endpoint,
-        load=lambda pk: scoped_get(model, pk),
-    )
-
-
-def org_picker(label, required: bool = True) -> PickerField:
-    # cultivation's public REST endpoint /api/v1/youthorg/picker
-    return picker(label, "YouthOrgApi.picker", YouthOrg, required)
-
-
-def home_picker(label, required: bool = True) -> PickerField:
-    return picker(label, "QinqingHomeApi.picker", Home, required)
-
-
-def picker_results(api, model, label_of, q_columns):
-    """At most 20 records of ``model`` in the caller's subtree whose
-    ``q_columns`` contain ``q``: data of a search-as-you-type picker."""
-    q = (request.args.get("q") or "").strip()[:50]
-    stmt = (
-        select(model.id, *q_columns, Unit.name.label("unit_name"))
-        .join(Unit, Unit.id == model.unit_id)
-        .order_by(q_columns[0], model.id)
-        .limit(20)
-    )
-    stmt = in_scope(stmt, model)
-    if q:
-        like = f"%{q.replace('%', '').replace('_', '')}%"
-        stmt = stmt.where(q_columns[0].like(like))
-    rows = api.datamodel.session.execute(stmt).all()
-    return api.response(200, results=[{"id": r.id, "text": label_of(r)} for r in rows])
-
-
-MANAGE = "manage"  # the permission to edit province-wide data (province administrators)
-
-
-class ProvinceDataView(ModelView):
-    """Page of province-wide data that is not unit-owned: everyone reads
-    it, only province administrators change it (``can_manage``, as core's
-    KPI targets). The model's validate() runs on add and edit as on every
-    other page."""
-
-    method_permission_name = {"add": MANAGE, "edit": MANAGE, "delete": MANAGE}
-
-    def pre_update(self, item):
-        try:
-            check_item(self.datamodel.session, item, current_scope())
-        except InvalidInput:
-            self.datamodel.session.rollback()
-            raise
+# search-as-you-type pickers (each served by its API below as ``picker``; organizations: cultivation's ORGS)
+HOMES = Picker(Home)
+SECTORS = Picker(Sector)
+FUNDS = Picker(IncubationFund)
 
 
 # == 亲青家园 ==============================================================================
@@ -277,16 +208,24 @@ class QinqingHomeView(ScopedModelView):
     add_form_extra_fields = HOME_FORM_FIELDS
     edit_form_extra_fields = HOME_FORM_FIELDS
 
-    @expose("/show/<int:pk>", methods=["GET"])
-    @has_access
-    def show(self, pk):
-        """The base's page: record, checklist with the compliance score,
-        resident organizations and 小组基地一对一 pairings."""
-        home = scoped_get(Home, pk)
-        if home is None:
-            abort(404)
+    # the base's page: record, checklist with the compliance score (homes/home.html), resident
+    # organizations and 小组基地一对一 pairings (core's record page)
+    show_template = "homes/home.html"
+    record_class = "qqh-home-page"
+
+    record_panels = [
+        Panel(Residency, "home", ["org", "status_label", "entered_on", "ended_on"], id="residents", add=True,
+              title=_l("Resident organizations"), links={"org": "YouthOrgView.profile"},
+              order_by=(Residency.ended_on.is_not(None), Residency.entered_on.desc(), Residency.id),
+              count=lambda rows: sum(1 for r in rows if r.ended_on is None),
+              empty=_l("No resident organizations yet.")),
+        Panel(Pairing, "home", ["sector", "unit", "started_on", "ended_on", "activities"], id="pairings",
+              title=_l("Sector–base pairings"), order_by=(Pairing.started_on.desc(), Pairing.id),
+              empty=_l("Not paired with a sector or group yet.")),
+    ]
+
+    def record_context(self, home) -> dict:
         session = self.datamodel.session
-        scope = current_scope()
         items = sorted(
             session.execute(select(ChecklistItem).where(ChecklistItem.active.is_(True))).scalars(), key=section_order
         )
@@ -294,53 +233,15 @@ class QinqingHomeView(ScopedModelView):
             e.item_id: e
             for e in session.execute(select(ChecklistEntry).where(ChecklistEntry.home_id == home.id)).unique().scalars()
         }
-        residencies = self._scoped(
-            session,
-            select(Residency).options(joinedload(Residency.org)).where(Residency.home_id == home.id)
-            .order_by(Residency.ended_on.is_not(None), Residency.entered_on.desc(), Residency.id),
-            Residency,
-            scope,
-        )
-        pairings = self._scoped(
-            session,
-            select(Pairing).options(joinedload(Pairing.sector)).where(Pairing.home_id == home.id)
-            .order_by(Pairing.started_on.desc(), Pairing.id),
-            Pairing,
-            scope,
-        )
         sm = self.appbuilder.sm
-        fields = [(HOME_LABELS[c], self._show_value(home, c)) for c in self.show_columns]
-        return self.render_template(
-            "homes/home.html",
-            home=home,
-            fields=fields,
-            items=items,
+        entry_permission = ChecklistEntryView.class_permission_name or "ChecklistEntryView"
+        return dict(
+            checklist=items,
             entries=entries,
-            sections=CHECKLIST_SECTIONS,
-            residencies=residencies,
-            pairings=pairings,
-            open_residents=sum(1 for r in residencies if r.ended_on is None),
-            title=home.name,
-            can_edit=sm.has_access("can_edit", self.class_permission_name),
-            can_add_entry=sm.has_access("can_add", ChecklistEntryView.class_permission_name or "ChecklistEntryView"),
-            can_edit_entry=sm.has_access("can_edit", ChecklistEntryView.class_permission_name or "ChecklistEntryView"),
-            can_add_residency=sm.has_access("can_add", ResidencyView.class_permission_name or "ResidencyView"),
-            can_edit_residency=sm.has_access("can_edit", ResidencyView.class_permission_name or "ResidencyView"),
+            can_add_entry=sm.has_access("can_add", entry_permission),
+            can_edit_entry=sm.has_access("can_edit", entry_permission),
             can_edit_items=sm.has_access("can_" + MANAGE, ChecklistItemView.class_permission_name),
-            fmt_date=_fmt_date,
         )
-
-    @staticmethod
-    def _scoped(session, stmt, model, scope):
-        stmt = in_scope(stmt, model, scope)
-        return session.execute(stmt).unique().scalars().all()
-
-    @staticmethod
-    def _show_value(home, column) -> str:
-        value = getattr(home, column)
-        if column in ("opened_on", "signage_on"):
-            return _fmt_date(value)
-        return "" if value is None else str(value)
 
 
 class QinqingHomeApi(ScopedModelRestApi):
@@ -363,25 +264,7 @@ class QinqingHomeApi(ScopedModelRestApi):
     description_columns = HOME_DESCRIPTIONS
     page_size = 25
 
-    @api_expose("/picker", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def picker(self):
-        """Bases in the caller's subtree whose name contains ``q`` (at most
-        20): the data of the search-as-you-type base picker.
-        ---
-        get:
-          parameters:
-          - in: query
-            name: q
-            schema:
-              type: string
-          responses:
-            200:
-              description: matching bases
-        """
-        return picker_results(self, Home, lambda r: f"{r.name}（{r.unit_name}）", (Home.name,))
+    picker = HOMES
 
 
 # == the standard-building checklist =========================================================
@@ -473,10 +356,10 @@ class ChecklistEntryView(ScopedModelView):
     back_to = ("home", "QinqingHomeView.show")
 
     def __init__(self, **kwargs):
-        fields = {"home": home_picker(ENTRY_LABELS["home"])}
+        fields = {"home": HOMES.field(ENTRY_LABELS["home"])}
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
-        self.search_form_extra_fields = {"home": home_picker(ENTRY_LABELS["home"], required=False)}
+        self.search_form_extra_fields = {"home": HOMES.field(ENTRY_LABELS["home"], required=False)}
         super().__init__(**kwargs)
 
 
@@ -521,15 +404,15 @@ class ResidencyView(ScopedModelView):
 
     def __init__(self, **kwargs):
         fields = {
-            "org": org_picker(RESIDENCY_LABELS["org"]),
-            "home": home_picker(RESIDENCY_LABELS["home"]),
+            "org": ORGS.field(RESIDENCY_LABELS["org"]),
+            "home": HOMES.field(RESIDENCY_LABELS["home"]),
             "status": choice_field(RESIDENCY_LABELS["status"], RESIDENCY_STATUSES),
         }
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
         self.search_form_extra_fields = {
-            "org": org_picker(RESIDENCY_LABELS["org"], required=False),
-            "home": home_picker(RESIDENCY_LABELS["home"], required=False),
+            "org": ORGS.field(RESIDENCY_LABELS["org"], required=False),
+            "home": HOMES.field(RESIDENCY_LABELS["home"], required=False),
             "status": search_choice(RESIDENCY_LABELS["status"], RESIDENCY_STATUSES),
         }
         super().__init__(**kwargs)
@@ -586,25 +469,7 @@ class SectorApi(ScopedModelRestApi):
     order_columns = ["name"]
     label_columns = SECTOR_LABELS
 
-    @api_expose("/picker", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def picker(self):
-        """Sectors and groups in the caller's subtree whose name contains
-        ``q`` (at most 20).
-        ---
-        get:
-          parameters:
-          - in: query
-            name: q
-            schema:
-              type: string
-          responses:
-            200:
-              description: matching sectors and groups
-        """
-        return picker_results(self, Sector, lambda r: f"{r.name}（{r.unit_name}）", (Sector.name,))
+    picker = SECTORS
 
 
 PAIRING_EDIT_COLUMNS = ["sector", "home", "started_on", "ended_on", "activities"]
@@ -633,14 +498,14 @@ class PairingView(ScopedModelView):
 
     def __init__(self, **kwargs):
         fields = {
-            "sector": picker(PAIRING_LABELS["sector"], "SectorApi.picker", Sector),
-            "home": home_picker(PAIRING_LABELS["home"]),
+            "sector": SECTORS.field(PAIRING_LABELS["sector"]),
+            "home": HOMES.field(PAIRING_LABELS["home"]),
         }
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
         self.search_form_extra_fields = {
-            "sector": picker(PAIRING_LABELS["sector"], "SectorApi.picker", Sector, required=False),
-            "home": home_picker(PAIRING_LABELS["home"], required=False),
+            "sector": SECTORS.field(PAIRING_LABELS["sector"], required=False),
+            "home": HOMES.field(PAIRING_LABELS["home"], required=False),
         }
         super().__init__(**kwargs)
 
@@ -699,36 +564,19 @@ class IncubationFundView(ScopedModelView):
     def pre_delete(self, item):
         refuse_deleting_fund_with_grants(item)
 
-    @expose("/show/<int:pk>", methods=["GET"])
-    @has_access
-    def show(self, pk):
-        """The fund's page: sources, committed, granted, balance, grants."""
-        fund = scoped_get(IncubationFund, pk)
-        if fund is None:
-            abort(404)
-        session = self.datamodel.session
-        stmt = (
-            select(Grant).options(joinedload(Grant.org)).where(Grant.fund_id == fund.id)
-            .order_by(Grant.applied_on.desc(), Grant.id.desc())
-        )
-        stmt = in_scope(stmt, Grant)
-        grants = session.execute(stmt).unique().scalars().all()
-        sources = [(label, getattr(fund, attr), fund.other_source if attr == "from_other" else "")
-                   for attr, label in FUND_SOURCES.items()]
-        sm = self.appbuilder.sm
-        return self.render_template(
-            "homes/fund.html",
-            fund=fund,
-            sources=sources,
-            grants=grants,
-            labels=GRANT_LABELS,
-            title=fund.name,
-            can_edit=sm.has_access("can_edit", self.class_permission_name),
-            can_add_grant=sm.has_access("can_add", GrantView.class_permission_name or "GrantView"),
-            can_edit_grant=sm.has_access("can_edit", GrantView.class_permission_name or "GrantView"),
-            fmt_date=_fmt_date,
-            fmt_amount=_fmt_amount,
-        )
+    # the fund's page: sources, committed, granted, balance (homes/fund.html), its grants
+    show_template = "homes/fund.html"
+    record_class = "qqh-fund-page"
+
+    record_panels = [
+        Panel(Grant, "fund", ["org", "purpose", "applied_on", "amount", "status_label", "approved_on", "approved_by"],
+              id="grants", add=True, title=_l("Grants"), order_by=(Grant.applied_on.desc(), Grant.id.desc()),
+              empty=_l("No grants yet.")),
+    ]
+
+    def record_context(self, fund) -> dict:
+        return {"sources": [(label, getattr(fund, attr), fund.other_source if attr == "from_other" else "")
+                            for attr, label in FUND_SOURCES.items()]}
 
 
 class IncubationFundApi(ScopedModelRestApi):
@@ -748,24 +596,7 @@ class IncubationFundApi(ScopedModelRestApi):
     def pre_delete(self, item):
         refuse_deleting_fund_with_grants(item)
 
-    @api_expose("/picker", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def picker(self):
-        """Funds in the caller's subtree whose name contains ``q`` (at most 20).
-        ---
-        get:
-          parameters:
-          - in: query
-            name: q
-            schema:
-              type: string
-          responses:
-            200:
-              description: matching funds
-        """
-        return picker_results(self, IncubationFund, lambda r: f"{r.name}（{r.unit_name}）", (IncubationFund.name,))
+    picker = FUNDS
 
 
 GRANT_EDIT_COLUMNS = ["fund", "org", "purpose", "applied_on", "amount", "status", "approved_on", "approved_by", "note"]
@@ -796,15 +627,15 @@ class GrantView(ScopedModelView):
 
     def __init__(self, **kwargs):
         fields = {
-            "fund": picker(GRANT_LABELS["fund"], "IncubationFundApi.picker", IncubationFund),
-            "org": org_picker(GRANT_LABELS["org"]),
+            "fund": FUNDS.field(GRANT_LABELS["fund"]),
+            "org": ORGS.field(GRANT_LABELS["org"]),
             "status": choice_field(GRANT_LABELS["status"], GRANT_STATUSES),
         }
         self.add_form_extra_fields = dict(fields)
         self.edit_form_extra_fields = dict(fields)
         self.search_form_extra_fields = {
-            "fund": picker(GRANT_LABELS["fund"], "IncubationFundApi.picker", IncubationFund, required=False),
-            "org": org_picker(GRANT_LABELS["org"], required=False),
+            "fund": FUNDS.field(GRANT_LABELS["fund"], required=False),
+            "org": ORGS.field(GRANT_LABELS["org"], required=False),
             "status": search_choice(GRANT_LABELS["status"], GRANT_STATUSES),
         }
         super().__init__(**kwargs)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 
-from core.api import ALL, scope_condition
+from core.api import ALL, in_scope
 from plugins.cultivation.profile import ProfileSection
 from plugins.training.models import Camp, Enrolment
 
@@ -27,10 +27,7 @@ def sections(org, session, scope=ALL) -> list[ProfileSection]:
         .where(Enrolment.youth_org_id == org.id)
         .order_by(Camp.starts_on.desc(), Camp.id.desc(), Enrolment.name)
     )
-    cond = scope_condition(Enrolment, scope)
-    if cond is not None:
-        stmt = stmt.where(cond)
-    rows = session.execute(stmt).all()
+    rows = session.execute(in_scope(stmt, Enrolment, scope)).all()
     table = [
         (repr(camp), camp.dates_text, camp.unit.name, e.name, e.role or "",
          gettext("Attended") if e.attended else gettext("Enrolled, not attended"))

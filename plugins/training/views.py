@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import io
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, send_file, url_for
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.api import expose as api_expose, protect, safe
 from flask_appbuilder.security.decorators import permission_name
@@ -28,28 +28,26 @@ from flask_babel import gettext, lazy_gettext as _l
 from marshmallow.validate import Length
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm.attributes import set_committed_value
-from wtforms.validators import DataRequired
 
 from core.api import (
     InvalidInput,
     PersonalDataView,
-    PickerField,
+    Panel,
+    Picker,
     ScopedInterface,
     ScopedModelRestApi,
     ScopedModelView,
-    Unit,
     choice_field,
     current_scope,
     flag_field,
     format_date_zh,
-    in_scope,
     module_dir,
     scoped_get,
     search_choice,
     stored_value,
     unit_in_scope,
 )
-from plugins.cultivation.models import YouthOrg
+from plugins.cultivation.views import ORGS
 from plugins.training.models import (
     GENDERS,
     STATUSES,
@@ -153,12 +151,15 @@ def load_scoped_camp(pk):
     return scoped_get(Camp, pk)
 
 
-def load_scoped_org(pk):
-    return scoped_get(YouthOrg, pk)
+def camp_text(row) -> str:
+    return (gettext("%(title)s (session %(n)s)", title=row.title, n=row.session_no)
+            + f" {format_date_zh(row.starts_on)}（{row.unit_name}）")
 
 
-def _like(q: str) -> str:
-    return f"%{q.replace('%', '').replace('_', '')}%"
+# pickers: camps (CampApi.picker), latest first; organizations (EnrolmentApi.orgs, as cultivation's)
+CAMPS = Picker(Camp, search=(Camp.title,), columns=(Camp.session_no, Camp.starts_on), text=camp_text,
+               order_by=(Camp.starts_on.desc(), Camp.id.desc()))
+ENROLMENT_ORGS = ORGS.copy()
 
 
 # -- interfaces -------------------------------------------------------------------------
@@ -348,9 +349,16 @@ class CampView(ScopedModelView):
     description_columns = CAMP_DESCRIPTIONS
     add_form_extra_fields = {"status": choice_field(CAMP_LABELS["status"], STATUSES)}
     edit_form_extra_fields = {"status": choice_field(CAMP_LABELS["status"], STATUSES)}
+    # the camp's record page: its roster (ID numbers and phones masked as everywhere); the sign-in
+    # sheet and "enrol a leader" (from here) in camp_show.html
+    record_class = "qqh-camp-page"
+    record_panels = [
+        Panel(Enrolment, "camp", ["name", "gender_label", "phone", "resident_id", "youth_org", "role", "attended"],
+              id="roster", title=_l("Enrolments"), order_by=(Enrolment.name, Enrolment.id)),
+    ]
 
     def __init__(self, **kwargs):
-        self.related_views = [EnrolmentView]
+        self.related_views = [EnrolmentView]  # the edit page's roster tab (the record page has the panel)
         super().__init__(**kwargs)
 
     @expose("/signin/<int:pk>", methods=["GET"])
@@ -384,41 +392,7 @@ class CampApi(TrainingApi):
     description_columns = CAMP_DESCRIPTIONS
     page_size = 25
 
-    @api_expose("/picker", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def picker(self):
-        """Camps in the caller's subtree whose title contains ``q`` (at most
-        20, latest first): the data of the camp picker.
-        ---
-        get:
-          parameters:
-          - in: query
-            name: q
-            schema:
-              type: string
-          responses:
-            200:
-              description: matching camps
-        """
-        q = (request.args.get("q") or "").strip()[:50]
-        stmt = (
-            select(Camp.id, Camp.title, Camp.session_no, Camp.starts_on, Unit.name.label("unit_name"))
-            .join(Unit, Unit.id == Camp.unit_id)
-            .order_by(Camp.starts_on.desc(), Camp.id.desc())
-            .limit(20)
-        )
-        stmt = in_scope(stmt, Camp)
-        if q:
-            stmt = stmt.where(Camp.title.like(_like(q)))
-        rows = self.datamodel.session.execute(stmt).all()
-        results = [
-            {"id": r.id, "text": gettext("%(title)s (session %(n)s)", title=r.title, n=r.session_no)
-             + f" {format_date_zh(r.starts_on)}（{r.unit_name}）"}
-            for r in rows
-        ]
-        return self.response(200, results=results)
+    picker = CAMPS
 
     @api_expose("/<int:pk>/signin-sheet", methods=["GET"])
     @protect()
@@ -481,10 +455,8 @@ class EnrolmentView(ScopedModelView):
 
     def __init__(self, **kwargs):
         fields = {
-            "camp": PickerField(ENROLMENT_LABELS["camp"], validators=[DataRequired()], endpoint="CampApi.picker",
-                                load=load_scoped_camp),
-            "youth_org": PickerField(ENROLMENT_LABELS["youth_org"], validators=[DataRequired()],
-                                     endpoint="EnrolmentApi.orgs", load=load_scoped_org),
+            "camp": CAMPS.field(ENROLMENT_LABELS["camp"]),
+            "youth_org": ENROLMENT_ORGS.field(ENROLMENT_LABELS["youth_org"]),
             "gender": choice_field(ENROLMENT_LABELS["gender"], GENDERS),
             # a non-null boolean must not be "required": unticked means "no"
             "attended": flag_field(ENROLMENT_LABELS["attended"]),
@@ -512,42 +484,7 @@ class EnrolmentApi(TrainingApi):
     description_columns = ENROLMENT_DESCRIPTIONS
     page_size = 25
 
-    @api_expose("/orgs", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def orgs(self):
-        """Youth organizations in the caller's subtree whose name or credit
-        code contains ``q`` (at most 20): the data of the organization picker
-        of the enrolment form.
-        ---
-        get:
-          parameters:
-          - in: query
-            name: q
-            schema:
-              type: string
-          responses:
-            200:
-              description: matching organizations
-        """
-        q = (request.args.get("q") or "").strip()[:50]
-        stmt = (
-            select(YouthOrg.id, YouthOrg.name, Unit.name.label("unit_name"))
-            .join(Unit, Unit.id == YouthOrg.unit_id)
-            .order_by(YouthOrg.name, YouthOrg.id)
-            .limit(20)
-        )
-        stmt = in_scope(stmt, YouthOrg)
-        if q:
-            from core.api import initials_condition
-
-            stmt = stmt.where(
-                YouthOrg.name.like(_like(q)) | YouthOrg.credit_code.like(_like(q).upper())
-                | initials_condition(self.datamodel.session, YouthOrg.name, q)
-            )
-        rows = self.datamodel.session.execute(stmt).all()
-        return self.response(200, results=[{"id": r.id, "text": f"{r.name}（{r.unit_name}）"} for r in rows])
+    orgs = ENROLMENT_ORGS  # the organization picker of the enrolment form
 
 
 # -- lecturers ---------------------------------------------------------------------------------

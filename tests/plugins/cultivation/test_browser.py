@@ -1,5 +1,7 @@
-"""In a real browser: the organization picker searches as you type, within
-the user's subtree, and a service entered through it lands on the profile."""
+"""In a real browser: the organization's profile (core's record page) has
+its services panel; "add a service" from there opens the form with the
+organization chosen, its picker searches as you type within the user's
+subtree, and the saved service is back on the profile's panel."""
 
 import pytest
 
@@ -20,8 +22,12 @@ def test_org_picker_and_service_form(pages_once, browser, live, as_user, org_pay
     page = browser.new_page()
     try:
         login(page, live.url, "fs_clerk", PASSWORD)
-        page.goto(live.url + "/youthorgservice/add")
-        assert page.locator("select#org option").count() <= 1  # no list of every organization
+        page.goto(f"{live.url}/youthorg/profile/{pk}")
+        assert "暂无服务记录" in page.locator("#services").inner_text()  # the panel, empty
+        page.click("#services a.qqh-add-here")
+        page.wait_for_load_state()
+        assert page.locator("select#org option:checked").inner_text() == tag + "青年读书会"  # chosen from the profile
+        assert page.locator("select#org option").count() <= 2  # no list of every organization
         page.click("#org + .select2 .select2-selection")
         page.locator(".select2-search__field").press_sequentially(tag, delay=30)
         wait_for_options(page, 1)
@@ -36,8 +42,10 @@ def test_org_picker_and_service_form(pages_once, browser, live, as_user, org_pay
         page.click("form:not(.qqh-logout) button[type=submit], form:not(.qqh-logout) input[type=submit]")
         page.wait_for_load_state()
         assert page.locator(".alert-success").count() == 1, page.inner_text("body")[:1000]
-        page.goto(f"{live.url}/youthorg/profile/{pk}")
-        body = page.inner_text("body")
-        assert "青年读书会购买服务" in body and "35,000.00" in body and "购买服务" in body
+        assert page.url.endswith(f"/youthorg/profile/{pk}")  # back on the record page
+        row = page.locator("#services tbody tr")
+        assert row.count() == 1
+        for text in ("青年读书会购买服务", "35,000.00", "购买服务", "2012年4月1日"):
+            assert text in row.inner_text(), text
     finally:
         page.close()

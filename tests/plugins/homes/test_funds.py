@@ -242,3 +242,26 @@ def test_waiting_writers_read_the_balance_after_the_lock_on_postgresql(app, engi
     assert all("超出基金可用余额" in "".join(body["message"]["amount"]) for code, body in results if code == 422)
     assert granted(db, fund) == Decimal("100000.00")
     assert fs.get(f"{FUND_API}{fund}").json()["result"]["balance"] == "0.00"
+
+
+def test_fund_record_page_panel_escaped_dated_and_scoped(as_user, unit_ids, make_org):
+    """The fund's page is core's record page: its grants panel shows values as
+    every page does (2012年6月1日, labels, 12,345.60), escaped; "add from here"
+    opens the grant form with the fund chosen, each row's edit link comes back
+    here; read-only users get neither; other subtrees get a 404."""
+    fs = as_user("fs_clerk")
+    fund = create(fs, FUND_API, fund_payload(unit_ids))
+    org = make_org("440600")
+    create(fs, GRANT_API, grant_payload(fund, org, purpose="<b>粗体</b>课堂", amount="12345.60"))
+    page = fs.get(f"/incubationfund/show/{fund}")
+    assert page.status_code == 200
+    html = page.text
+    panel = html.split('id="grants"', 1)[1]
+    for text in ("2012年6月1日", "12,345.60", "待审批", "&lt;b&gt;粗体&lt;/b&gt;课堂", "家园测试组织"):
+        assert text in panel, text
+    assert "<b>粗体" not in html and "2012-06-01" not in panel
+    assert f'href="/incubationgrant/add?fund={fund}"' in panel and f"fund={fund}" in panel.split("qqh-edit-here", 1)[1][:200]
+    assert "基本信息" in html and "qqh-fund-page" in html and 'id="money"' in html
+    inspector = as_user("fs_inspector").get(f"/incubationfund/show/{fund}").text
+    assert "12,345.60" in inspector and "/incubationgrant/add" not in inspector and "qqh-edit-here" not in inspector
+    assert as_user("sd_clerk").get(f"/incubationfund/show/{fund}").status_code == 404

@@ -36,3 +36,28 @@ def test_profile_shows_residencies_and_grants_in_scope(as_user, unit_ids, make_o
 def test_profile_without_records_says_so(as_user, make_org):
     html = as_user("fs_clerk").get(f"/youthorg/profile/{make_org()}").text
     assert "未入驻任何“亲青家园”" in html and "未获孵化基金资助" in html
+
+
+def test_sections_only_of_plugins_the_organizations_unit_uses(app, as_user, make_org):
+    """南海 (440605) switches homes off: the province's and 佛山's clerks,
+    who use homes, no longer see a homes section on the profile of a 南海
+    organization (nor does 南海's own clerk); 佛山's organizations keep it."""
+    from core.tenancy import modules
+    from core.tenancy.units import unit_by_code
+
+    nanhai, foshan = make_org("440605"), make_org("440600")
+    with app.app_context():
+        s = app.appbuilder.session
+        modules.set_module(s, unit_by_code(s, "440605"), "homes", False)
+        s.commit()
+    try:
+        fs = as_user("fs_clerk")
+        page = fs.get(f"/youthorg/profile/{nanhai}")
+        assert page.status_code == 200 and 'data-plugin="homes"' not in page.text
+        assert "未获孵化基金资助" not in page.text
+        assert 'data-plugin="homes"' in fs.get(f"/youthorg/profile/{foshan}").text
+    finally:
+        with app.app_context():
+            s = app.appbuilder.session
+            modules.set_module(s, unit_by_code(s, "440605"), "homes", True)
+            s.commit()
