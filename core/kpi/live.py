@@ -51,7 +51,7 @@ from typing import Any, Iterable
 
 from flask import current_app, has_app_context
 from flask_appbuilder import Model
-from sqlalchemy import Date, Float, Index, Integer, String, TextClause, bindparam, event, func, inspect, select
+from sqlalchemy import Date, Float, Index, Integer, String, TextClause, bindparam, event, func, inspect, select, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -284,13 +284,25 @@ def figures(
         by_slot = {s: k for k, s in slots.items()}
         codes = sorted({c for v in needed.values() for _b, _e, c in v})
         ft = KpiFigure.__table__
+        # the dates as the driver gives them (SQLite: text, parsed here once per distinct date,
+        # not twice per figure by the Date type: a warm province report reads some 500 figures)
         rows = conn.execute(
-            select(ft.c.slot, ft.c.since, ft.c.until, ft.c.unit_code, ft.c.own, ft.c.subtree)
+            select(ft.c.slot, type_coerce(ft.c.since, String), type_coerce(ft.c.until, String), ft.c.unit_code,
+                   ft.c.own, ft.c.subtree)
             .where(ft.c.slot.in_(sorted(by_slot)), ft.c.unit_code.in_(codes))
         )
+        dates: dict = {}
+
+        def day(value):
+            d = dates.get(value)
+            if d is None:
+                d = dates[value] = datetime.date.fromisoformat(value) if isinstance(value, str) else value
+            return d
+
         for slot, since, until, code, own, sub in rows:
+            since = day(since)
             before = None if since == SINCE_START else since
-            out[(by_slot[slot], before, until, code)] = (own, sub)
+            out[(by_slot[slot], before, day(until), code)] = (own, sub)
         missing = {}
         for k, wanted in needed.items():
             lack = {w for w in wanted if (k, *w) not in out}
