@@ -40,7 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # core (the unit tree) from this checkout
 DEMO_PASSWORD = "Qqh-demo-2012"  # core/ops/demo.py
 READERS = ["shunde", "shenzhen", "inspector", "foshan"]
-PAGES = ["/samplenoteview/list/", "/", "/unitview/list/", "/excel/"]
+PAGES = ["/memonoteview/list/", "/", "/unitview/list/", "/excel/"]
 
 
 def free_port() -> int:
@@ -101,7 +101,7 @@ def pct(values, p):
 
 def import_job(base, session, data, dry_run: int, codes: Counter) -> tuple[float, dict]:
     t0 = time.monotonic()
-    r = session.post(base + "/api/v1/import/samplenote", params={"dry_run": dry_run, "on_duplicate": "update"},
+    r = session.post(base + "/api/v1/import/memonote", params={"dry_run": dry_run, "on_duplicate": "update"},
                      files={"file": ("压力.xlsx", data)}, timeout=120)
     codes[f"import POST {r.status_code}"] += 1
     if r.status_code != 202:
@@ -208,7 +208,7 @@ def main():
         reads = latencies[n0:]
         engine = sa.create_engine(url)
         with engine.connect() as c:
-            stored = c.execute(sa.text("SELECT count(*), count(DISTINCT title) FROM sample_note WHERE title LIKE :t"),
+            stored = c.execute(sa.text("SELECT count(*), count(DISTINCT title) FROM memo_note WHERE title LIKE :t"),
                                {"t": tag + "-%"}).one()
         engine.dispose()
         print()

@@ -27,28 +27,28 @@ def test_plugin_branch_up_down_and_disabled_plugin_kept(engine, tmp_path_factory
         with full.app_context():
             migrate.upgrade(full)
         names = tables(full)
-        assert {"ab_user", "qqh_unit", "sample_note", "alembic_version"} <= names
+        assert {"ab_user", "qqh_unit", "memo_note", "alembic_version"} <= names
 
         with full.app_context():
-            migrate.downgrade(full, "sample@base")
+            migrate.downgrade(full, "memo@base")
         names = tables(full)
-        assert "sample_note" not in names and "qqh_unit" in names
+        assert "memo_note" not in names and "qqh_unit" in names
 
         with full.app_context():
             migrate.upgrade(full)
             db = full.extensions["qqh_db"]
             db.session.execute(sa.text("INSERT INTO qqh_unit (code, name, level, tier, prd, undergraduate, path, depth) VALUES ('440000','广东省','province','province', false, false, '440000/', 0)"))
-            db.session.execute(sa.text("INSERT INTO sample_note (title, noted_on, unit_id, created_on, changed_on) VALUES ('kept', '2012-03-01', 1, '2012-03-01', '2012-03-01')"))
+            db.session.execute(sa.text("INSERT INTO memo_note (title, noted_on, unit_id, created_on, changed_on) VALUES ('kept', '2012-03-01', 1, '2012-03-01', '2012-03-01')"))
             db.session.commit()
             db.engine.dispose()
 
-        # the same database, with the sample plugin disabled
+        # the same database, with the memo plugin disabled
         bare = make_app(url, tmp_path_factory.mktemp("j"), QQH_PLUGINS=[])
         with bare.app_context():
             assert migrate.upgrade(bare) == ["core"]
-            assert migrate.drift(bare) == []  # nothing proposes dropping sample_note
+            assert migrate.drift(bare) == []  # nothing proposes dropping memo_note
             db = bare.extensions["qqh_db"]
-            assert db.session.execute(sa.text("SELECT title FROM sample_note")).scalar() == "kept"
+            assert db.session.execute(sa.text("SELECT title FROM memo_note")).scalar() == "kept"
             db.session.remove()
             db.engine.dispose()
     finally:
@@ -58,8 +58,8 @@ def test_plugin_branch_up_down_and_disabled_plugin_kept(engine, tmp_path_factory
 def test_autogenerate_is_limited_to_the_owner(app):
     with app.app_context():
         owned = migrate.owned_tables(app)
-    assert "sample_note" in owned["sample"]
-    assert "sample_note" not in owned["core"]
+    assert "memo_note" in owned["memo"]
+    assert "memo_note" not in owned["core"]
     assert {"ab_user", "qqh_unit"} <= owned["core"]
 
 

@@ -58,7 +58,7 @@ def test_health_and_gunicorn_refusal(engine_name, tmp_path, request):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["ok"] and body["database"] and body["migrations_at_head"]
-    assert set(body["migrations"]) >= {"core", "sample"} and "sample" in body["plugins"]
+    assert set(body["migrations"]) >= {"core", "memo"} and "memo" in body["plugins"]
     # an empty (uninitialised) database: 503 on /health, gunicorn refuses to start
     empty = make_app(f"sqlite:///{tmp_path}/empty.db", tmp_path / "i")
     r = empty.test_client().get("/health")
@@ -97,7 +97,7 @@ def test_outage_on_postgresql(own_pg, tmp_path, caplog):
         own_pg.stop()
         caplog.clear()
         caplog.set_level(logging.INFO)
-        pages = [anon.get("/login/"), user.get("/"), user.get("/samplenoteview/list/")]
+        pages = [anon.get("/login/"), user.get("/"), user.get("/memonoteview/list/")]
         for r in pages:
             assert r.status_code == 503, r.text[:300]
             assert UNAVAILABLE in r.text and "<html" in r.text

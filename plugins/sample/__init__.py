@@ -16,7 +16,7 @@ NAME = "sample"
 
 @hookimpl
 def qqh_manifest():
-    return Manifest(name=NAME, version="0.1.0", label=_l("Sample notes"), requires=(), core=">=0.1,<1",
+    return Manifest(name=NAME, version="0.2.0", label=_l("Sample notes"), requires=(), core=">=0.1,<1",
                     api=">=0.2,<0.3", example=True)
 
 

@@ -105,7 +105,7 @@ def test_branch_goes_down_and_up_alone(fresh):
     after = tables(url)
     assert not (after & OWN)
     assert before - after <= OWN | dependants(app)  # nobody else's tables
-    assert {"qqh_unit", "ab_user", "sample_note"} <= after
+    assert {"qqh_unit", "ab_user", "memo_note"} <= after
     r = qqh(url, instance, "db", "upgrade")
     assert r.returncode == 0, r.stderr
     assert OWN <= tables(url)
