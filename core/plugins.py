@@ -1,7 +1,8 @@
 """Plugin discovery, the enabled set, load order and introspection.
 
 Plugins are found through the entry-point group ``qqh.plugins`` (the shipped
-ones too, see setup.cfg). ``QQH_PLUGINS`` names the enabled ones (default: all
+ones too, see setup.cfg), and in ``QQH_PLUGIN_MODULES`` (``name=module`` pairs: plugins
+importable but not installed, such as core's test fixture plugin). ``QQH_PLUGINS`` names the enabled ones (default: all
 installed but the examples, ``Manifest.example``). Core's own features are built-in plugins (core/builtins): always
 enabled, loaded first. Every failure raises :class:`PluginError` with one
 clear sentence.
