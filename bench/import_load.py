@@ -142,7 +142,10 @@ def main():
     env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_")}
     env.update(QQH_DATABASE_URL=url, QQH_INSTANCE_PATH=os.path.join(tmp, "instance"),
                QQH_UPLOAD_PATH=os.path.join(tmp, "uploads"), QQH_SECRET_KEY="b" * 48, PYTHONPATH=ROOT,
-               QQH_WORKERS=str(args.workers), QQH_TIMEOUT=str(args.timeout))
+               QQH_WORKERS=str(args.workers), QQH_TIMEOUT=str(args.timeout),
+               # core's test fixture plugin (tests/memo_plugin), whose notes list is imported
+               QQH_PLUGINS=os.environ.get("QQH_PLUGINS", "cultivation,homes,memo,training"),
+               QQH_PLUGIN_MODULES=os.environ.get("QQH_PLUGIN_MODULES", "memo=tests.memo_plugin"))
     gunicorn = None
     try:
         for cmd in (["init"], ["demo"]):

@@ -19,7 +19,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("QQH_PLUGINS", "cultivation,homes,memo,training")  # the example plugin's notes are bench records
+# core's test fixture plugin (tests/memo_plugin): its notes are bench records
+os.environ.setdefault("QQH_PLUGIN_MODULES", "memo=tests.memo_plugin")
+os.environ.setdefault("QQH_PLUGINS", "cultivation,homes,memo,training")
 PASSWORD = "Bench-pass-2012"
 
 

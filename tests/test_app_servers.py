@@ -32,7 +32,8 @@ def serve(url, instance, uploads, secret):
     env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_")}
     env.update(QQH_DATABASE_URL=url, QQH_INSTANCE_PATH=str(instance), QQH_UPLOAD_PATH=str(uploads),
                QQH_SECRET_KEY=secret, QQH_JOB_WAIT_SECONDS="30", PYTHONPATH=ROOT,
-               QQH_PLUGINS=os.environ["QQH_PLUGINS"])  # the memo list: the example plugin is named
+               QQH_PLUGINS=os.environ["QQH_PLUGINS"],  # the memo list: core's test fixture plugin, named
+               QQH_PLUGIN_MODULES=os.environ["QQH_PLUGIN_MODULES"])
     proc = subprocess.Popen([sys.executable, "-m", "core", "run", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return proc, f"http://127.0.0.1:{port}"

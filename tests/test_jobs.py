@@ -224,7 +224,8 @@ def test_with_redis_the_jobs_go_through_rq(engine_name, app, as_user, tmp_path):
             env.update(QQH_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], QQH_REDIS_URL=url,
                        QQH_INSTANCE_PATH=app.instance_path, QQH_UPLOAD_PATH=app.config["QQH_UPLOAD_PATH"],
                        QQH_SECRET_KEY="r" * 48, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                       QQH_PLUGINS=os.environ["QQH_PLUGINS"])  # the memo list: the example plugin is named
+                       QQH_PLUGINS=os.environ["QQH_PLUGINS"],  # the memo list: core's test fixture plugin, named
+                       QQH_PLUGIN_MODULES=os.environ["QQH_PLUGIN_MODULES"])
             done = subprocess.run([sys.executable, "-m", "core", "worker", "--burst"], env=env, capture_output=True,
                                   text=True, timeout=120)
             assert done.returncode == 0, done.stdout + done.stderr

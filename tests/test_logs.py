@@ -61,7 +61,7 @@ def test_request_and_security_lines(sqlite_only, caplog):
 
 
 def test_every_line_has_a_timestamp(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_") or k == "QQH_PLUGIN_MODULES"}  # the fixture plugin
     env.update(QQH_INSTANCE_PATH=str(tmp_path), PYTHONPATH=ROOT)
     code = ("from core.app import create_app\n"
             "app = create_app()\n"

@@ -31,7 +31,7 @@ def gunicorn(url: str, instance, timeout=60):
     """Start gunicorn as the README says; returns (process, port)."""
     port = _free_port()
     os.makedirs(instance, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_") or k == "QQH_PLUGIN_MODULES"}  # the fixture plugin
     env.update(QQH_DATABASE_URL=url, QQH_INSTANCE_PATH=str(instance), PYTHONPATH=ROOT)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:core.gunicorn_conf", "-w", "1", "-b", f"127.0.0.1:{port}",

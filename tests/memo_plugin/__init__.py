@@ -16,7 +16,7 @@ NAME = "memo"
 @hookimpl
 def qqh_manifest():
     return Manifest(name=NAME, version="0.1.0", label=_l("Memo notes"), requires=(), core=">=0.1,<1",
-                    api=">=0.2,<0.3")
+                    api=">=0.2,<0.3", example=True)
 
 
 @hookimpl

@@ -116,6 +116,8 @@ def test_import_kpi_figure_default_target_and_command(clients, qqh, sample_engin
     # the default target, loaded as `qqh targets load` loads the notice's; the figure: the signups per unit
     r = qqh("targets", "load", "--year", "2012")
     assert r.returncode == 0, r.stderr
+    r = qqh("db", "check")  # the plugin's migrations and its models agree
+    assert r.returncode == 0 and "agree" in r.stdout, (r.stdout, r.stderr)
     for name in ("甲", "乙"):
         assert fs.post("/api/v1/samplesignup/", json={"event": events[f"{t}-2"], "name": name + t,
                                                       "signed_on": "2012-06-01"}).status_code == 201
