@@ -1,6 +1,8 @@
 """Alembic owns the schema: models and migrations agree, plugin branches go
 up and down on their own, and a disabled plugin's tables are never dropped."""
 
+import os
+
 import sqlalchemy as sa
 
 from core import migrate
@@ -85,7 +87,8 @@ def test_a_database_of_the_previous_release_upgrades_with_qqh_init(engine, tmp_p
             app.extensions["qqh_db"].engine.dispose()
         assert "qqh_audit_log" not in tables(app) and "ab_user" in tables(app)
         r = run_qqh("init", "--admin-password", "Upgrade-pass-2468",
-                    env={"QQH_DATABASE_URL": url, "QQH_INSTANCE_PATH": str(tmp_path_factory.mktemp("new"))})
+                    env={"QQH_DATABASE_URL": url, "QQH_INSTANCE_PATH": str(tmp_path_factory.mktemp("new")),
+                         "QQH_PLUGIN_MODULES": os.environ["QQH_PLUGIN_MODULES"]})  # its revisions are in the database
         assert r.returncode == 0, r.stdout + r.stderr
         assert {"qqh_audit_log", "qqh_login_throttle"} <= tables(app)
     finally:

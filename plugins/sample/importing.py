@@ -13,7 +13,7 @@ EVENTS = Importable(
         Column("title", _l("Title"), required=True, example=_l("Example: the unit's open day"),
                help=_l("Unique within a unit: an event with the same unit and title is the same event.")),
         Column("held_on", _l("Date"), kind="date", required=True),
-        Column("place", _l("Place"), width=30),
+        Column("place", _l("Place of the event"), width=30),
         Column("unit", _l("Unit"), kind="unit", required=True),
     ),
     natural_key=("unit", "title"),

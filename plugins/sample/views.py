@@ -20,13 +20,13 @@ TEMPLATES = module_dir("plugins.sample", "templates")
 EVENT_LABELS = {
     "title": _l("Title"),
     "held_on": _l("Date"),
-    "place": _l("Place"),
-    "note": _l("Note"),
+    "place": _l("Place of the event"),
+    "note": _l("Note on the event"),
     "unit": _l("Unit"),
 }
 SIGNUP_LABELS = {
     "event": _l("Sample event"),
-    "name": _l("Name"),
+    "name": _l("Name of the person"),
     "signed_on": _l("Signed up on"),
     "unit": _l("Unit"),
 }
