@@ -96,9 +96,7 @@ def test_record_page_lists_the_children_and_adds_from_there(clients, sample_engi
         api.delete(f"/api/v1/sampleevent/{event}")
 
 
-def test_import_kpi_figure_default_target_and_command(clients, qqh, sample_engine):
-    if sample_engine != "sqlite":
-        pytest.skip("import, KPI and command are core's, tested on both engines in core's tests")
+def test_import_kpi_figure_default_target_and_command(clients, qqh):
     fs, admin = clients("fs_clerk", token=True), clients("admin", token=True)
     t = tag()
     # the import: the list's template headers, a dry run, then the import; another unit's row is refused
