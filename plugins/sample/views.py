@@ -15,7 +15,7 @@ from core.api import PickerField, ScopedInterface, ScopedModelRestApi, ScopedMod
     in_scope, module_dir, scoped_get
 from plugins.sample.models import SampleEvent, SampleSignup
 
-TEMPLATES = module_dir("plugins.sample", "templates")
+TEMPLATES = module_dir(__package__, "templates")  # this package's templates/
 
 EVENT_LABELS = {
     "title": _l("Title"),
