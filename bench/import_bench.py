@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Excel import speed: N rows (default 10,000) of the sample notes list, of
+"""Excel import speed: N rows (default 10,000) of the memo notes list, of
 the youth organization registry (``youthorg``) and of camp rosters
 (``enrolment``, training).
 
 Usage: python3 bench/import_bench.py [--rows 10000] [--repeat 3] [--url DATABASE_URL] [--csv]
-                                     [--list samplenote|youthorg|enrolment|all]
+                                     [--list memonote|youthorg|enrolment|all]
 
 Builds a fresh database (SQLite in a temp folder unless --url names an empty
 PostgreSQL database), loads the Guangdong tree, writes an .xlsx (or, with
@@ -71,7 +71,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--url")
     ap.add_argument("--csv", action="store_true", help="a GBK-encoded CSV instead of .xlsx")
-    ap.add_argument("--list", default="all", choices=("samplenote", "youthorg", "enrolment", "all"))
+    ap.add_argument("--list", default="all", choices=("memonote", "youthorg", "enrolment", "all"))
     args = ap.parse_args()
 
     import logging
@@ -94,10 +94,10 @@ def main():
         from core.excel.workbooks import write_export
         from core.tenancy.scope import user_scope
         from core.tenancy.units import Unit
-        from plugins.sample.models import SampleNote
+        from tests.memo_plugin.models import MemoNote
 
         session = app.appbuilder.session
-        imp = importables()["samplenote"][1]
+        imp = importables()["memonote"][1]
         clerk = app.appbuilder.sm.find_user(username="fs_clerk")
         scope, user_id = user_scope(clerk), clerk.id
         towns = session.execute(
@@ -132,9 +132,9 @@ def main():
             bench_youthorg(app, session, args, scope, user_id, limits, towns, engine)
         if args.list in ("enrolment", "all"):
             bench_enrolment(app, session, args, scope, user_id, limits, towns, engine)
-        if args.list not in ("samplenote", "all"):
+        if args.list not in ("memonote", "all"):
             return
-        print(f"samplenote: {args.rows:,} rows, {engine}, {'GBK csv' if args.csv else 'xlsx'}, scope 佛山 ({len(towns)} towns)")
+        print(f"memonote: {args.rows:,} rows, {engine}, {'GBK csv' if args.csv else 'xlsx'}, scope 佛山 ({len(towns)} towns)")
         for run in range(args.repeat):
             filename, data = make_file(rows(f"run{run}"), args.csv)
             kw = dict(scope=scope, user_id=user_id, limits=limits)
@@ -149,11 +149,11 @@ def main():
             s, report = timed(lambda: run_import(session, imp, filename, data, commit=True, **kw))
             assert report.written and report.unchanged == args.rows
             keep("again", s)
-            query = session.query(SampleNote).filter(SampleNote.title.startswith(f"run{run} ")).yield_per(1000)
+            query = session.query(MemoNote).filter(MemoNote.title.startswith(f"run{run} ")).yield_per(1000)
             s, n = timed(lambda: write_export(imp, query, io.BytesIO()))
             assert n == args.rows
             keep("export", s)
-            session.execute(delete(SampleNote))
+            session.execute(delete(MemoNote))
             session.commit()
         print(f"file size {len(data) / 1024:.0f} KB; best of {args.repeat} (wall clock, and this process's CPU time):")
         for label, seconds in best.items():

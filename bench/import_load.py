@@ -40,7 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # core (the unit tree) from this checkout
 DEMO_PASSWORD = "Qqh-demo-2012"  # core/ops/demo.py
 READERS = ["shunde", "shenzhen", "inspector", "foshan"]
-PAGES = ["/samplenoteview/list/", "/", "/unitview/list/", "/excel/"]
+PAGES = ["/memonoteview/list/", "/", "/unitview/list/", "/excel/"]
 
 
 def free_port() -> int:
@@ -101,7 +101,7 @@ def pct(values, p):
 
 def import_job(base, session, data, dry_run: int, codes: Counter) -> tuple[float, dict]:
     t0 = time.monotonic()
-    r = session.post(base + "/api/v1/import/samplenote", params={"dry_run": dry_run, "on_duplicate": "update"},
+    r = session.post(base + "/api/v1/import/memonote", params={"dry_run": dry_run, "on_duplicate": "update"},
                      files={"file": ("压力.xlsx", data)}, timeout=120)
     codes[f"import POST {r.status_code}"] += 1
     if r.status_code != 202:
@@ -142,7 +142,10 @@ def main():
     env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_")}
     env.update(QQH_DATABASE_URL=url, QQH_INSTANCE_PATH=os.path.join(tmp, "instance"),
                QQH_UPLOAD_PATH=os.path.join(tmp, "uploads"), QQH_SECRET_KEY="b" * 48, PYTHONPATH=ROOT,
-               QQH_WORKERS=str(args.workers), QQH_TIMEOUT=str(args.timeout))
+               QQH_WORKERS=str(args.workers), QQH_TIMEOUT=str(args.timeout),
+               # core's test fixture plugin (tests/memo_plugin), whose notes list is imported
+               QQH_PLUGINS=os.environ.get("QQH_PLUGINS", "cultivation,homes,memo,training"),
+               QQH_PLUGIN_MODULES=os.environ.get("QQH_PLUGIN_MODULES", "memo=tests.memo_plugin"))
     gunicorn = None
     try:
         for cmd in (["init"], ["demo"]):
@@ -208,7 +211,7 @@ def main():
         reads = latencies[n0:]
         engine = sa.create_engine(url)
         with engine.connect() as c:
-            stored = c.execute(sa.text("SELECT count(*), count(DISTINCT title) FROM sample_note WHERE title LIKE :t"),
+            stored = c.execute(sa.text("SELECT count(*), count(DISTINCT title) FROM memo_note WHERE title LIKE :t"),
                                {"t": tag + "-%"}).one()
         engine.dispose()
         print()

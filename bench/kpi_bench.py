@@ -10,8 +10,8 @@ universities, then:
 
 * 100,000 youth organizations (the cultivation plugin's YouthOrg, when that
   plugin is installed): checks direct_contacts, cultivated, pilots (sums);
-* 500,000 "enrolments" as sample notes whose title is a person (300,000
-  people, a fifth of them trained in a second unit): check sample_notes
+* 500,000 "enrolments" as memo notes whose title is a person (300,000
+  people, a fifth of them trained in a second unit): check memo_notes
   (a sum: enrolments) and a distinct check bench_people (people trained,
   which cannot be summed from children: the shape of trained_leaders).
 
@@ -49,7 +49,9 @@ import time
 from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("QQH_PLUGINS", "cultivation,homes,sample,training")  # the example plugin's notes are bench records
+# core's test fixture plugin (tests/memo_plugin): its notes are bench records
+os.environ.setdefault("QQH_PLUGIN_MODULES", "memo=tests.memo_plugin")
+os.environ.setdefault("QQH_PLUGINS", "cultivation,homes,memo,training")
 
 YEAR = 2012
 AS_OF = datetime.date(YEAR, 12, 31)
@@ -115,7 +117,7 @@ def load(app, n_orgs, n_enrolments):
 
     from core.kpi.engine import KpiTarget
     from core.tenancy.units import Unit, compute_path
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     session = app.appbuilder.session
     rnd = random.Random(YEAR)
@@ -162,11 +164,11 @@ def load(app, n_orgs, n_enrolments):
         batch.append(dict(title=f"P{person}", noted_on=START + datetime.timedelta(days=rnd.randrange(365)),
                           unit_id=unit, created_on=now, changed_on=now))
         if len(batch) == 20_000:
-            session.execute(SampleNote.__table__.insert(), batch)
+            session.execute(MemoNote.__table__.insert(), batch)
             batch = []
     if batch:
-        session.execute(SampleNote.__table__.insert(), batch)
-    for check in ("sample_notes", "bench_people", "direct_contacts", "cultivated", "pilots"):
+        session.execute(MemoNote.__table__.insert(), batch)
+    for check in ("memo_notes", "bench_people", "direct_contacts", "cultivated", "pilots"):
         for tier, threshold in (("province", 1000), ("city", 100), ("county", 20), ("university", 5)):
             session.add(KpiTarget(plan_year=YEAR, check_key=check, tier=tier, threshold=threshold, due=AS_OF, period="year",
                                      scope="subtree"))  # the raw SQL counts 含下级
@@ -180,8 +182,8 @@ def load(app, n_orgs, n_enrolments):
 # -- the raw SQL, by hand ----------------------------------------------------------------
 # each: (check key, kind, FROM+WHERE of the records, the member column for distinct)
 RAW = {
-    "sample_notes": ("sum", "sample_note r WHERE r.noted_on >= :start AND r.noted_on <= :as_of", None),
-    "bench_people": ("distinct", "sample_note r WHERE r.noted_on >= :start AND r.noted_on <= :as_of", "r.title"),
+    "memo_notes": ("sum", "memo_note r WHERE r.noted_on >= :start AND r.noted_on <= :as_of", None),
+    "bench_people": ("distinct", "memo_note r WHERE r.noted_on >= :start AND r.noted_on <= :as_of", "r.title"),
     "direct_contacts": ("sum", "cultivation_youth_org r WHERE r.directly_connected_on <= :as_of", None),
     "cultivated": ("sum", "cultivation_youth_org r WHERE r.cultivated_on >= :start AND r.cultivated_on <= :as_of", None),
     "pilots": ("sum", "cultivation_youth_org r WHERE r.is_pilot = :yes AND r.directly_connected_on <= :as_of", None),
@@ -268,7 +270,7 @@ def main():
     from core.kpi import live as kpilive
     from core.kpi.engine import KpiCheck
     from core.tenancy.units import Unit
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     tmp = tempfile.mkdtemp()
     reuse = bool(args.sqlite_file and os.path.exists(args.sqlite_file))
@@ -279,8 +281,8 @@ def main():
 
     def people_query(plan_year, as_of):
         return (
-            select(SampleNote.unit_id, SampleNote.title)
-            .where(SampleNote.noted_on >= datetime.date(plan_year, 1, 1), SampleNote.noted_on <= as_of)
+            select(MemoNote.unit_id, MemoNote.title)
+            .where(MemoNote.noted_on >= datetime.date(plan_year, 1, 1), MemoNote.noted_on <= as_of)
             .distinct()
         )
 
@@ -315,7 +317,7 @@ def main():
             session.commit()
 
         def write_note():
-            session.add(SampleNote(title=f"P{rnd.randrange(300_000)}", noted_on=AS_OF, unit_id=rnd.choice(town_ids)))
+            session.add(MemoNote(title=f"P{rnd.randrange(300_000)}", noted_on=AS_OF, unit_id=rnd.choice(town_ids)))
             session.commit()
 
         for label, depth in (("province + children", 1), ("whole tree", None)):

@@ -5,7 +5,7 @@ Usage: python3 bench/list_page.py [--rows 100000] [--repeat 50] [--url DATABASE_
                                   [--quick]
 
 Builds a fresh database (SQLite in a temp folder unless --url names an empty
-PostgreSQL database), loads the Guangdong tree and N sample notes spread over
+PostgreSQL database), loads the Guangdong tree and N memo notes spread over
 the towns, then times in-process requests (Flask test client, no network):
 the HTML list page (25 rows) and the REST list, as the province admin and as
 a city clerk (佛山). Prints the median and 90th percentile in ms and the page
@@ -65,7 +65,7 @@ def main():
     initialise(app, {"admin": ("440000", "province_admin"), "fs_clerk": ("440600", "clerk")})
     with app.app_context():
         from core.tenancy.units import Unit
-        from plugins.sample.models import SampleNote
+        from tests.memo_plugin.models import MemoNote
 
         session = app.appbuilder.session
         towns = session.execute(select(Unit.id).where(Unit.level == "town")).scalars().all()
@@ -77,10 +77,10 @@ def main():
             batch.append(dict(title=f"记事 {i}", noted_on=datetime.date(2012, 1, 1) + datetime.timedelta(days=rnd.randrange(330)),
                               unit_id=rnd.choice(towns), created_on=now, changed_on=now))
             if len(batch) == 10_000:
-                session.execute(SampleNote.__table__.insert(), batch)
+                session.execute(MemoNote.__table__.insert(), batch)
                 batch = []
         if batch:
-            session.execute(SampleNote.__table__.insert(), batch)
+            session.execute(MemoNote.__table__.insert(), batch)
         session.commit()
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("ANALYZE"))  # as autovacuum would soon after a bulk load
@@ -101,7 +101,7 @@ def main():
     for user in ("admin", "fs_clerk"):
         client = app.test_client()
         client.post("/login/", data={"username": user, "password": PASSWORD})
-        pages = [("HTML list page", client, "/samplenoteview/list/"), ("REST list", client, "/api/v1/samplenote/?q=(page_size:25)")]
+        pages = [("HTML list page", client, "/memonoteview/list/"), ("REST list", client, "/api/v1/memonote/?q=(page_size:25)")]
         if django_client:
             pages.append(("Django admin", django_client(user), "/admin/djangoside/note/"))
         for label, c, path in pages:
@@ -221,13 +221,13 @@ def django_side(app, tmp, url):
         from sqlalchemy import select
 
         from core.tenancy.units import Unit
-        from plugins.sample.models import SampleNote
+        from tests.memo_plugin.models import MemoNote
 
         session = app.appbuilder.session
         units = session.execute(select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.path, Unit.parent_id).order_by(Unit.depth)).all()
         DUnit.objects.bulk_create([DUnit(id=u.id, code=u.code, name=u.name, level=u.level, path=u.path, parent_id=u.parent_id) for u in units])
-        rows = session.execute(select(SampleNote.id, SampleNote.title, SampleNote.noted_on, SampleNote.unit_id,
-                                      SampleNote.created_on, SampleNote.changed_on)).all()
+        rows = session.execute(select(MemoNote.id, MemoNote.title, MemoNote.noted_on, MemoNote.unit_id,
+                                      MemoNote.created_on, MemoNote.changed_on)).all()
         Note.objects.bulk_create([Note(id=n.id, title=n.title, noted_on=n.noted_on, unit_id=n.unit_id, created_on=n.created_on,
                                        changed_on=n.changed_on) for n in rows], batch_size=5000)
         paths = {u.code: u for u in units}

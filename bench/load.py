@@ -6,7 +6,7 @@ Usage: python3 bench/load.py [--seconds 30] [--workers 4] [--users 16] [--writer
                              [--pg postgresql+psycopg2://postgres@127.0.0.1:55432/postgres] [--quick] [--no-fab]
 
 A fresh database on the PostgreSQL server --pg names (the shared test server by default; it is
-dropped afterwards) gets the 1,901-unit Guangdong tree, N sample notes spread over the towns and
+dropped afterwards) gets the 1,901-unit Guangdong tree, N memo notes spread over the towns and
 users of several cities and roles (province admin, 佛山/顺德/深圳 clerks, 佛山 inspector, 佛山 unit
 admin). gunicorn (core/gunicorn_conf.py, --workers) serves it on a loopback port; --users threads
 (each a user, cookie session, keep-alive) read lists, record pages, the REST list, the dashboard and
@@ -241,7 +241,7 @@ def main():
         initialise(app, USERS)
         with app.app_context():
             from core.tenancy.units import Unit
-            from plugins.sample.models import SampleNote
+            from tests.memo_plugin.models import MemoNote
 
             session = app.appbuilder.session
             towns = session.execute(sa.select(Unit.id).where(Unit.level == "town")).scalars().all()
@@ -251,16 +251,16 @@ def main():
             rows = [dict(title=f"记事 {i}", noted_on=datetime.date(2012, 1, 1) + datetime.timedelta(days=rnd.randrange(330)),
                          unit_id=rnd.choice(towns), created_on=now, changed_on=now) for i in range(args.rows)]
             for i in range(0, len(rows), 10_000):
-                session.execute(SampleNote.__table__.insert(), rows[i:i + 10_000])
+                session.execute(MemoNote.__table__.insert(), rows[i:i + 10_000])
             session.commit()
             session.execute(sa.text("ANALYZE"))
             session.commit()
-            note_ids = session.execute(sa.select(SampleNote.id).limit(500)).scalars().all()
+            note_ids = session.execute(sa.select(MemoNote.id).limit(500)).scalars().all()
             in_scope = {}  # records each reader may open
             for user in READERS:
                 path = session.execute(sa.select(Unit.path).where(Unit.code == USERS[user][0])).scalar_one()
                 in_scope[user] = session.execute(
-                    sa.select(SampleNote.id).join(Unit, Unit.id == SampleNote.unit_id)
+                    sa.select(MemoNote.id).join(Unit, Unit.id == MemoNote.unit_id)
                     .where(Unit.path >= path, Unit.path < path[:-1] + "0").limit(500)).scalars().all()
             app.extensions["qqh_db"].engine.dispose()
         if not args.no_fab:
@@ -277,8 +277,8 @@ def main():
         procs.append(proc)
 
         tag = "load-" + uuid.uuid4().hex[:8]
-        ours = {"list": "/samplenoteview/list/", "show": "/samplenoteview/show/{}", "rest": "/api/v1/samplenote/?q=(page_size:25)",
-                "post": "/api/v1/samplenote/"}
+        ours = {"list": "/memonoteview/list/", "show": "/memonoteview/show/{}", "rest": "/api/v1/memonote/?q=(page_size:25)",
+                "post": "/api/v1/memonote/"}
 
         def plans(port, urls, password, full, fab_units=None):
             readers, writers, acked = [], [], []
@@ -291,7 +291,7 @@ def main():
                 mine = in_scope[user] or note_ids  # (a tiny --quick run may leave a subtree empty)
 
                 def plan(rnd, user=user, mine=mine):
-                    choices = [("HTML list", urls["list"] + (f"?page_{'SampleNoteView' if not fab_units else 'NoteView'}={rnd.randrange(5)}")),
+                    choices = [("HTML list", urls["list"] + (f"?page_{'MemoNoteView' if not fab_units else 'NoteView'}={rnd.randrange(5)}")),
                                ("record page", urls["show"].format(rnd.choice(mine))),
                                ("REST list", urls["rest"])]
                     if full:
@@ -323,11 +323,11 @@ def main():
             results[phase] = summary(phase, timings, statuses, elapsed)
             bad = {k: n for k, n in statuses.items() if k[1] >= 500}
             with app.app_context():
-                from plugins.sample.models import SampleNote
+                from tests.memo_plugin.models import MemoNote
 
                 session = app.appbuilder.session
-                stored = session.execute(sa.select(SampleNote.title, sa.func.count()).where(SampleNote.title.like(f"{tag}%"))
-                                         .group_by(SampleNote.title)).all()
+                stored = session.execute(sa.select(MemoNote.title, sa.func.count()).where(MemoNote.title.like(f"{tag}%"))
+                                         .group_by(MemoNote.title)).all()
                 app.extensions["qqh_db"].engine.dispose()
             counts = dict(stored)
             missing = [t for t, _ in acked if counts.get(t, 0) != 1]

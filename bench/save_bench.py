@@ -6,7 +6,7 @@ Usage: python3 bench/save_bench.py [--saves 100] [--rounds 5] [--url DATABASE_UR
 Builds a fresh database (SQLite in a temp folder unless --url names an empty
 PostgreSQL database) with the Guangdong tree, logs in as the 佛山 clerk and
 times in-process requests (Flask test client, no network): N REST creates
-(POST /api/v1/samplenote/) and N REST edits (PUT) of those records, with the
+(POST /api/v1/memonote/) and N REST edits (PUT) of those records, with the
 audit listeners on and off, in alternating rounds so that both see the same
 machine load. Prints the median time per request in ms of each, and the
 audit rows written.
@@ -52,13 +52,13 @@ def main():
         ids, post, put = [], [], []
         for i in range(args.saves):
             t = time.perf_counter()
-            r = client.post("/api/v1/samplenote/", json={"title": f"{tag}-{i}", "body": "正文", "noted_on": "2012-03-05", "unit": unit})
+            r = client.post("/api/v1/memonote/", json={"title": f"{tag}-{i}", "body": "正文", "noted_on": "2012-03-05", "unit": unit})
             post.append((time.perf_counter() - t) * 1000)
             assert r.status_code == 201, r.data
             ids.append(r.json["id"])
         for i, pk in enumerate(ids):
             t = time.perf_counter()
-            r = client.put(f"/api/v1/samplenote/{pk}", json={"title": f"{tag}-{i}", "body": "改过", "noted_on": "2012-03-06", "unit": unit})
+            r = client.put(f"/api/v1/memonote/{pk}", json={"title": f"{tag}-{i}", "body": "改过", "noted_on": "2012-03-06", "unit": unit})
             put.append((time.perf_counter() - t) * 1000)
             assert r.status_code == 200, r.data
         return post, put
@@ -73,7 +73,7 @@ def main():
             results[on][1].extend(put)
     audit.set_recording(True)
     with app.app_context():
-        logged = app.appbuilder.session.execute(select(func.count()).select_from(audit.AuditLog).where(audit.AuditLog.model == "sample_note")).scalar()
+        logged = app.appbuilder.session.execute(select(func.count()).select_from(audit.AuditLog).where(audit.AuditLog.model == "memo_note")).scalar()
     engine = url.split(":")[0]
     for on in (True, False):
         post, put = results[on]

@@ -3,7 +3,7 @@ security events (failed logins, lock-outs, permission denials).
 
 Request line (logger ``qqh.request``, INFO)::
 
-    2026-12-01 10:31:02,114 INFO qqh.request method=GET route=/samplenoteview/show/<pk> status=200 ms=23.4 user=fs_clerk unit=440600
+    2026-12-01 10:31:02,114 INFO qqh.request method=GET route=/sampleevent/show/<pk> status=200 ms=23.4 user=fs_clerk unit=440600
 
 ``route`` is the URL rule, not the path: no query string, no values (search
 terms are personal data), never a password or a token. Static files are not

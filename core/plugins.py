@@ -1,7 +1,8 @@
 """Plugin discovery, the enabled set, load order and introspection.
 
 Plugins are found through the entry-point group ``qqh.plugins`` (the shipped
-ones too, see setup.cfg). ``QQH_PLUGINS`` names the enabled ones (default: all
+ones too, see setup.cfg), and in ``QQH_PLUGIN_MODULES`` (``name=module`` pairs: plugins
+importable but not installed, such as core's test fixture plugin). ``QQH_PLUGINS`` names the enabled ones (default: all
 installed but the examples, ``Manifest.example``). Core's own features are built-in plugins (core/builtins): always
 enabled, loaded first. Every failure raises :class:`PluginError` with one
 clear sentence.
@@ -163,6 +164,24 @@ def _register(pm: PluginManager, name: str, module: Any) -> None:
         ) from exc
 
 
+MODULES_ENV = "QQH_PLUGIN_MODULES"
+
+
+def _env_modules() -> list[tuple[str, Callable[[], Any], str]]:
+    """Plugins importable but not installed as a distribution, named in ``QQH_PLUGIN_MODULES`` as
+    ``name=module`` pairs separated by commas (an entry point's syntax): core's test fixture plugin
+    (tests/memo_plugin) is added so, for the tests' apps and the commands and servers they start."""
+    out = []
+    for item in os.environ.get(MODULES_ENV, "").split(","):
+        if not item.strip():
+            continue
+        name, sep, module = (part.strip() for part in item.partition("="))
+        if not sep or not name or not module:
+            raise PluginError(f"{MODULES_ENV} must list name=module pairs separated by commas, not {item.strip()!r}.")
+        out.append((name, (lambda m=module: importlib.import_module(m)), MODULES_ENV))
+    return out
+
+
 def _installed_entry_points() -> list[tuple[str, Callable[[], Any], str]]:
     eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
     seen: dict[str, str] = {}
@@ -214,6 +233,10 @@ class PluginRegistry:
                         f"The installed plugin {ep[0]!r} has the name of one of core's built-in features: rename it."
                     )
                 sources.append(ep)
+            for env in _env_modules():
+                if any(s[0] == env[0] for s in sources):
+                    raise PluginError(f"{MODULES_ENV} names {env[0]!r}, which is installed already: rename one of them.")
+                sources.append(env)
         for name, obj in (extra or {}).items():
             if any(s[0] == name for s in sources):
                 raise PluginError(f"Two plugins are both named {name!r}: rename one of them.")

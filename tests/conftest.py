@@ -24,8 +24,9 @@ from core.testing.support import TEST_PASSWORD_HASH, _fake_hash  # noqa: E402,F4
 from core.ops.jobs import stop_worker  # noqa: E402
 from tests.browser import browser  # noqa: E402,F401 (one Chromium for the whole session)
 
-# core's tests use the example plugin (plugins/sample is enabled only by name): bench._support, imported
-# above, sets QQH_PLUGINS to the four plugins for every app and command these tests start, unless set already
+# core's tests use their own fixture plugin, tests/memo_plugin (not plugins/sample, the reference plugin, which
+# has its own tests): bench._support, imported above, adds it (QQH_PLUGIN_MODULES) and sets QQH_PLUGINS to it
+# and the three task plugins for every app and command these tests start, unless set already
 
 from core.testing.plugin import ENGINES, PG_URL, new_database  # noqa: E402,F401
 

@@ -32,7 +32,8 @@ def serve(url, instance, uploads, secret):
     env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_")}
     env.update(QQH_DATABASE_URL=url, QQH_INSTANCE_PATH=str(instance), QQH_UPLOAD_PATH=str(uploads),
                QQH_SECRET_KEY=secret, QQH_JOB_WAIT_SECONDS="30", PYTHONPATH=ROOT,
-               QQH_PLUGINS=os.environ["QQH_PLUGINS"])  # the sample list: the example plugin is named
+               QQH_PLUGINS=os.environ["QQH_PLUGINS"],  # the memo list: core's test fixture plugin, named
+               QQH_PLUGIN_MODULES=os.environ["QQH_PLUGIN_MODULES"])
     proc = subprocess.Popen([sys.executable, "-m", "core", "run", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return proc, f"http://127.0.0.1:{port}"
@@ -49,8 +50,8 @@ def login(client, username):
 
 
 def check(client, rows):
-    token = csrf(client, "/excel/samplenote/import")
-    return client.post("/excel/samplenote/import", data={"on_duplicate": "update", "csrf_token": token},
+    token = csrf(client, "/excel/memonote/import")
+    return client.post("/excel/memonote/import", data={"on_duplicate": "update", "csrf_token": token},
                        files={"file": ("名单.xlsx", xlsx(rows))})
 
 
@@ -83,7 +84,7 @@ def test_import_checked_on_one_server_confirmed_on_the_other(app, tmp_path):
             report_url = urlsplit(r.headers["Location"]).path
             assert "所有行都正确" in on_b.get(report_url).text
             r = on_b.post(report_url, data={"csrf_token": csrf(on_b, report_url)})
-            assert r.status_code == 302 and "/samplenoteview/list" in r.headers["Location"], r.text[:300]
+            assert r.status_code == 302 and "/memonoteview/list" in r.headers["Location"], r.text[:300]
         assert sorted(notes(app, t)) == [f"{t}-1", f"{t}-2"]
         # nothing in the per-server instance folders; the shared folder is the app user's only
         assert not (tmp_path / "instance1" / "imports").exists()

@@ -32,7 +32,7 @@ def make_unit(session, parent, code, level):
 @pytest.fixture(scope="module")
 def units(app):
     """A PRD city X with counties X1 (4 notes), X2 (2 notes), X3 (1 note)."""
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     tag = uuid.uuid4().hex[:5].upper()
     with app.app_context():
@@ -42,11 +42,11 @@ def units(app):
         counties = [make_unit(s, x, f"AX{i}{tag}", "county") for i in (1, 2, 3)]
         for county, n in zip(counties, (4, 2, 1)):
             for i in range(n):
-                s.add(SampleNote(unit_id=county.id, title=f"考核记事{i}", noted_on=D(YEAR, 3, 1 + i)))
-        s.add(KpiTarget(plan_year=YEAR, check_key="sample_notes", tier="county", threshold=4, due=D(YEAR, 12, 31), period="year"))
+                s.add(MemoNote(unit_id=county.id, title=f"考核记事{i}", noted_on=D(YEAR, 3, 1 + i)))
+        s.add(KpiTarget(plan_year=YEAR, check_key="memo_notes", tier="county", threshold=4, due=D(YEAR, 12, 31), period="year"))
         for key, label, check, weight, method, target, pos in (
-            ("notes", "记事完成情况", "sample_notes", 60, "ratio", None, 0),
-            ("notes_reached", "记事达标", "sample_notes", 40, "reached", 2, 1),
+            ("notes", "记事完成情况", "memo_notes", 60, "ratio", None, 0),
+            ("notes_reached", "记事达标", "memo_notes", 40, "reached", 2, 1),
             ("ghost", "未安装模块的项目", "no_such_check", 10, "ratio", 5, 2),
         ):
             s.add(asm.AssessmentIndicator(plan_year=YEAR, key=key, label=label, check_key=check, weight=weight, method=method, target=target, position=pos))
@@ -106,7 +106,7 @@ def test_scores_follow_the_indicators(app, units, as_user):
     # the indicators' list names each check by its label, not its key
     page = admin.get("/assessmentindicatorview/list/", params={"_flt_0_plan_year": YEAR})
     text = re.sub(r"<[^>]+>", " ", page.text)
-    assert page.status_code == 200 and "记事完成情况" in text and "记事数" in text and "sample_notes" not in text
+    assert page.status_code == 200 and "记事完成情况" in text and "记事数" in text and "memo_notes" not in text
     # competition ranking inside the tier: every PRD county is ranked
     tier = sorted(r["rank"] for r in r.json()["result"] if r["tier"] == "prd_county")
     assert tier[0] == 1 and len(tier) > 3
@@ -180,7 +180,7 @@ def test_publish_locks_everything(app, units, as_user):
     with app.app_context():
         s = app.appbuilder.session
         if not asm.indicators_of(s, year):
-            s.add(KpiTarget(plan_year=year, check_key="sample_notes", tier="county", threshold=4, due=D(year, 12, 31), period="year"))
+            s.add(KpiTarget(plan_year=year, check_key="memo_notes", tier="county", threshold=4, due=D(year, 12, 31), period="year"))
             for ind in asm.indicators_of(s, YEAR):
                 s.add(asm.AssessmentIndicator(plan_year=year, key=ind.key, label=ind.label, check_key=ind.check_key,
                                               weight=ind.weight, method=ind.method, target=ind.target, position=ind.position))

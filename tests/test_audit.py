@@ -76,13 +76,13 @@ def test_rest_create_update_delete_of_a_plugin_record(app, as_user):
     t = tag()
     clerk = as_user("sd_clerk")
     sd = unit_id(app, "440606")
-    r = clerk.post("/api/v1/samplenote/", json={"title": t, "body": "甲", "noted_on": "2012-03-05", "unit": sd})
+    r = clerk.post("/api/v1/memonote/", json={"title": t, "body": "甲", "noted_on": "2012-03-05", "unit": sd})
     assert r.status_code == 201, r.text
     pk = r.json()["id"]
-    assert clerk.put(f"/api/v1/samplenote/{pk}", json={"title": t, "body": "乙", "noted_on": "2012-03-05", "unit": sd}).status_code == 200
-    assert clerk.delete(f"/api/v1/samplenote/{pk}").status_code == 200
+    assert clerk.put(f"/api/v1/memonote/{pk}", json={"title": t, "body": "乙", "noted_on": "2012-03-05", "unit": sd}).status_code == 200
+    assert clerk.delete(f"/api/v1/memonote/{pk}").status_code == 200
 
-    log = since_created(rows(app, model="sample_note", record_id=str(pk)), t)
+    log = since_created(rows(app, model="memo_note", record_id=str(pk)), t)
     assert [r.action for r in log] == ["create", "update", "delete"]
     create, update, delete = log
     assert {r.username for r in log} == {"sd_clerk"} and {r.unit_id for r in log} == {sd}
@@ -91,7 +91,7 @@ def test_rest_create_update_delete_of_a_plugin_record(app, as_user):
     assert update.before == {"body": "甲"} and update.after == {"body": "乙"}  # the changed column only
     assert delete.before["title"] == t and delete.after == {}
     # the admin reads the same through the API, newest first
-    got = api_rows(as_user("admin"), model="sample_note", record_id=str(pk))
+    got = api_rows(as_user("admin"), model="memo_note", record_id=str(pk))
     assert [g["action"] for g in got][:3] == ["delete", "update", "create"]
     assert json.loads(got[1]["values_before"]) == {"body": "甲"}
 
@@ -116,13 +116,13 @@ def test_page_writes_of_a_core_model_and_a_plugin_model(app, as_user):
     assert {r.unit_id for r in log} == {uid} and {r.username for r in log} == {"admin"}
 
     clerk = as_user("fs_clerk")
-    r = clerk.post("/samplenoteview/add", data={"title": t, "body": "页", "noted_on": "2012-03-05", "unit": fs})
+    r = clerk.post("/memonoteview/add", data={"title": t, "body": "页", "noted_on": "2012-03-05", "unit": fs})
     assert r.status_code == 302, r.text[:2000]
-    (create,) = rows(app, model="sample_note", label=t)
+    (create,) = rows(app, model="memo_note", label=t)
     assert create.username == "fs_clerk" and create.unit_id == fs and create.after["body"] == "页"
-    r = clerk.post(f"/samplenoteview/edit/{create.record_id}", data={"title": t, "body": "页二", "noted_on": "2012-03-06", "unit": fs})
+    r = clerk.post(f"/memonoteview/edit/{create.record_id}", data={"title": t, "body": "页二", "noted_on": "2012-03-06", "unit": fs})
     assert r.status_code == 302, r.text[:2000]
-    update = rows(app, model="sample_note", record_id=create.record_id)[-1]
+    update = rows(app, model="memo_note", record_id=create.record_id)[-1]
     assert update.before == {"body": "页", "noted_on": "2012-03-05"} and update.after == {"body": "页二", "noted_on": "2012-03-06"}
 
 
@@ -150,12 +150,12 @@ def test_role_changes_and_passwords(app):
 
 
 def test_a_rolled_back_change_leaves_no_row(app, as_user):
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     t = tag()
     with app.test_request_context():
         session = app.appbuilder.session
-        session.add(SampleNote(title=t, noted_on=__import__("datetime").date(2012, 3, 5), unit_id=unit_id(app, "440606")))
+        session.add(MemoNote(title=t, noted_on=__import__("datetime").date(2012, 3, 5), unit_id=unit_id(app, "440606")))
         session.flush()
         from core.audit.trail import AuditLog
 
@@ -163,23 +163,23 @@ def test_a_rolled_back_change_leaves_no_row(app, as_user):
         session.rollback()
     assert rows(app, label=t) == []
     # a refused write (another city's unit) writes neither the record nor a row
-    r = as_user("sd_clerk").post("/api/v1/samplenote/", json={"title": t, "noted_on": "2012-03-05", "unit": unit_id(app, "440300")})
+    r = as_user("sd_clerk").post("/api/v1/memonote/", json={"title": t, "noted_on": "2012-03-05", "unit": unit_id(app, "440300")})
     assert r.status_code == 422
     assert rows(app, label=t) == []
 
 
 def test_personal_fields_are_masked(app, as_user, monkeypatch):
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
-    monkeypatch.setattr(SampleNote, "__qqh_personal__", ("body",), raising=False)
+    monkeypatch.setattr(MemoNote, "__qqh_personal__", ("body",), raising=False)
     t = tag()
     clerk = as_user("sd_clerk")
     sd = unit_id(app, "440606")
     start = last_row(app)
-    pk = clerk.post("/api/v1/samplenote/", json={"title": t, "body": "13800138000", "noted_on": "2012-03-05", "unit": sd}).json()["id"]
-    clerk.put(f"/api/v1/samplenote/{pk}", json={"title": t, "body": "13900139000", "noted_on": "2012-03-05", "unit": sd})
-    clerk.delete(f"/api/v1/samplenote/{pk}")
-    log = rows(app, since=start, model="sample_note", record_id=str(pk))
+    pk = clerk.post("/api/v1/memonote/", json={"title": t, "body": "13800138000", "noted_on": "2012-03-05", "unit": sd}).json()["id"]
+    clerk.put(f"/api/v1/memonote/{pk}", json={"title": t, "body": "13900139000", "noted_on": "2012-03-05", "unit": sd})
+    clerk.delete(f"/api/v1/memonote/{pk}")
+    log = rows(app, since=start, model="memo_note", record_id=str(pk))
     assert len(log) == 3
     assert log[0].after["body"] == "******" and log[1].before == {"body": "******"} and log[1].after == {"body": "******"}
     assert log[2].before["body"] == "******"
@@ -213,31 +213,31 @@ def test_an_import_is_logged_set_based(app, as_user):
         t = tag()
         data = _xlsx([(f"{t}-{i:03d}", "导入", "2012-03-05", "440606") for i in range(n)])
         with counting(app) as seen:
-            r = clerk.post("/api/v1/import/samplenote", params={"dry_run": 0, "on_duplicate": "update"}, files={"file": ("n.xlsx", data)})
+            r = clerk.post("/api/v1/import/memonote", params={"dry_run": 0, "on_duplicate": "update"}, files={"file": ("n.xlsx", data)})
         assert r.status_code == 200 and r.json()["result"]["written"], r.text
         counts[n] = len([q for q in seen if "qqh_job" not in q])  # the job worker polls and reports progress by time, not by row
-        log = [r for r in rows(app, model="sample_note", action="create") if r.label.startswith(t)]
+        log = [r for r in rows(app, model="memo_note", action="create") if r.label.startswith(t)]
         assert len(log) == n and {r.username for r in log} == {"sd_clerk"}
         assert all(r.record_id and r.after["body"] == "导入" for r in log)
         # the records' ids are the logged ones
-        from plugins.sample.models import SampleNote
+        from tests.memo_plugin.models import MemoNote
 
         with db(app) as s:
-            ids = set(s.execute(sa.select(SampleNote.id).where(SampleNote.title.startswith(t))).scalars())
+            ids = set(s.execute(sa.select(MemoNote.id).where(MemoNote.title.startswith(t))).scalars())
             assert {int(r.record_id) for r in log} == ids
             # a bulk DELETE is logged too, with the values deleted (one SELECT, one INSERT)
             with counting(app) as deleting:
-                s.execute(sa.delete(SampleNote).where(SampleNote.title.startswith(t)))
+                s.execute(sa.delete(MemoNote).where(MemoNote.title.startswith(t)))
                 s.commit()
             assert len([q for q in deleting if "qqh_audit_log" in q]) == 1
-        assert len([r for r in rows(app, model="sample_note", action="delete") if r.label.startswith(t)]) == n
+        assert len([r for r in rows(app, model="memo_note", action="delete") if r.label.startswith(t)]) == n
     assert counts[5] == counts[60], counts  # no statement per row
 
 
 def test_unit_admins_read_their_subtree_others_nothing(app, as_user):
     t = tag()
     for user, code in (("sd_clerk", "440606"), ("sz_clerk", "440300")):
-        r = as_user(user).post("/api/v1/samplenote/", json={"title": t, "noted_on": "2012-03-05", "unit": unit_id(app, code)})
+        r = as_user(user).post("/api/v1/memonote/", json={"title": t, "noted_on": "2012-03-05", "unit": unit_id(app, code)})
         assert r.status_code == 201
     fs_admin = as_user("fs_admin")
     seen = {r["username"] for r in api_rows(fs_admin, label=t)}
@@ -274,7 +274,7 @@ def test_the_log_cannot_be_written_through_pages_or_api(app, as_user, http):
 
 def test_log_event_outside_and_inside_a_request(app):
     from core.audit.trail import log_event
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     t = tag()
     with app.app_context():
@@ -285,7 +285,7 @@ def test_log_event_outside_and_inside_a_request(app):
     t2 = tag()
     with app.test_request_context(environ_base={"REMOTE_ADDR": "10.1.2.3"}):
         session = app.appbuilder.session
-        session.add(SampleNote(title=t2, noted_on=__import__("datetime").date(2012, 3, 5), unit_id=unit_id(app, "440606")))
+        session.add(MemoNote(title=t2, noted_on=__import__("datetime").date(2012, 3, 5), unit_id=unit_id(app, "440606")))
         session.flush()
         log_event("login_failed", username=t2)
         session.rollback()
@@ -296,7 +296,7 @@ def test_log_event_outside_and_inside_a_request(app):
     t3 = tag()
     with app.test_request_context():
         session = app.appbuilder.session
-        session.add(SampleNote(title=t3, noted_on=__import__("datetime").date(2012, 3, 5), unit_id=unit_id(app, "440606")))
+        session.add(MemoNote(title=t3, noted_on=__import__("datetime").date(2012, 3, 5), unit_id=unit_id(app, "440606")))
         session.flush()
         log_event("logout", username=t3)
     assert [r.action for r in rows(app, username=t3)] == ["logout"]
@@ -337,7 +337,7 @@ def test_changes_read_as_the_pages_show_the_records(app, as_user):
 
     t = tag()
     admin = as_user("admin")
-    r = admin.post("/api/v1/kpitarget/", json={"plan_year": 2012, "check_key": "sample_notes", "tier": "county",
+    r = admin.post("/api/v1/kpitarget/", json={"plan_year": 2012, "check_key": "memo_notes", "tier": "county",
                                              "threshold": 5, "due": "2012-03-05", "period": "year"})
     assert r.status_code == 201, r.text
     target = r.json()["id"]
@@ -373,4 +373,4 @@ def test_changes_read_as_the_pages_show_the_records(app, as_user):
     show = admin.get("/auditlog/list/", params={"_flt_0_model": "qqh_kpi_target", "_flt_0_record_id": str(target)})
     shown = html.unescape(re.sub(r"<[^>]+>", " ", show.text))
     assert "2012 记事数 各县（市、区） ≥5 2012年3月5日" in shown
-    assert "sample_notes" not in shown and "2012-03-05" not in shown
+    assert "memo_notes" not in shown and "2012-03-05" not in shown

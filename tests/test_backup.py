@@ -63,8 +63,8 @@ def test_backup_and_restore_row_by_row(engine_name, tmp_path_factory, tmp_path):
         with tarfile.open(tmp_path / "b.qqh") as tar:
             info = json.load(tar.extractfile("manifest.json"))
         assert info["engine"] == engine_name and info["version"]
-        assert info["migrations"]["core"] and info["migrations"]["sample"]
-        assert "sample" in info["plugins"] and info["folders"] == ["attachments"]
+        assert info["migrations"]["core"] and info["migrations"]["memo"]
+        assert "memo" in info["plugins"] and info["folders"] == ["attachments"]
 
         # refusals, one line each, nothing written
         for name, change, words in [

@@ -50,20 +50,20 @@ def test_list_page_is_light_and_its_delete_button_still_asks_and_deletes(browser
     admin = as_user("admin")
     unit = admin.get("/api/v1/unit/", params={"q": "(filters:!((col:code,opr:eq,value:'440606')))"}).json()["ids"][0]
     title = "删除检查" + uuid.uuid4().hex[:6]
-    note = admin.post("/api/v1/samplenote/", json={"title": title, "noted_on": "2012-03-05", "unit": unit}).json()["id"]
-    html = admin.get("/samplenoteview/list/").text
+    note = admin.post("/api/v1/memonote/", json={"title": title, "noted_on": "2012-03-05", "unit": unit}).json()["id"]
+    html = admin.get("/memonoteview/list/").text
     assert "\n " not in html  # no indentation is sent
     assert html.count("<script") < 15  # not one per row
     page = browser.new_page()
     try:
         login(page, live.url, "fs_clerk", PASSWORD)
-        page.goto(live.url + "/samplenoteview/list/?_flt_0_title=" + title)
-        page.click(f'a[data-delete="/samplenoteview/delete/{note}"]')
+        page.goto(live.url + "/memonoteview/list/?_flt_0_title=" + title)
+        page.click(f'a[data-delete="/memonoteview/delete/{note}"]')
         page.wait_for_selector("#modal-confirm .modal-body:has-text('确定要删除这条记录吗')", timeout=10000)
         page.click("#modal-confirm-ok")
         page.wait_for_load_state("load")
-        page.wait_for_function(f"!document.querySelector('a[data-delete=\"/samplenoteview/delete/{note}\"]')",
+        page.wait_for_function(f"!document.querySelector('a[data-delete=\"/memonoteview/delete/{note}\"]')",
                                timeout=10000)
     finally:
         page.close()
-    assert admin.get(f"/api/v1/samplenote/{note}").status_code == 404
+    assert admin.get(f"/api/v1/memonote/{note}").status_code == 404

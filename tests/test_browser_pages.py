@@ -15,7 +15,7 @@ def test_unit_picker_searches_as_you_type_and_saves(browser, live, app):  # noqa
     page = browser.new_page()
     try:
         login(page, live.url, "fs_clerk", PASSWORD)
-        page.goto(live.url + "/samplenoteview/add")
+        page.goto(live.url + "/memonoteview/add")
         assert page.locator("select#unit option").count() <= 2  # no list of every unit
         page.fill("#title", title)
         page.click("#unit + .select2 .select2-selection")
@@ -31,7 +31,7 @@ def test_unit_picker_searches_as_you_type_and_saves(browser, live, app):  # noqa
         page.click("form:not(.qqh-logout) button[type=submit], form:not(.qqh-logout) input[type=submit]")
         page.wait_for_load_state()
         assert page.locator(".alert-success").count() == 1, page.inner_text("body")[:1000]
-        page.goto(live.url + "/samplenoteview/list/?_flt_2_title=" + title)
+        page.goto(live.url + "/memonoteview/list/?_flt_2_title=" + title)
         row = page.locator("tr", has_text=title)
         assert "顺德区" in row.inner_text()
     finally:

@@ -35,7 +35,7 @@ def forbidden_words() -> set[str]:
 
 def pattern(words) -> re.Pattern:
     alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    # an identifier-like word on its own (sample_notes does not contain sample); Chinese anywhere
+    # an identifier-like word on its own (memo_notes does not contain memo); Chinese anywhere
     return re.compile(rf"(?<![A-Za-z0-9_])({alternatives})(?![A-Za-z0-9_])", re.IGNORECASE)
 
 
@@ -48,10 +48,10 @@ def core_files():
 def test_no_module_of_core_names_a_plugin_or_a_task_area():
     words = forbidden_words()
     # the registry answered (plugin names and their check keys)
-    assert {"sample", "cultivation", "homes", "training", "direct_contacts", "trained_leaders"} <= words
+    assert {"memo", "cultivation", "homes", "training", "direct_contacts", "trained_leaders"} <= words
     found = pattern(words)
     assert found.search("e.g. homes's pages") and found.search("“亲青家园”")
-    assert not found.search("sample_notes_x")
+    assert not found.search("memo_notes_x")
     hits = []
     for path in core_files():
         rel = str(path.relative_to(CORE))

@@ -27,20 +27,20 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def figures(app):
     """Notes of 2012 in every city and county, and targets for them."""
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     rnd = random.Random(YEAR)
     with app.app_context():
         s = app.appbuilder.session
-        if s.execute(select(SampleNote.id).where(SampleNote.title == TITLE).limit(1)).first() is None:
+        if s.execute(select(MemoNote.id).where(MemoNote.title == TITLE).limit(1)).first() is None:
             units = s.execute(select(Unit.id, Unit.level).where(Unit.level.in_(("city", "county")))).all()
             rows = []
             for unit_id, level in units:
                 for _ in range(rnd.randint(1, 12 if level == "city" else 9)):
                     day = datetime.date(YEAR, rnd.randint(1, 6), rnd.randint(1, 28))
                     rows.append(dict(unit_id=unit_id, title=TITLE, noted_on=day, created_on=datetime.datetime.now(), changed_on=datetime.datetime.now()))
-            s.execute(SampleNote.__table__.insert(), rows)
-        have = {(t.tier, t.due) for t in s.execute(select(KpiTarget).where(KpiTarget.plan_year == YEAR, KpiTarget.check_key == "sample_notes")).scalars()}
+            s.execute(MemoNote.__table__.insert(), rows)
+        have = {(t.tier, t.due) for t in s.execute(select(KpiTarget).where(KpiTarget.plan_year == YEAR, KpiTarget.check_key == "memo_notes")).scalars()}
         for tier, threshold, due in (
             ("province", 500, datetime.date(YEAR, 12, 31)),
             ("prd_city", 60, datetime.date(YEAR, 6, 30)),
@@ -50,7 +50,7 @@ def figures(app):
             if (tier, due) not in have:
                 # the cities' and the province's figures roll up their subtree (含下级)
                 scope = "own" if tier == "county" else "subtree"
-                s.add(KpiTarget(plan_year=YEAR, check_key="sample_notes", tier=tier, threshold=threshold, due=due, period="year", scope=scope))
+                s.add(KpiTarget(plan_year=YEAR, check_key="memo_notes", tier=tier, threshold=threshold, due=due, period="year", scope=scope))
         s.commit()
 
 
@@ -167,19 +167,19 @@ PRINT_STATE = """() => ({
 
 def late_notes(app, code):
     """Notes a county owns dated after its due date, up to the as-of date (what the page must show)."""
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     with app.app_context():
         s = app.appbuilder.session
         unit_id = s.execute(select(Unit.id).where(Unit.code == code)).scalar_one()
-        return len(s.execute(select(SampleNote.id).where(
-            SampleNote.unit_id == unit_id, SampleNote.noted_on > COUNTY_DUE, SampleNote.noted_on <= AS_OF)).all())
+        return len(s.execute(select(MemoNote.id).where(
+            MemoNote.unit_id == unit_id, MemoNote.noted_on > COUNTY_DUE, MemoNote.noted_on <= AS_OF)).all())
 
 
 def cell_figures(page):
-    """{unit code: (value, target, percent text, after-due or 0)} of the sample_notes column."""
+    """{unit code: (value, target, percent text, after-due or 0)} of the memo_notes column."""
     return dict(page.evaluate("""() => [...document.querySelectorAll('tr.qqh-child-row')].map(tr => {
-      const c = tr.querySelector('.qqh-cell[data-check=sample_notes]');
+      const c = tr.querySelector('.qqh-cell[data-check=memo_notes]');
       const late = c && c.querySelector('.qqh-after-due');
       return [tr.dataset.unit, c ? [Number(c.dataset.value), Number(c.dataset.target),
         c.querySelector('.qqh-percent').textContent.trim(), late ? Number(late.dataset.after) : 0] : null];
@@ -229,7 +229,7 @@ def test_dashboard_explains_ranks_prints_and_fits_a_phone(browser, live, app, fi
         assert ranked[0][0] == 1 and [r for r, _ in ranked] == sorted(r for r, _ in ranked)
         assert [c for _, c in ranked] == sorted((c for _, c in ranked), reverse=True)
         # sorting by a target: its completion, highest first
-        page.locator('th[data-col="sample_notes:year"] a').click()
+        page.locator('th[data-col="memo_notes:year"] a').click()
         page.wait_for_load_state("load")
         by_col = [v / t for v, t, _p, _l in cell_figures(page).values()]
         assert by_col == sorted(by_col, reverse=True)
@@ -241,11 +241,11 @@ def test_dashboard_explains_ranks_prints_and_fits_a_phone(browser, live, app, fi
         # print on A4 landscape (277 mm ≈ 1047 px): no URLs after links, colours kept, nothing wider
         page.set_viewport_size({"width": 1047, "height": 740})
         page.emulate_media(media="print")
-        from plugins.sample.models import SampleNote
+        from tests.memo_plugin.models import MemoNote
 
         with app.app_context():
-            note_id = app.appbuilder.session.execute(select(SampleNote.id).where(SampleNote.title == TITLE).limit(1)).scalar_one()
-        for path in (q, f"/samplenoteview/show/{note_id}", f"/assessment/?year={YEAR}"):
+            note_id = app.appbuilder.session.execute(select(MemoNote.id).where(MemoNote.title == TITLE).limit(1)).scalar_one()
+        for path in (q, f"/memonoteview/show/{note_id}", f"/assessment/?year={YEAR}"):
             page.goto(live.url + path)
             page.wait_for_load_state("load")
             state = page.evaluate(PRINT_STATE)
@@ -272,7 +272,7 @@ def test_dashboard_explains_ranks_prints_and_fits_a_phone(browser, live, app, fi
         # the wide table scrolls inside its own box
         assert page.evaluate("() => { const b = document.querySelector('.qqh-scroll'); return b.scrollWidth > b.clientWidth && b.getBoundingClientRect().right <= 390; }")
         title = "手机记事" + str(random.randrange(10 ** 6))
-        page.goto(live.url + "/samplenoteview/add")
+        page.goto(live.url + "/memonoteview/add")
         assert page.evaluate(SCROLL_WIDTH) <= 390
         page.fill("#title", title)
         page.click("#unit + .select2 .select2-selection")
@@ -282,17 +282,17 @@ def test_dashboard_explains_ranks_prints_and_fits_a_phone(browser, live, app, fi
         with page.expect_navigation():
             page.locator("form:not(.qqh-logout) button[type=submit], form:not(.qqh-logout) input[type=submit]").first.tap()
         assert page.locator(".alert-success").count() == 1, page.inner_text("body")[:800]
-        from plugins.sample.models import SampleNote
+        from tests.memo_plugin.models import MemoNote
 
         with app.app_context():
-            note_id = app.appbuilder.session.execute(select(SampleNote.id).where(SampleNote.title == title)).scalar_one()
-        page.goto(live.url + f"/samplenoteview/edit/{note_id}")
+            note_id = app.appbuilder.session.execute(select(MemoNote.id).where(MemoNote.title == title)).scalar_one()
+        page.goto(live.url + f"/memonoteview/edit/{note_id}")
         assert page.evaluate(SCROLL_WIDTH) <= 390
         page.fill("#title", title + "改")
         with page.expect_navigation():
             page.locator("form:not(.qqh-logout) button[type=submit], form:not(.qqh-logout) input[type=submit]").first.tap()
         assert page.locator(".alert-success").count() == 1, page.inner_text("body")[:800]
-        page.goto(live.url + f"/samplenoteview/show/{note_id}")
+        page.goto(live.url + f"/memonoteview/show/{note_id}")
         assert title + "改" in page.inner_text("body")
         assert page.evaluate(SCROLL_WIDTH) <= 390
     finally:
@@ -312,7 +312,7 @@ def test_screenshot_script_takes_every_picture(browser, live, figures, engine_na
     script = importlib.util.module_from_spec(spec)
     loader.exec_module(script)
     files = script.take(live.url, str(tmp_path), browser=browser, admin=("admin", PASSWORD), clerk=("fs_clerk", PASSWORD),
-                        resource="samplenote", list_path="/samplenoteview/list/", dashboard_query=f"?year={YEAR}")
+                        resource="memonote", list_path="/memonoteview/list/", dashboard_query=f"?year={YEAR}")
     names = sorted(os.path.basename(f) for f in files)
     assert names == ["dashboard.png", "import-dry-run.png", "list.png", "phone.png", "record.png"]
     for f in files:

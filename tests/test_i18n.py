@@ -19,6 +19,7 @@ def catalogs():
         tdir = os.path.join(ROOT, "plugins", name, "translations")
         if os.path.isdir(tdir):
             yield name, os.path.join(ROOT, "plugins", name), tdir
+    yield "memo", os.path.join(ROOT, "tests", "memo_plugin"), os.path.join(ROOT, "tests", "memo_plugin", "translations")
 
 
 @pytest.mark.parametrize("domain, source, tdir", list(catalogs()), ids=lambda v: v if isinstance(v, str) and "/" not in v else None)
@@ -56,7 +57,7 @@ def test_pages_are_chinese_by_default_and_english_on_request(http, as_user):
     assert "登录" in r.text and "用户名" in r.text
     admin = as_user("admin")
     home = admin.get("/")
-    assert "欢迎使用亲青汇" in home.text and "样例记事" in home.text and "团组织" in home.text
+    assert "欢迎使用亲青汇" in home.text and "测试记事" in home.text and "团组织" in home.text
     admin.get("/lang/en", allow_redirects=False)
     home = admin.get("/")
     assert "Welcome to 亲青汇" in home.text and "League units" in home.text
@@ -64,11 +65,11 @@ def test_pages_are_chinese_by_default_and_english_on_request(http, as_user):
 
 def test_api_info_never_leaks_the_catalog_header(as_user):
     admin = as_user("admin")
-    for resource in ("samplenote", "unit"):
+    for resource in ("memonote", "unit"):
         r = admin.get(f"/api/v1/{resource}/_info")
         assert r.status_code == 200
         assert "Project-Id-Version" not in r.text and "Content-Type: text/plain" not in r.text
-    labels = {f["name"]: f["label"] for f in admin.get("/api/v1/samplenote/_info").json()["add_columns"]}
+    labels = {f["name"]: f["label"] for f in admin.get("/api/v1/memonote/_info").json()["add_columns"]}
     assert labels["title"] == "标题"
 
 
@@ -83,14 +84,14 @@ def test_no_page_shows_english_in_chinese(app, as_user):
     (nor Python's None/True/False) reaches a Chinese user."""
     admin = as_user("admin")
     unit = admin.get("/api/v1/unit/", params={"q": "(filters:!((col:code,opr:eq,value:'440600')))"}).json()["ids"][0]
-    r = admin.post("/api/v1/samplenote/", json={"title": "界面语言检查", "noted_on": "2012-03-05", "unit": unit})
+    r = admin.post("/api/v1/memonote/", json={"title": "界面语言检查", "noted_on": "2012-03-05", "unit": unit})
     assert r.status_code == 201, r.text
     note = r.json()["id"]
     paths = sorted(
         rule.rule
         for rule in app.url_map.iter_rules()
         if "GET" in rule.methods and not rule.arguments and not rule.rule.startswith(NOT_CRAWLED)
-    ) + [f"/samplenoteview/show/{note}", f"/samplenoteview/edit/{note}"]
+    ) + [f"/memonoteview/show/{note}", f"/memonoteview/edit/{note}"]
     english, crawled = {}, 0
     try:
         for username in ("admin", "fs_admin"):
@@ -103,6 +104,6 @@ def test_no_page_shows_english_in_chinese(app, as_user):
                 for text in untranslated(r.text):
                     english.setdefault(text, path)
     finally:
-        admin.delete(f"/api/v1/samplenote/{note}")
+        admin.delete(f"/api/v1/memonote/{note}")
     assert crawled > 50
     assert not english, f"English on Chinese pages (text: first page): {english}"

@@ -1,5 +1,5 @@
 """Excel/CSV import and export (core.importing, core.import_views), on the
-sample plugin's notes: templates, dry run, per-row errors, all-or-nothing
+memo plugin's notes: templates, dry run, per-row errors, all-or-nothing
 commits, scoping, duplicates, formula neutralisation, limits, REST API, pages
 and the ``qqh`` commands. Real databases, real HTTP.
 
@@ -29,7 +29,7 @@ from core.excel.declarations import Column, Importable
 from core.excel.engine import run_import
 from core.excel.workbooks import write_template
 
-NOTES = "/api/v1/import/samplenote"
+NOTES = "/api/v1/import/memonote"
 HEADERS = ["标题", "正文", "日期", "单位"]
 
 
@@ -69,26 +69,26 @@ def db(app):
 def notes(app, prefix) -> dict[str, tuple]:
     """title → (body, date, unit code) of the notes whose title starts with ``prefix``."""
     from core.tenancy.units import Unit
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     with db(app) as s:
         rows = s.execute(
-            sa.select(SampleNote.title, SampleNote.body, SampleNote.noted_on, Unit.code)
-            .join(Unit, Unit.id == SampleNote.unit_id)
-            .where(SampleNote.title.startswith(prefix))
+            sa.select(MemoNote.title, MemoNote.body, MemoNote.noted_on, Unit.code)
+            .join(Unit, Unit.id == MemoNote.unit_id)
+            .where(MemoNote.title.startswith(prefix))
         ).all()
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
 def delete_notes(app, prefix) -> None:
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     with db(app) as s:
-        s.execute(sa.delete(SampleNote).where(SampleNote.title.startswith(prefix)))
+        s.execute(sa.delete(MemoNote).where(MemoNote.title.startswith(prefix)))
         s.commit()
 
 
-def upload(client, data, filename="notes.xlsx", dry_run=1, on_duplicate="update", name="samplenote"):
+def upload(client, data, filename="notes.xlsx", dry_run=1, on_duplicate="update", name="memonote"):
     return client.post(
         f"/api/v1/import/{name}",
         params={"dry_run": dry_run, "on_duplicate": on_duplicate},
@@ -118,7 +118,7 @@ def config(app, **values):
                 app.config[k] = v
 
 
-def importable(app, name="samplenote") -> Importable:
+def importable(app, name="memonote") -> Importable:
     return app.extensions["qqh_importables"][name][1]
 
 
@@ -152,10 +152,10 @@ def test_template_has_headers_example_drop_downs_and_instructions(as_user):
 
 
 def test_template_drop_downs_for_enums_and_yes_no(app):
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     imp = Importable(
-        "kinds", SampleNote, "种类",
+        "kinds", MemoNote, "种类",
         (Column("title", "类别", kind="enum", required=True, choices={"a": "甲类", "b": "乙类"}),
          Column("body", "是否试点", kind="bool"),
          Column("noted_on", "日期", kind="date"),
@@ -193,7 +193,7 @@ def test_export_then_import_gives_the_same_records(app, as_user):
         f"{t}-3": ("多行\n正文", datetime.date(2012, 12, 31), "440605"),
     }
     # the list page's filter (title starts with the tag) is the export's
-    r = clerk.get("/excel/samplenote/export", params={"_flt_0_title": t})
+    r = clerk.get("/excel/memonote/export", params={"_flt_0_title": t})
     assert r.status_code == 200, r.text[:300]
     exported = r.content
     ws = workbook(exported).worksheets[0]
@@ -217,7 +217,7 @@ def test_export_api_is_scoped_and_takes_a_unit(app, as_user):
     assert upload(admin, xlsx(rows), dry_run=0).status_code == 200
 
     def exported_titles(client, **params):
-        r = client.get("/api/v1/export/samplenote", params=params)
+        r = client.get("/api/v1/export/memonote", params=params)
         assert r.status_code == 200, r.text
         ws = workbook(r.content).worksheets[0]
         return sorted(row[0] for row in ws.iter_rows(min_row=2, values_only=True) if row[0].startswith(t))
@@ -226,7 +226,7 @@ def test_export_api_is_scoped_and_takes_a_unit(app, as_user):
     assert exported_titles(as_user("fs_clerk")) == [f"{t}-fs", f"{t}-sd"]
     assert exported_titles(as_user("fs_clerk"), unit="440606") == [f"{t}-sd"]
     assert exported_titles(as_user("sz_clerk")) == [f"{t}-sz"]
-    r = as_user("fs_clerk").get("/api/v1/export/samplenote", params={"unit": "440300"})
+    r = as_user("fs_clerk").get("/api/v1/export/memonote", params={"unit": "440300"})
     assert r.status_code == 404 and "不在您的管辖范围内" in r.json()["message"]
     delete_notes(app, t)
 
@@ -437,17 +437,17 @@ def test_a_city_clerk_cannot_import_rows_for_another_city(app, as_user):
 def test_inspectors_may_export_but_not_import(as_user):
     inspector = as_user("fs_inspector")
     assert inspector.get(f"{NOTES}/template").status_code == 200
-    assert inspector.get("/api/v1/export/samplenote").status_code == 200
+    assert inspector.get("/api/v1/export/memonote").status_code == 200
     r = upload(inspector, xlsx([("x", "", "2012-03-01", "440600")]))
     assert r.status_code == 403
-    assert inspector.get("/excel/samplenote/import").status_code == 403
+    assert inspector.get("/excel/memonote/import").status_code == 403
     assert inspector.get("/excel/").status_code == 200
 
 
 def test_anonymous_users_get_nothing(http):
     assert http.get(f"{NOTES}/template").status_code == 401
-    assert http.get("/api/v1/export/samplenote").status_code == 401
-    r = http.get("/excel/samplenote/export", allow_redirects=False)
+    assert http.get("/api/v1/export/memonote").status_code == 401
+    r = http.get("/excel/memonote/export", allow_redirects=False)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
@@ -508,7 +508,7 @@ def test_exported_cells_cannot_run_as_formulas_and_read_back_unchanged(app, as_u
     # titles must start with the tag to be found again: put the payload in the body
     rows = [(f"{t}-{i}", body, "2012-03-01", "440600") for i, body in enumerate(dangerous)]
     assert upload(clerk, csv_bytes(rows), "x.csv", dry_run=0).status_code == 200
-    r = clerk.get("/excel/samplenote/export", params={"_flt_0_title": t})
+    r = clerk.get("/excel/memonote/export", params={"_flt_0_title": t})
     wb = workbook(r.content)
     ws = wb.worksheets[0]
     bodies = {}
@@ -600,11 +600,11 @@ def test_pages_upload_check_report_error_file_and_confirm(app, as_user):
     t = tag()
     clerk = as_user("fs_clerk")
     page = clerk.get("/excel/")
-    assert page.status_code == 200 and "记事" in page.text and "/excel/samplenote/import" in page.text
-    form = clerk.get("/excel/samplenote/import")
+    assert page.status_code == 200 and "记事" in page.text and "/excel/memonote/import" in page.text
+    form = clerk.get("/excel/memonote/import")
     assert form.status_code == 200 and "检查文件（试导入）" in form.text
     rows = [(f"{t}-1", "", "2012-03-01", "440600"), (f"{t}-2", "", "2012-02-30", "440600")]
-    r = clerk.post("/excel/samplenote/import", data={"on_duplicate": "update"},
+    r = clerk.post("/excel/memonote/import", data={"on_duplicate": "update"},
                    files={"file": ("名单.xlsx", xlsx(rows))})
     assert r.status_code == 302, r.text[:500]
     report_url = urlsplit(r.headers["Location"]).path
@@ -613,28 +613,28 @@ def test_pages_upload_check_report_error_file_and_confirm(app, as_user):
     assert report.status_code == 200 and "发现 1 个问题，未写入任何数据" in report.text
     assert re.search(r"<td>3</td><td>日期</td><td>[^<]*2012-02-30", report.text)
     # the file back, with an error column
-    r = clerk.get(f"/excel/samplenote/import/{token}/errors")
+    r = clerk.get(f"/excel/memonote/import/{token}/errors")
     assert r.status_code == 200
     ws = workbook(r.content).worksheets[0]
     assert [c.value for c in ws[1]] == HEADERS + ["错误说明"]
     assert ws.cell(row=2, column=5).value is None and ws.cell(row=3, column=5).value.startswith("日期：")
     # another user cannot use the token
     r = as_user("sd_clerk").get(report_url, allow_redirects=False)
-    assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/excel/samplenote/import"
+    assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/excel/memonote/import"
     # a confirmation of a file with errors writes nothing
     clerk.post(report_url)
     assert notes(app, t) == {}
     # corrected, checked and confirmed
     rows[1] = (f"{t}-2", "", "2012-02-28", "440600")
-    r = clerk.post("/excel/samplenote/import", data={"on_duplicate": "update"}, files={"file": ("名单.xlsx", xlsx(rows))})
+    r = clerk.post("/excel/memonote/import", data={"on_duplicate": "update"}, files={"file": ("名单.xlsx", xlsx(rows))})
     report_url = urlsplit(r.headers["Location"]).path
     report = clerk.get(report_url)
     assert "所有行都正确。尚未写入任何数据。" in report.text and notes(app, t) == {}
     r = clerk.post(report_url)
-    assert r.status_code == 302 and "/samplenoteview/list" in r.headers["Location"]
+    assert r.status_code == 302 and "/memonoteview/list" in r.headers["Location"]
     assert sorted(notes(app, t)) == [f"{t}-1", f"{t}-2"]
     r = clerk.get(report_url)  # the token is gone
-    assert r.url.endswith("/excel/samplenote/import") and "上传的文件已过期或不存在，请重新上传。" in r.text
+    assert r.url.endswith("/excel/memonote/import") and "上传的文件已过期或不存在，请重新上传。" in r.text
     delete_notes(app, t)
 
 
@@ -651,7 +651,7 @@ def test_the_confirmation_checks_again(app, as_user):
                    path=parent.path + code + "/", depth=parent.depth + 1))
         s.commit()
     clerk = as_user("sd_clerk")
-    r = clerk.post("/excel/samplenote/import", data={"on_duplicate": "update"},
+    r = clerk.post("/excel/memonote/import", data={"on_duplicate": "update"},
                    files={"file": ("x.xlsx", xlsx([(f"{t}-1", "", "2012-03-01", code)]))})
     report_url = urlsplit(r.headers["Location"]).path
     assert "所有行都正确" in clerk.get(report_url).text
@@ -672,19 +672,19 @@ def test_uploads_wait_in_the_instance_folder_for_their_owner_until_they_expire(t
     from core.excel.uploads import UploadStore
 
     store = UploadStore(str(tmp_path / "imports"), max_age=60)
-    token = store.save(b"data", {"name": "samplenote", "user_id": 7, "filename": "a.xlsx"})
-    assert store.load(token, 7, "samplenote")[0] == b"data"
-    assert store.load(token, 8, "samplenote") is None and store.load(token, 7, "youthorg") is None
-    assert store.load("../../secret_key", 7, "samplenote") is None
-    meta = store.load(token, 7, "samplenote")[1]
+    token = store.save(b"data", {"name": "memonote", "user_id": 7, "filename": "a.xlsx"})
+    assert store.load(token, 7, "memonote")[0] == b"data"
+    assert store.load(token, 8, "memonote") is None and store.load(token, 7, "youthorg") is None
+    assert store.load("../../secret_key", 7, "memonote") is None
+    meta = store.load(token, 7, "memonote")[1]
     store.save_meta(token, dict(meta, created=time.time() - 120))
-    assert store.load(token, 7, "samplenote") is None  # expired, and removed
+    assert store.load(token, 7, "memonote") is None  # expired, and removed
     assert os.listdir(tmp_path / "imports") == []
-    forgotten = store.save(b"x", {"name": "samplenote", "user_id": 7})
+    forgotten = store.save(b"x", {"name": "memonote", "user_id": 7})
     old = time.time() - 120
     for name in os.listdir(tmp_path / "imports"):
         os.utime(tmp_path / "imports" / name, (old, old))
-    store.save(b"other", {"name": "samplenote", "user_id": 7})  # every upload sweeps the old files
+    store.save(b"other", {"name": "memonote", "user_id": 7})  # every upload sweeps the old files
     assert not any(n.startswith(forgotten) for n in os.listdir(tmp_path / "imports"))
     assert len(os.listdir(tmp_path / "imports")) == 2
 
@@ -693,16 +693,16 @@ def test_bad_declarations_fail_at_start_up():
     from core.excel.declarations import check_declaration
     from core.plugins import PluginError
     from core.tenancy.units import Unit
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     unit = Column("unit", "单位", kind="unit")
     bad = [
         (Importable("x", Unit, "x", (Column("code", "代码"),), ("code",)), "not unit-owned"),
-        (Importable("x", SampleNote, "x", (Column("nope", "无"), unit), ("nope",)), "has no column 'nope'"),
-        (Importable("x", SampleNote, "x", (Column("title", "t", kind="enum"), unit), ("title",)), "no choices"),
-        (Importable("x", SampleNote, "x", (Column("title", "t", kind="money"), unit), ("title",)), "unknown kind"),
-        (Importable("x", SampleNote, "x", (Column("title", "t"), unit), ("body",)), "natural key"),
-        (Importable("Bad Name", SampleNote, "x", (Column("title", "t"), unit), ("title",)), "lower-case"),
+        (Importable("x", MemoNote, "x", (Column("nope", "无"), unit), ("nope",)), "has no column 'nope'"),
+        (Importable("x", MemoNote, "x", (Column("title", "t", kind="enum"), unit), ("title",)), "no choices"),
+        (Importable("x", MemoNote, "x", (Column("title", "t", kind="money"), unit), ("title",)), "unknown kind"),
+        (Importable("x", MemoNote, "x", (Column("title", "t"), unit), ("body",)), "natural key"),
+        (Importable("Bad Name", MemoNote, "x", (Column("title", "t"), unit), ("title",)), "lower-case"),
     ]
     for imp, words in bad:
         with pytest.raises(PluginError, match=words):
@@ -710,7 +710,7 @@ def test_bad_declarations_fail_at_start_up():
 
 
 def test_upload_page_shows_file_problems(as_user):
-    r = as_user("fs_clerk").post("/excel/samplenote/import", data={"on_duplicate": "update"},
+    r = as_user("fs_clerk").post("/excel/memonote/import", data={"on_duplicate": "update"},
                                  files={"file": ("a.pdf", b"%PDF-1.4")})
     assert r.status_code == 200 and "只能导入 .xlsx 或 .csv 文件。" in r.text
 
@@ -722,12 +722,12 @@ def test_list_page_has_an_export_button_with_the_current_filter(as_user):
         "core/web/scoped_views.py: ScopedModelView needs list_template = \"qqh/import_list.html\""
     )
     clerk = as_user("fs_clerk")
-    page = clerk.get("/samplenoteview/list/", params={"_flt_0_title": "abc"})
+    page = clerk.get("/memonoteview/list/", params={"_flt_0_title": "abc"})
     assert page.status_code == 200
-    assert "导出Excel" in page.text and "/excel/samplenote/export?_flt_0_title=abc" in page.text
-    assert "/excel/samplenote/import" in page.text
-    page = as_user("fs_inspector").get("/samplenoteview/list/")
-    assert "导出Excel" in page.text and "/excel/samplenote/import" not in page.text
+    assert "导出Excel" in page.text and "/excel/memonote/export?_flt_0_title=abc" in page.text
+    assert "/excel/memonote/import" in page.text
+    page = as_user("fs_inspector").get("/memonoteview/list/")
+    assert "导出Excel" in page.text and "/excel/memonote/import" not in page.text
 
 
 def test_openapi_document_lists_the_import_and_export_endpoints(app):
@@ -763,23 +763,23 @@ def test_qqh_import_and_export(app, tmp_path):
     def run(*args):
         return runner.invoke(cli, list(args), obj={"app": app}, catch_exceptions=False)
 
-    r = run("import", "samplenote", str(path), "--dry-run", "--as", "sd_clerk")
+    r = run("import", "memonote", str(path), "--dry-run", "--as", "sd_clerk")
     assert r.exit_code == 0, r.output
     assert "共 5 行：新增 5" in r.output and "试导入：未写入任何数据。" in r.output
     assert notes(app, t) == {}
-    r = run("import", "samplenote", str(path), "--as", "sz_clerk")
+    r = run("import", "memonote", str(path), "--as", "sz_clerk")
     assert r.exit_code == 1 and "不在您的管辖范围内" in r.output
-    r = run("import", "samplenote", str(path), "--as", "fs_inspector")
+    r = run("import", "memonote", str(path), "--as", "fs_inspector")
     assert r.exit_code == 1
-    r = run("import", "samplenote", str(path), "--as", "sd_clerk")
+    r = run("import", "memonote", str(path), "--as", "sd_clerk")
     assert r.exit_code == 0 and "已写入。" in r.output
     assert len(notes(app, t)) == 5
     out = tmp_path / "out.xlsx"
-    r = run("export", "samplenote", "--out", str(out), "--unit", "440606", "--as", "fs_clerk")
+    r = run("export", "memonote", "--out", str(out), "--unit", "440606", "--as", "fs_clerk")
     assert r.exit_code == 0, r.output
     titles = [row[0] for row in workbook(out.read_bytes()).worksheets[0].iter_rows(min_row=2, values_only=True)]
     assert sorted(x for x in titles if x.startswith(t)) == [f"{t}-{i}" for i in range(5)]
-    r = run("export", "samplenote", "--out", str(out), "--unit", "440300", "--as", "fs_clerk")
+    r = run("export", "memonote", "--out", str(out), "--unit", "440300", "--as", "fs_clerk")
     assert r.exit_code == 1
     r = run("import", "nosuch", str(path))
     assert r.exit_code == 1

@@ -42,15 +42,15 @@ def unique_bytes(head: bytes = PNG) -> bytes:
 
 @pytest.fixture
 def note(app):
-    """Make a sample note of a unit; the test's notes are deleted after it."""
-    from plugins.sample.models import SampleNote
+    """Make a memo note of a unit; the test's notes are deleted after it."""
+    from tests.memo_plugin.models import MemoNote
 
     made = []
 
     def make(code="440600"):
         with app.app_context():
             s = app.appbuilder.session
-            n = SampleNote(title="附件测试" + uuid.uuid4().hex[:6], noted_on=datetime.date(2012, 3, 5), unit=unit_by_code(s, code))
+            n = MemoNote(title="附件测试" + uuid.uuid4().hex[:6], noted_on=datetime.date(2012, 3, 5), unit=unit_by_code(s, code))
             s.add(n)
             s.commit()
             made.append(n.id)
@@ -60,7 +60,7 @@ def note(app):
     with app.app_context():
         s = app.appbuilder.session
         for pk in made:
-            obj = s.get(SampleNote, pk)
+            obj = s.get(MemoNote, pk)
             if obj is not None:
                 s.delete(obj)
         s.commit()
@@ -81,7 +81,7 @@ def files_in(app) -> set[str]:
     return {n for _r, _d, names in os.walk(base) for n in names} if os.path.isdir(base) else set()
 
 
-def upload(client, record_id, name, data, record_type="sample_note"):
+def upload(client, record_id, name, data, record_type="memo_note"):
     return client.post(API, data={"record_type": record_type, "record_id": str(record_id)},
                        files={"file": (name, data)})
 
@@ -129,7 +129,7 @@ def test_attachments_api_upload_read_scope_and_refusals(app, as_api_user, note):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
     got = fs.get(f"{API}{att['id']}/content")
     assert got.status_code == 200 and got.content == data and got.headers["Content-Type"] == "image/png"
-    listed = fs.get(API, params={"record_type": "sample_note", "record_id": pk}).json()["result"]
+    listed = fs.get(API, params={"record_type": "memo_note", "record_id": pk}).json()["result"]
     assert [a["id"] for a in listed] == [att["id"]]
     assert fs.get(API).status_code == 400 and "record_id" in fs.get(API).json()["message"]
 
@@ -150,7 +150,7 @@ def test_attachments_api_upload_read_scope_and_refusals(app, as_api_user, note):
     assert sz.get(f"{API}{att['id']}").status_code == 404
     assert sz.get(f"{API}{att['id']}/content").status_code == 404
     assert sz.delete(f"{API}{att['id']}").status_code == 404
-    assert sz.get(API, params={"record_type": "sample_note", "record_id": pk}).status_code == 404
+    assert sz.get(API, params={"record_type": "memo_note", "record_id": pk}).status_code == 404
     assert upload(fs, pk, "x.png", PNG, record_type="ab_user").status_code == 404  # users are no records
     # an inspector reads but does not attach
     insp = as_api_user("fs_inspector")
@@ -164,7 +164,7 @@ def test_attachments_api_upload_read_scope_and_refusals(app, as_api_user, note):
 
 
 def test_shared_content_stays_while_referenced_and_no_orphans(app, as_user, note):
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     fs = as_user("fs_clerk")
     first, second, third = note(), note(), note()
@@ -175,25 +175,25 @@ def test_shared_content_stays_while_referenced_and_no_orphans(app, as_user, note
     with app.app_context():
         path = attachments.file_path(a["sha256"])
     # the record's page (cookie session, form POST) attaches too
-    r = fs.post("/attachments/upload", data={"record_type": "sample_note", "record_id": third,
-                                              "next": f"/samplenoteview/show/{third}"},
+    r = fs.post("/attachments/upload", data={"record_type": "memo_note", "record_id": third,
+                                              "next": f"/memonoteview/show/{third}"},
                 files={"file": ("方案.pdf", b"%PDF-1.4 " + uuid.uuid4().bytes)})
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"/samplenoteview/show/{third}")
-    page = fs.get(f"/samplenoteview/show/{third}")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/memonoteview/show/{third}")
+    page = fs.get(f"/memonoteview/show/{third}")
     assert page.status_code == 200 and "方案.pdf" in page.text and "附件" in page.text
-    c = fs.get(API, params={"record_type": "sample_note", "record_id": third}).json()["result"][0]
+    c = fs.get(API, params={"record_type": "memo_note", "record_id": third}).json()["result"][0]
     with app.app_context():
         pdf_path = attachments.file_path(c["sha256"])
 
     # deleting a record (REST) takes its attachments; the shared file stays while referenced
-    assert fs.delete(f"/api/v1/samplenote/{first}").status_code == 200
+    assert fs.delete(f"/api/v1/memonote/{first}").status_code == 200
     assert rows(app, id=a["id"]) == 0 and os.path.exists(path)
-    assert fs.delete(f"/api/v1/samplenote/{second}").status_code == 200
+    assert fs.delete(f"/api/v1/memonote/{second}").status_code == 200
     assert rows(app, id=b["id"]) == 0 and not os.path.exists(path)
     # a bulk delete of records (as a unit's records are removed) leaves no orphan either
     with app.app_context():
         s = app.appbuilder.session
-        s.execute(delete(SampleNote).where(SampleNote.id == third))
+        s.execute(delete(MemoNote).where(MemoNote.id == third))
         s.commit()
     assert rows(app, id=c["id"]) == 0 and not os.path.exists(pdf_path)
     # the audit log has every step, with the record's unit

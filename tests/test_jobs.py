@@ -109,7 +109,7 @@ def test_import_api_answers_202_and_the_job_reports_progress_and_result(app, as_
     t = tag()
     clerk = as_user("fs_clerk")
     rows = [(f"{t}-1", "", "2012-03-01", "440600"), (f"{t}-2", "", "2012-03-02", "440604")]
-    r = clerk.post("/api/v1/import/samplenote", params={"dry_run": 0}, headers={"Prefer": "respond-async"},
+    r = clerk.post("/api/v1/import/memonote", params={"dry_run": 0}, headers={"Prefer": "respond-async"},
                    files={"file": ("名单.xlsx", xlsx(rows))})
     assert r.status_code == 202, r.text
     location = r.headers["Location"]
@@ -126,16 +126,16 @@ def test_import_api_answers_202_and_the_job_reports_progress_and_result(app, as_
     assert sorted(notes(app, t)) == [f"{t}-1", f"{t}-2"]
     # audited as the clerk's own work
     from core.audit.trail import AuditLog
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     with db(app) as s:
-        ids = [str(i) for i in s.execute(sa.select(SampleNote.id).where(SampleNote.title.startswith(t))).scalars()]
+        ids = [str(i) for i in s.execute(sa.select(MemoNote.id).where(MemoNote.title.startswith(t))).scalars()]
         # by label too: SQLite gives a deleted note's id to a new one, and other files' notes were audited
         who = set(s.execute(sa.select(AuditLog.username).where(
-            AuditLog.model == "sample_note", AuditLog.record_id.in_(ids), AuditLog.label.startswith(t))).scalars())
+            AuditLog.model == "memo_note", AuditLog.record_id.in_(ids), AuditLog.label.startswith(t))).scalars())
     assert who == {"fs_clerk"}, who
     # a check with an invalid row: the job says so (the synchronous answer would be 422)
-    r = clerk.post("/api/v1/import/samplenote", headers={"Prefer": "wait=20"},
+    r = clerk.post("/api/v1/import/memonote", headers={"Prefer": "wait=20"},
                    files={"file": ("x.xlsx", xlsx([(f"{t}-3", "", "2012-02-30", "440600")]))})
     assert r.status_code == 422 and "日期" in r.json()["message"]
     # somebody else's job is not there; a province administrator sees it
@@ -168,7 +168,7 @@ def test_import_pages_show_a_progress_bar_until_the_worker_is_done(engine_name, 
         login(page, live.url, "fs_clerk", PASSWORD)
         with config(app, QQH_JOB_WAIT_SECONDS=0, QQH_JOB_WORKER_THREAD=False):
             jobs.stop_worker(app)  # the job waits in the table until a worker runs
-            page.goto(live.url + "/excel/samplenote/import")
+            page.goto(live.url + "/excel/memonote/import")
             page.set_input_files("input[type=file]", path)
             page.click("button.btn-primary[type=submit]")
             page.wait_for_load_state()
@@ -178,10 +178,10 @@ def test_import_pages_show_a_progress_bar_until_the_worker_is_done(engine_name, 
             app.config["QQH_JOB_WORKER_THREAD"] = True
             with app.app_context():
                 jobs.worker_for(app)  # a worker comes; the page finds out and shows the report
-            page.wait_for_url("**/excel/samplenote/import/*", timeout=30000)
+            page.wait_for_url("**/excel/memonote/import/*", timeout=30000)
             assert "所有行都正确" in page.content()
             page.click("button.qqh-confirm")  # the commit: progress, then the list with the outcome
-            page.wait_for_url("**/samplenoteview/list/**", timeout=30000)
+            page.wait_for_url("**/memonoteview/list/**", timeout=30000)
             assert "导入完成" in page.content()
         assert sorted(notes(app, t)) == [f"{t}-1"]
     finally:
@@ -215,7 +215,7 @@ def test_with_redis_the_jobs_go_through_rq(engine_name, app, as_user, tmp_path):
     try:
         with config(app, QQH_REDIS_URL=url):
             clerk = as_user("fs_clerk")
-            r = clerk.post("/api/v1/import/samplenote", params={"dry_run": 0}, headers={"Prefer": "respond-async"},
+            r = clerk.post("/api/v1/import/memonote", params={"dry_run": 0}, headers={"Prefer": "respond-async"},
                            files={"file": ("a.xlsx", xlsx([(f"{t}-1", "", "2012-03-01", "440600")]))})
             assert r.status_code == 202, r.text
             location = r.headers["Location"]
@@ -224,7 +224,8 @@ def test_with_redis_the_jobs_go_through_rq(engine_name, app, as_user, tmp_path):
             env.update(QQH_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], QQH_REDIS_URL=url,
                        QQH_INSTANCE_PATH=app.instance_path, QQH_UPLOAD_PATH=app.config["QQH_UPLOAD_PATH"],
                        QQH_SECRET_KEY="r" * 48, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                       QQH_PLUGINS=os.environ["QQH_PLUGINS"])  # the sample list: the example plugin is named
+                       QQH_PLUGINS=os.environ["QQH_PLUGINS"],  # the memo list: core's test fixture plugin, named
+                       QQH_PLUGIN_MODULES=os.environ["QQH_PLUGIN_MODULES"])
             done = subprocess.run([sys.executable, "-m", "core", "worker", "--burst"], env=env, capture_output=True,
                                   text=True, timeout=120)
             assert done.returncode == 0, done.stdout + done.stderr
@@ -268,7 +269,7 @@ def test_big_exports_run_as_a_job_scoped_like_the_export_and_only_its_owner_gets
     try:
         with config(app, QQH_EXPORT_JOB_ROWS=2):
             # the API: 202 and the job's address; the job exports what the clerk may see, with the filter
-            r = clerk.get("/api/v1/export/samplenote", params={"_flt_0_title": t}, headers={"Prefer": "respond-async"})
+            r = clerk.get("/api/v1/export/memonote", params={"_flt_0_title": t}, headers={"Prefer": "respond-async"})
             assert r.status_code == 202, r.text[:300]
             location = r.headers["Location"]
             job = _job_done(clerk, location)
@@ -286,13 +287,13 @@ def test_big_exports_run_as_a_job_scoped_like_the_export_and_only_its_owner_gets
                 r = other.get(job["result"]["download"])
                 assert r.status_code == 404 and "导出" in r.json()["message"], r.text[:200]
             # a unit outside the clerk's units: refused at once, as today
-            r = clerk.get("/api/v1/export/samplenote", params={"unit": "440300"})
+            r = clerk.get("/api/v1/export/memonote", params={"unit": "440300"})
             assert r.status_code == 404 and "不在您的管辖范围内" in r.json()["message"]
             # at or below the threshold: the file at once, as today
-            r = clerk.get("/api/v1/export/samplenote", params={"_flt_0_title": f"{t}-1"})
+            r = clerk.get("/api/v1/export/memonote", params={"_flt_0_title": f"{t}-1"})
             assert r.status_code == 200 and titles(r.content) == [f"{t}-1"]
             # the page: the job's page, then a download link for its owner
-            r = clerk.get("/excel/samplenote/export", params={"_flt_0_title": t}, allow_redirects=False)
+            r = clerk.get("/excel/memonote/export", params={"_flt_0_title": t}, allow_redirects=False)
             assert r.status_code == 302 and "/excel/jobs/" in r.headers["Location"], r.text[:300]
             page_job = urlsplit(r.headers["Location"]).path
             job = _job_done(clerk, "/api/v1/job/" + page_job.rsplit("/", 1)[1])

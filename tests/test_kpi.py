@@ -25,11 +25,11 @@ YEAR = 2013  # this module's plan year: its targets are its own
 
 def titles_query(plan_year, as_of):
     """Distinct (unit, title) pairs: stands in for "people trained"."""
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     return (
-        select(SampleNote.unit_id, SampleNote.title)
-        .where(SampleNote.noted_on >= D(plan_year, 1, 1), SampleNote.noted_on <= as_of)
+        select(MemoNote.unit_id, MemoNote.title)
+        .where(MemoNote.noted_on >= D(plan_year, 1, 1), MemoNote.noted_on <= as_of)
         .distinct()
     )
 
@@ -49,7 +49,7 @@ def make_unit(session, parent, code, level, prd=True):
 def tree(app):
     """City C → counties A, B → towns A1, B1, with notes whose counts are
     worked out by hand in the tests."""
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     tag = uuid.uuid4().hex[:5].upper()
     with app.app_context():
@@ -72,14 +72,14 @@ def tree(app):
             (b1, D(2012, 12, 31), "p5"),  # the year before: never counted for 2013
         ]
         for unit, day, title in notes:
-            s.add(SampleNote(unit_id=unit.id, title=title, noted_on=day))
+            s.add(MemoNote(unit_id=unit.id, title=title, noted_on=day))
         # the roll-up targets count 含下级 (a target counts its unit's own records by default)
         targets = [
-            KpiTarget(plan_year=YEAR, check_key="sample_notes", tier="prd_city", threshold=8, due=D(2013, 6, 30), period="year", scope="subtree"),
-            KpiTarget(plan_year=YEAR, check_key="sample_notes", tier="county", threshold=3, due=D(2013, 4, 30), period="year", scope="subtree"),
+            KpiTarget(plan_year=YEAR, check_key="memo_notes", tier="prd_city", threshold=8, due=D(2013, 6, 30), period="year", scope="subtree"),
+            KpiTarget(plan_year=YEAR, check_key="memo_notes", tier="county", threshold=3, due=D(2013, 4, 30), period="year", scope="subtree"),
             KpiTarget(plan_year=YEAR, check_key="kt_titles", tier="county", threshold=3, due=D(2013, 3, 31), period="year", scope="subtree"),
             KpiTarget(plan_year=YEAR, check_key="kt_missing", tier="county", threshold=1, due=D(2013, 12, 31), period="year"),
-            KpiTarget(plan_year=YEAR, check_key="sample_notes", tier="town", threshold=1, due=D(2013, 12, 31), period="quarter"),
+            KpiTarget(plan_year=YEAR, check_key="memo_notes", tier="town", threshold=1, due=D(2013, 12, 31), period="quarter"),
         ]
         s.add_all(targets)
         s.commit()
@@ -105,14 +105,14 @@ def run(app, code, as_of, depth=None, extra=True, today=None):
 def test_sum_rollup_covers_the_subtree_and_skips_other_years(app, tree):
     rows = run(app, tree.C, D(2013, 12, 31))
     # C: 1 + A 2 + A1 3 + B 1 + B1 1 (its 2012 note is not counted) = 8, cut at its due 6-30
-    assert rows[(tree.C, "sample_notes", "year")].value == 8
+    assert rows[(tree.C, "memo_notes", "year")].value == 8
     # A's county target is due 4-30: A 2 + A1 (1-05, 4-02) = 4; B: 1 (B1's note is 6-30)
-    assert rows[(tree.A, "sample_notes", "year")].value == 4
-    assert rows[(tree.B, "sample_notes", "year")].value == 1
+    assert rows[(tree.A, "memo_notes", "year")].value == 4
+    assert rows[(tree.B, "memo_notes", "year")].value == 1
     # the unit's own records (本级) come in the same pass: C 1, A 2, B 1 by the due dates
-    assert [rows[(c, "sample_notes", "year")].own_value for c in (tree.C, tree.A, tree.B)] == [1, 2, 1]
-    assert rows[(tree.C, "sample_notes", "year")].subtree_value == 8
-    assert rows[(tree.C, "sample_notes", "year")].values_differ and not rows[(tree.B, "sample_notes", "year")].values_differ
+    assert [rows[(c, "memo_notes", "year")].own_value for c in (tree.C, tree.A, tree.B)] == [1, 2, 1]
+    assert rows[(tree.C, "memo_notes", "year")].subtree_value == 8
+    assert rows[(tree.C, "memo_notes", "year")].values_differ and not rows[(tree.B, "memo_notes", "year")].values_differ
 
 
 def test_own_scope_counts_only_the_units_own_records(app, tree):
@@ -122,7 +122,7 @@ def test_own_scope_counts_only_the_units_own_records(app, tree):
         t.scope = kpi.OWN
         s.commit()
     try:
-        row = run(app, tree.C, D(2013, 12, 31))[(tree.C, "sample_notes", "year")]
+        row = run(app, tree.C, D(2013, 12, 31))[(tree.C, "memo_notes", "year")]
         # C owns one note: 1 < 8 although its subtree has 8
         assert (row.value, row.own_value, row.subtree_value, row.status) == (1, 1, 8, kpi.OVERDUE)
         assert row.as_dict()["scope"] == "own" and row.as_dict()["subtree_value"] == 8
@@ -152,44 +152,44 @@ def test_as_of_cut_off(app, tree):
         root = s.execute(select(Unit).where(Unit.code == tree.C)).scalar_one()
         cut = D(2013, 3, 31)
         values = kpi.compute_values(
-            s, YEAR, {"sample_notes": {cut}, "kt_titles": {cut}}, checks(app), root, {tree.C, tree.A, tree.B}
+            s, YEAR, {"memo_notes": {cut}, "kt_titles": {cut}}, checks(app), root, {tree.C, tree.A, tree.B}
         )
-    assert [values.get(("sample_notes", cut, c), 0) for c in (tree.C, tree.A, tree.B)] == [5, 3, 1]
+    assert [values.get(("memo_notes", cut, c), 0) for c in (tree.C, tree.A, tree.B)] == [5, 3, 1]
     assert [len(values[("kt_titles", cut, c)]) for c in (tree.C, tree.A, tree.B)] == [2, 2, 1]
 
 
 def test_status_of_each_kind(app, tree):
     late = run(app, tree.C, D(2013, 12, 31))
-    assert late[(tree.C, "sample_notes", "year")].status == kpi.MET  # 8 ≥ 8
-    assert late[(tree.A, "sample_notes", "year")].status == kpi.MET  # 4 ≥ 3
-    assert late[(tree.B, "sample_notes", "year")].status == kpi.OVERDUE  # 1 < 3, due 4-30
+    assert late[(tree.C, "memo_notes", "year")].status == kpi.MET  # 8 ≥ 8
+    assert late[(tree.A, "memo_notes", "year")].status == kpi.MET  # 4 ≥ 3
+    assert late[(tree.B, "memo_notes", "year")].status == kpi.OVERDUE  # 1 < 3, due 4-30
     assert late[(tree.A, "kt_titles", "year")].status == kpi.OVERDUE  # 2 distinct by 3-31 < 3
     missing = late[(tree.A, "kt_missing", "year")]
     assert missing.status == kpi.NOT_APPLICABLE and missing.value is None
     early = run(app, tree.C, D(2013, 3, 1))
-    assert early[(tree.C, "sample_notes", "year")].value == 3  # C 1-10, A 2-01, A1 1-05
-    assert early[(tree.B, "sample_notes", "year")].status == kpi.IN_PROGRESS
+    assert early[(tree.C, "memo_notes", "year")].value == 3  # C 1-10, A 2-01, A1 1-05
+    assert early[(tree.B, "memo_notes", "year")].status == kpi.IN_PROGRESS
     assert early[(tree.A, "kt_titles", "year")].status == kpi.IN_PROGRESS
-    row = early[(tree.B, "sample_notes", "year")].as_dict()
+    row = early[(tree.B, "memo_notes", "year")].as_dict()
     assert row["unit"] == tree.B and row["tier"] == "prd_county" and row["target"] == 3
     assert row["due"] == "2013-04-30" and row["status"] == "in_progress" and row["value"] == 0
 
 
 def test_quarterly_targets_show_this_quarter_and_flag_missed_ones(app, tree):
     may = run(app, tree.C, D(2013, 5, 25))
-    a1, b1 = may[(tree.A1, "sample_notes", "quarter")], may[(tree.B1, "sample_notes", "quarter")]
+    a1, b1 = may[(tree.A1, "memo_notes", "quarter")], may[(tree.B1, "memo_notes", "quarter")]
     assert (a1.quarter, a1.value, a1.status, a1.due) == (2, 2, kpi.MET, D(2013, 6, 30))  # 4-02 and 5-20
     # B1 had nothing in Q1 (its 2012 note does not count): Q1 is listed as missed,
     # the row shows the current quarter, still in progress
     assert (b1.value, b1.status, b1.missed_quarters) == (0, kpi.IN_PROGRESS, [1])
     # after the plan year a missed quarter makes the target overdue
-    after = run(app, tree.C, D(2013, 12, 31), today=D(2014, 1, 5))[(tree.B1, "sample_notes", "quarter")]
+    after = run(app, tree.C, D(2013, 12, 31), today=D(2014, 1, 5))[(tree.B1, "memo_notes", "quarter")]
     assert after.status == kpi.OVERDUE and 1 in after.missed_quarters
     august = run(app, tree.C, D(2013, 8, 15))
-    a1 = august[(tree.A1, "sample_notes", "quarter")]
+    a1 = august[(tree.A1, "memo_notes", "quarter")]
     assert (a1.quarter, a1.value, a1.status, a1.missed_quarters) == (3, 0, kpi.IN_PROGRESS, [])
     past = run(app, tree.C, D(2013, 6, 30))  # asking inside a past quarter shows that quarter
-    assert past[(tree.B1, "sample_notes", "quarter")].value == 1
+    assert past[(tree.B1, "memo_notes", "quarter")].value == 1
 
 
 def count_statements(app, fn):
@@ -201,7 +201,7 @@ def count_statements(app, fn):
 
 
 def test_statements_are_bounded_by_checks_not_units(app, tree):
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     all_checks = checks(app)
     with app.app_context():
@@ -210,7 +210,7 @@ def test_statements_are_bounded_by_checks_not_units(app, tree):
         province = s.execute(select(Unit).where(Unit.code == "440000")).scalar_one()
         city = make_unit(s, province, f"KS{uuid.uuid4().hex[:5].upper()}", "city")
         county = make_unit(s, city, city.code + "X", "county")
-        s.add(SampleNote(unit_id=county.id, title="x", noted_on=D(2013, 2, 1)))
+        s.add(MemoNote(unit_id=county.id, title="x", noted_on=D(2013, 2, 1)))
         s.commit()
         code, county_code = city.code, county.code
     n_checks = len(used & set(all_checks))
@@ -230,7 +230,7 @@ def test_statements_are_bounded_by_checks_not_units(app, tree):
         county = s.execute(select(Unit).where(Unit.code == county_code)).scalar_one()
         for i in range(40):
             town = make_unit(s, county, f"{county_code}T{i:02d}", "town")
-            s.add(SampleNote(unit_id=town.id, title=f"t{i}", noted_on=D(2013, 2, 1)))
+            s.add(MemoNote(unit_id=town.id, title=f"t{i}", noted_on=D(2013, 2, 1)))
         s.commit()
     bigger = count_statements(app, report(code))
     whole_province = count_statements(app, report("440000"))
@@ -240,7 +240,7 @@ def test_statements_are_bounded_by_checks_not_units(app, tree):
     # kept figures: once computed, two statements (the versions, the figures) instead of the checks'
     count_statements(app, report(code, live=True))
     assert count_statements(app, report(code, live=True)) <= 4 + 2  # + the switched-off modules
-    assert run(app, code, D(2013, 12, 31))[(county_code, "sample_notes", "year")].value == 41
+    assert run(app, code, D(2013, 12, 31))[(county_code, "memo_notes", "year")].value == 41
 
 
 def test_checks_on_one_table_share_one_scan_with_the_same_figures(app, tree, monkeypatch):
@@ -250,22 +250,22 @@ def test_checks_on_one_table_share_one_scan_with_the_same_figures(app, tree, mon
     cut-off; a distinct check keeps its own statement."""
     from sqlalchemy import func
 
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     def count_p1(plan_year, as_of):  # COUNT(*), another condition
-        return (select(SampleNote.unit_id, func.count()).where(SampleNote.title == "p1", SampleNote.noted_on <= as_of)
-                .group_by(SampleNote.unit_id))
+        return (select(MemoNote.unit_id, func.count()).where(MemoNote.title == "p1", MemoNote.noted_on <= as_of)
+                .group_by(MemoNote.unit_id))
 
     def sum_ids(plan_year, as_of):  # a SUM (NULL where nothing counts)
-        return (select(SampleNote.unit_id, func.sum(SampleNote.id).label("n"))
-                .where(SampleNote.noted_on >= D(plan_year, 1, 1), SampleNote.noted_on <= as_of).group_by(SampleNote.unit_id))
+        return (select(MemoNote.unit_id, func.sum(MemoNote.id).label("n"))
+                .where(MemoNote.noted_on >= D(plan_year, 1, 1), MemoNote.noted_on <= as_of).group_by(MemoNote.unit_id))
 
     with app.app_context():
         all_checks = {**checks(app), "kt_p1": KpiCheck("kt_p1", "p1", "notes", count_p1),
                       "kt_ids": KpiCheck("kt_ids", "ids", "ids", sum_ids)}
         engine = app.extensions["qqh_db"].engine
         s = app.appbuilder.session
-        cutoffs = {k: {D(2013, 1, 31), D(2013, 3, 31), D(2013, 12, 31)} for k in ("sample_notes", "kt_p1", "kt_ids", "kt_titles")}
+        cutoffs = {k: {D(2013, 1, 31), D(2013, 3, 31), D(2013, 12, 31)} for k in ("memo_notes", "kt_p1", "kt_ids", "kt_titles")}
         wanted = set(vars(tree).values())
         results = []
         for fuse in (True, False):
@@ -283,7 +283,7 @@ def test_checks_on_one_table_share_one_scan_with_the_same_figures(app, tree, mon
             assert (values, own) == (values_p, own_p), code
             assert n_fused == n_plain - 2 == 1 + 1 + 1, (code, n_fused, n_plain)  # the unit paths, ONE scan for three checks, the distinct one
         values = fused[0][3]
-        assert values[("sample_notes", D(2013, 3, 31), tree.C)] == 5 and values[("kt_p1", D(2013, 3, 31), tree.C)] == 3
+        assert values[("memo_notes", D(2013, 3, 31), tree.C)] == 5 and values[("kt_p1", D(2013, 3, 31), tree.C)] == 3
         assert values[("kt_titles", D(2013, 12, 31), tree.C)] == {"p1", "p2", "p3", "p4"}
         assert ("kt_ids", D(2013, 1, 31), tree.B) not in values  # nothing counted yet: no figure, as without sharing
 
@@ -297,8 +297,8 @@ def test_report_api_values_and_scoping(app, tree, as_user, http):
     rows = {(x["unit"], x["check"]): x for x in body["result"]}
     # the unit and its children only
     assert {u for u, _c in rows} == {tree.C, tree.A, tree.B}
-    assert set(rows[(tree.C, "sample_notes")]) >= {"unit", "unit_name", "tier", "check", "label", "value", "target", "due", "status"}
-    assert rows[(tree.B, "sample_notes")]["status"] == "overdue"
+    assert set(rows[(tree.C, "memo_notes")]) >= {"unit", "unit_name", "tier", "check", "label", "value", "target", "due", "status"}
+    assert rows[(tree.B, "memo_notes")]["status"] == "overdue"
 
     fs = as_user("fs_clerk")
     assert fs.get(f"/api/v1/kpi/report?year={YEAR}&unit=440300").status_code == 404
@@ -357,7 +357,7 @@ def test_targets_crud_permissions(app, as_user):
     assert admin.get("/kpitargetview/add").status_code == 200
     assert admin.delete(f"/api/v1/kpitarget/{pk}").status_code == 200
     # the page's form: a good target is saved, a bad one is refused with a message
-    form = {"plan_year": YEAR, "check_key": "sample_notes", "tier": "nonprd_county", "threshold": "7", "due": "2013-10-31", "period": "year"}
+    form = {"plan_year": YEAR, "check_key": "memo_notes", "tier": "nonprd_county", "threshold": "7", "due": "2013-10-31", "period": "year"}
     assert admin.post("/kpitargetview/add", data=form).status_code == 302
     refused = admin.post("/kpitargetview/add", data={**form, "due": "2014-10-31"}, allow_redirects=True)
     assert refused.status_code == 200 and "完成期限必须在计划年度之内" in refused.text
@@ -445,7 +445,7 @@ def test_cli_report_and_targets_load(app, tree, tmp_path):
     r = runner.invoke(cli, ["kpi", "report", "--year", str(YEAR), "--unit", tree.C, "--as-of", "2013-12-31", "--format", "json"], obj={"app": app})
     assert r.exit_code == 0, r.output
     rows = {(x["unit"], x["check"]): x for x in json.loads(r.output)}
-    assert rows[(tree.C, "sample_notes")]["value"] == 8
+    assert rows[(tree.C, "memo_notes")]["value"] == 8
     out = tmp_path / "r.xlsx"
     r = runner.invoke(cli, ["kpi", "report", "--year", str(YEAR), "--unit", tree.C, "--format", "xlsx", "--out", str(out)], obj={"app": app})
     assert r.exit_code == 0 and out.read_bytes()[:2] == b"PK"

@@ -23,22 +23,22 @@ YEAR = 2019  # this module's plan year: its targets are its own
 
 
 def people_query(plan_year, as_of):
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     return (
-        select(SampleNote.unit_id, SampleNote.title)
-        .where(SampleNote.noted_on >= D(plan_year, 1, 1), SampleNote.noted_on <= as_of)
+        select(MemoNote.unit_id, MemoNote.title)
+        .where(MemoNote.noted_on >= D(plan_year, 1, 1), MemoNote.noted_on <= as_of)
         .distinct()
     )
 
 
 def notes_query(plan_year, as_of):
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     return (
-        select(SampleNote.unit_id, sa.func.count(SampleNote.id))
-        .where(SampleNote.noted_on >= D(plan_year, 1, 1), SampleNote.noted_on <= as_of)
-        .group_by(SampleNote.unit_id)
+        select(MemoNote.unit_id, sa.func.count(MemoNote.id))
+        .where(MemoNote.noted_on >= D(plan_year, 1, 1), MemoNote.noted_on <= as_of)
+        .group_by(MemoNote.unit_id)
     )
 
 
@@ -78,7 +78,7 @@ def count_statements(engine, fn):
 
 
 def test_kept_figures_equal_fresh_ones_after_random_writes(app):
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     rnd = random.Random(2019)
     tag = uuid.uuid4().hex[:5].upper()
@@ -112,31 +112,31 @@ def test_kept_figures_equal_fresh_ones_after_random_writes(app):
                              created_on=now, changed_on=now), **kw)
 
         def some_ids(n=1):
-            ids = list(s.execute(select(SampleNote.id).where(SampleNote.unit_id.in_(unit_ids))).scalars())
+            ids = list(s.execute(select(MemoNote.id).where(MemoNote.unit_id.in_(unit_ids))).scalars())
             return rnd.sample(ids, min(n, len(ids)))
 
         def orm_add():
-            s.add_all(SampleNote(**{k: v for k, v in note().items() if k not in ("created_on", "changed_on")})
+            s.add_all(MemoNote(**{k: v for k, v in note().items() if k not in ("created_on", "changed_on")})
                       for _ in range(rnd.randint(1, 4)))
 
         def orm_edit():
             for i in some_ids(2):
-                n = s.get(SampleNote, i)
+                n = s.get(MemoNote, i)
                 field = rnd.choice(["noted_on", "unit_id", "title"])
                 setattr(n, field, note()[field])
 
         def orm_delete():
             for i in some_ids():
-                s.delete(s.get(SampleNote, i))
+                s.delete(s.get(MemoNote, i))
 
         def bulk_insert():
-            s.execute(insert(SampleNote), [note() for _ in range(rnd.randint(2, 30))])
+            s.execute(insert(MemoNote), [note() for _ in range(rnd.randint(2, 30))])
 
         def bulk_update():
-            s.execute(update(SampleNote).where(SampleNote.id.in_(some_ids(5))).values(noted_on=day()))
+            s.execute(update(MemoNote).where(MemoNote.id.in_(some_ids(5))).values(noted_on=day()))
 
         def bulk_delete():
-            s.execute(delete(SampleNote).where(SampleNote.id.in_(some_ids(3))))
+            s.execute(delete(MemoNote).where(MemoNote.id.in_(some_ids(3))))
 
         def move_town():
             town = s.get(Unit, rnd.choice(town_ids))
@@ -153,10 +153,10 @@ def test_kept_figures_equal_fresh_ones_after_random_writes(app):
         def other_process():
             with other.begin() as c:
                 if rnd.random() < 0.5:
-                    c.execute(sa.text("INSERT INTO sample_note (title, noted_on, unit_id, created_on, changed_on) "
+                    c.execute(sa.text("INSERT INTO memo_note (title, noted_on, unit_id, created_on, changed_on) "
                                       "VALUES (:t, :d, :u, :n, :n)"), dict(t=f"P{rnd.randrange(12)}", d=day(), u=rnd.choice(unit_ids), n=now))
                 else:
-                    c.execute(SampleNote.__table__.update().where(SampleNote.unit_id.in_(unit_ids), SampleNote.title == f"P{rnd.randrange(12)}")
+                    c.execute(MemoNote.__table__.update().where(MemoNote.unit_id.in_(unit_ids), MemoNote.title == f"P{rnd.randrange(12)}")
                               .values(unit_id=rnd.choice(unit_ids)))
 
         ops = [orm_add, orm_add, orm_edit, orm_delete, bulk_insert, bulk_update, bulk_delete, move_town, move_county, other_process]
@@ -183,13 +183,13 @@ def test_kept_figures_equal_fresh_ones_after_random_writes(app):
             as_of = D(YEAR, 8, 1)
             report(True, as_of)
             warm = count_statements(engine, lambda: report(True, as_of))
-            assert not any("sample_note" in q for q in warm) and len(warm) <= 5, [q[:90] for q in warm]  # units, targets, modules switched off, versions, figures
+            assert not any("memo_note" in q for q in warm) and len(warm) <= 5, [q[:90] for q in warm]  # units, targets, modules switched off, versions, figures
             # a write to the notes recomputes the two checks on notes, not the one on targets
-            s.add(SampleNote(title="P0", noted_on=D(YEAR, 2, 2), unit_id=town_ids[0]))
+            s.add(MemoNote(title="P0", noted_on=D(YEAR, 2, 2), unit_id=town_ids[0]))
             s.commit()
             s.get(Unit, city_id).path  # loaded again after the commit, not counted
             after = count_statements(engine, lambda: report(True, as_of))
-            assert any("sample_note" in q for q in after)
+            assert any("memo_note" in q for q in after)
             assert len(after) == len(warm) + 2 + 2 * 2, [q[:80] for q in after]   # the two checks, and keeping their figures (delete + insert each)
             assert figures(report(True, as_of)) == figures(report(False, as_of))
             # and a write that bumps nothing they read leaves them kept
@@ -201,43 +201,43 @@ def test_kept_figures_equal_fresh_ones_after_random_writes(app):
             s.rollback()
             other.dispose()
             ids = [u for u in unit_ids]
-            s.execute(delete(SampleNote).where(SampleNote.unit_id.in_(ids)))
+            s.execute(delete(MemoNote).where(MemoNote.unit_id.in_(ids)))
             s.execute(delete(KpiTarget).where(KpiTarget.plan_year.in_([YEAR, YEAR + 1])))
             s.commit()
 
 
 def test_writes_bump_their_tables_version_in_their_transaction(app):
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     with app.app_context():
         s = app.appbuilder.session
         vt = kpilive.KpiTableVersion.__table__
 
         def version():
-            return s.execute(select(vt.c.version).where(vt.c.table_name == "sample_note")).scalar() or 0
+            return s.execute(select(vt.c.version).where(vt.c.table_name == "memo_note")).scalar() or 0
 
         before = version()
         unit_id = s.execute(select(Unit.id).where(Unit.code == "440000")).scalar_one()
-        s.add(SampleNote(title="x", noted_on=D(YEAR, 1, 1), unit_id=unit_id))
+        s.add(MemoNote(title="x", noted_on=D(YEAR, 1, 1), unit_id=unit_id))
         s.flush()
-        s.execute(update(SampleNote).where(SampleNote.title == "x").values(title="y"))
+        s.execute(update(MemoNote).where(MemoNote.title == "x").values(title="y"))
         assert version() == before  # bumped at commit, in the same transaction
         assert kpilive.wrote_in_transaction(s)
         s.rollback()  # taken back with the data
         assert version() == before and not kpilive.wrote_in_transaction(s)
-        s.add(SampleNote(title="z", noted_on=D(YEAR, 1, 1), unit_id=unit_id))
+        s.add(MemoNote(title="z", noted_on=D(YEAR, 1, 1), unit_id=unit_id))
         s.flush()
-        s.execute(delete(SampleNote).where(SampleNote.title == "z"))
+        s.execute(delete(MemoNote).where(MemoNote.title == "z"))
         s.commit()
         assert version() == before + 1  # once per transaction
         # a second connection of the same thread writes the same table while the session's
         # transaction is open (as the audit log's own transaction does): no lock wait
-        s.execute(update(SampleNote).where(SampleNote.title == "nothing").values(title="nothing"))
+        s.execute(update(MemoNote).where(MemoNote.title == "nothing").values(title="nothing"))
         engine = s.get_bind()
         with engine.connect() as other:
             if other.dialect.name == "postgresql":
                 other.exec_driver_sql("SET lock_timeout = '3s'")
-                other.execute(update(SampleNote).where(SampleNote.title == "nothing").values(title="nothing"))
+                other.execute(update(MemoNote).where(MemoNote.title == "nothing").values(title="nothing"))
                 other.commit()
         s.commit()
         assert version() == before + (3 if engine.dialect.name == "postgresql" else 2)

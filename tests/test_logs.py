@@ -33,16 +33,16 @@ def test_request_and_security_lines(sqlite_only, caplog):
     as_user = sqlite_only.getfixturevalue("as_user")
     caplog.set_level(logging.INFO)
     clerk = as_user("fs_clerk")
-    r = clerk.get("/samplenoteview/list/", params={"_flt_0_title": "张三的秘密搜索"})
+    r = clerk.get("/memonoteview/list/", params={"_flt_0_title": "张三的秘密搜索"})
     assert r.status_code == 200
     req = lines(caplog, "qqh.request")
-    listing = [l for l in req if "route=/samplenoteview/list/" in l]
+    listing = [l for l in req if "route=/memonoteview/list/" in l]
     assert len(listing) == 1, req
-    assert re.fullmatch(r"method=GET route=/samplenoteview/list/ status=200 ms=\d+\.\d user=fs_clerk unit=\S+",
+    assert re.fullmatch(r"method=GET route=/memonoteview/list/ status=200 ms=\d+\.\d user=fs_clerk unit=\S+",
                         listing[0]), listing[0]
     assert "unit=-" not in listing[0]
-    r = clerk.get("/samplenoteview/show/999999")
-    assert any(re.search(r"route=/samplenoteview/show/<pk> status=404 ", l) for l in lines(caplog, "qqh.request"))
+    r = clerk.get("/memonoteview/show/999999")
+    assert any(re.search(r"route=/memonoteview/show/<pk> status=404 ", l) for l in lines(caplog, "qqh.request"))
 
     # failed login: event, user, address; the tried password nowhere
     r = http.post("/login/", data={"username": "fs_clerk", "password": "wrong-Secret-77"})
@@ -50,8 +50,8 @@ def test_request_and_security_lines(sqlite_only, caplog):
     assert "event=login_failed user=fs_clerk addr=127.0.0.1 route=/login/" in sec, sec
     # permission denied: an inspector may not add, on a page or in the API
     inspector = as_user("fs_inspector")
-    inspector.get("/samplenoteview/add")
-    assert inspector.post("/api/v1/samplenote/", json={"title": "x"}).status_code == 403
+    inspector.get("/memonoteview/add")
+    assert inspector.post("/api/v1/memonote/", json={"title": "x"}).status_code == 403
     denials = [l for l in lines(caplog, "qqh.security") if l.startswith("event=permission_denied user=fs_inspector addr=127.0.0.1")]
     assert len(denials) == 2, lines(caplog, "qqh.security")
 
@@ -61,7 +61,7 @@ def test_request_and_security_lines(sqlite_only, caplog):
 
 
 def test_every_line_has_a_timestamp(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_") or k == "QQH_PLUGIN_MODULES"}  # the fixture plugin
     env.update(QQH_INSTANCE_PATH=str(tmp_path), PYTHONPATH=ROOT)
     code = ("from core.app import create_app\n"
             "app = create_app()\n"

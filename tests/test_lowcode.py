@@ -2,7 +2,7 @@
 the REST API, import and export; KPI checks as data; definitions to and from
 a JSON file; the bad input of the issue. Real databases, real HTTP.
 
-Fields are added to the sample plugin's notes and removed again at the end
+Fields are added to the memo plugin's notes and removed again at the end
 (removing hides them), so the other tests see the list as declared."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from tests.conftest import statements_of
 
-LIST = "sample_note"
+LIST = "memo_note"
 FIELDS = "/unitadmincustomfieldview"
 
 
@@ -32,10 +32,10 @@ def db(app):
 
 
 def stored(app, note_id):
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     with db(app) as s:
-        return s.get(SampleNote, note_id).qqh_fields or {}
+        return s.get(MemoNote, note_id).qqh_fields or {}
 
 
 def add_field(client, **kw):
@@ -112,47 +112,47 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
         r = add_field(admin, **spec)
         assert r.status_code == 302, r.text[-3000:]
     # at once, no restart: the add form carries them
-    form = clerk.get("/samplenoteview/add").text
+    form = clerk.get("/memonoteview/add").text
     for spec in specs:
         assert f'name="cf_{spec["code"]}"' in form, spec
     assert "选择一项" in form
     shunde = unit_id(app, "440606")
     base = {"title": f"低代码{t}", "noted_on": "2012-03-05", "unit": str(unit_id(app, "440600"))}
     # a required field left empty, a value outside the options: refused, nothing written
-    r = clerk.post("/samplenoteview/add", data={**base, f"cf_k{t}": ""})
+    r = clerk.post("/memonoteview/add", data={**base, f"cf_k{t}": ""})
     assert r.status_code == 200
-    r = clerk.post("/samplenoteview/add", data={**base, f"cf_k{t}": "9"})
+    r = clerk.post("/memonoteview/add", data={**base, f"cf_k{t}": "9"})
     assert r.status_code == 200
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     with db(app) as s:
-        assert s.execute(sa.select(sa.func.count()).select_from(SampleNote).where(SampleNote.title == base["title"])).scalar() == 0
-    r = clerk.post("/samplenoteview/add", data={
+        assert s.execute(sa.select(sa.func.count()).select_from(MemoNote).where(MemoNote.title == base["title"])).scalar() == 0
+    r = clerk.post("/memonoteview/add", data={
         **base, f"cf_m{t}": "y", f"cf_k{t}": "2", f"cf_g{t}": ["a", "b"], f"cf_n{t}": "12", f"cf_b{t}": "1234.5",
         f"cf_d{t}": "2012-03-05", f"cf_s{t}": "张三", f"cf_l{t}": "很长的说明", f"cf_u{t}": str(shunde)})
     assert r.status_code == 302, r.text[-3000:]
     with db(app) as s:
-        note_id = s.execute(sa.select(SampleNote.id).where(SampleNote.title == base["title"])).scalar()
+        note_id = s.execute(sa.select(MemoNote.id).where(MemoNote.title == base["title"])).scalar()
     values = stored(app, note_id)
     assert values == {f"m{t}": True, f"k{t}": "2", f"g{t}": ["a", "b"], f"n{t}": 12, f"b{t}": "1234.50",
                       f"d{t}": "2012-03-05", f"s{t}": "张三", f"l{t}": "很长的说明", f"u{t}": shunde}
     # the record page shows them as users read them
-    page = clerk.get(f"/samplenoteview/show/{note_id}").text
+    page = clerk.get(f"/memonoteview/show/{note_id}").text
     for text in ("是否有团员", "志愿组织", "文化、体育", "2012年3月5日", "1,234.50", "顺德区"):
         assert text in page, text
     # the list's search has a scoped picker for the unit field, showing the unit chosen; it filters
-    listing = clerk.get("/samplenoteview/list/", params={f"cf_u{t}": str(shunde)}).text
+    listing = clerk.get("/memonoteview/list/", params={f"cf_u{t}": str(shunde)}).text
     control = re.search(rf'<select[^>]*class="[^"]*qqh-picker[^"]*"[^>]*name="cf_u{t}"[^>]*>.*?</select>', listing, re.S)
     assert control and 'data-endpoint="/api/v1/unit/picker"' in control.group(0), listing[-3000:]
     assert f'<option value="{shunde}" selected>顺德区' in control.group(0)
     assert base["title"] in listing
-    other = clerk.get("/samplenoteview/list/", params={f"cf_u{t}": str(unit_id(app, "440605"))}).text
+    other = clerk.get("/memonoteview/list/", params={f"cf_u{t}": str(unit_id(app, "440605"))}).text
     assert base["title"] not in other
-    outside = clerk.get("/samplenoteview/list/", params={f"cf_u{t}": str(unit_id(app, "440300"))}).text
+    outside = clerk.get("/memonoteview/list/", params={f"cf_u{t}": str(unit_id(app, "440300"))}).text
     assert "深圳" not in re.search(rf'name="cf_u{t}".*?</select>', outside, re.S).group(0)  # not named outside the scope
-    assert clerk.get("/samplenoteview/list/", params={f"cf_u{t}": "9" * 20}).status_code == 200  # beyond any id
+    assert clerk.get("/memonoteview/list/", params={f"cf_u{t}": "9" * 20}).status_code == 200  # beyond any id
     # the edit form keeps them
-    edit = clerk.get(f"/samplenoteview/edit/{note_id}").text
+    edit = clerk.get(f"/memonoteview/edit/{note_id}").text
     assert re.search(rf'name="cf_n{t}"[^>]*value="12"', edit) or re.search(rf'value="12"[^>]*name="cf_n{t}"', edit)
     # REST API: read, write, bad value (422 in Chinese, nothing written), another unit's record is not found
     api = f"/api/v1/lowcode/values/{LIST}/{note_id}"
@@ -166,45 +166,45 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
     assert r.status_code == 200, r.text
     assert stored(app, note_id)[f"n{t}"] == 13 and f"s{t}" not in stored(app, note_id)
     # the audit log names the custom fields by their labels, their values as the record page shows them
-    log = admin.get("/auditlog/list/", params={"_flt_0_model": "sample_note", "_flt_0_record_id": str(note_id)}).text
+    log = admin.get("/auditlog/list/", params={"_flt_0_model": "memo_note", "_flt_0_record_id": str(note_id)}).text
     log = re.sub(r"<[^>]+>", " ", log)
     assert "人数: 12 → 13" in log and "qqh_fields" not in log and f"n{t}" not in log, log[-3000:]
     assert as_user("sz_clerk").get(api).status_code == 404
     assert clerk.get(f"/api/v1/lowcode/fields/{LIST}").json()["result"][1]["options"] == [["1", "社会组织"], ["2", "志愿组织"]]
     # import template and import, validated like built-in columns
-    tpl = openpyxl.load_workbook(io.BytesIO(clerk.get("/api/v1/import/samplenote/template").content))
+    tpl = openpyxl.load_workbook(io.BytesIO(clerk.get("/api/v1/import/memonote/template").content))
     headers = [c.value for c in tpl.worksheets[0][1]]
     assert "组织类别*" in headers and "活动日期" in headers
     head = ["标题", "日期", "单位", "组织类别", "标签", "人数", "经费", "是否有团员", "协办单位"]
     bad = xlsx(head, [(f"导入{t}", "2012-03-06", "440600", "火星组织", "文化", "3", "10", "是", "440606"),
                       (f"导入{t}", "2012-03-06", "440600", None, "文化", "3", "10", "是", "440606")])
-    r = clerk.post("/api/v1/import/samplenote", params={"dry_run": 0}, files={"file": ("a.xlsx", bad)})
+    r = clerk.post("/api/v1/import/memonote", params={"dry_run": 0}, files={"file": ("a.xlsx", bad)})
     report = r.json()["result"]
     assert not report["written"], report
     # each row's error names its column by the field's label, like a built-in column's
     assert {e["row"] for e in report["errors"] if e["column"] == "组织类别"} == {2, 3}, report
     assert all(e["column"] for e in report["errors"]), report
     good = xlsx(head, [(f"导入{t}", "2012-03-06", "440600", "社会组织", "文化、体育", "3", "10", "是", "顺德区")])
-    r = clerk.post("/api/v1/import/samplenote", params={"dry_run": 0}, files={"file": ("a.xlsx", good)})
+    r = clerk.post("/api/v1/import/memonote", params={"dry_run": 0}, files={"file": ("a.xlsx", good)})
     assert r.json()["result"]["written"], r.text
     with db(app) as s:
-        imported = s.execute(sa.select(SampleNote).where(SampleNote.title == f"导入{t}")).scalar_one().qqh_fields
+        imported = s.execute(sa.select(MemoNote).where(MemoNote.title == f"导入{t}")).scalar_one().qqh_fields
     assert imported == {f"k{t}": "1", f"g{t}": ["a", "b"], f"n{t}": 3, f"b{t}": "10.00", f"m{t}": True, f"u{t}": shunde}
     # export: the custom columns, as read
-    r = clerk.get("/api/v1/export/samplenote", params={"unit": "440600"})
+    r = clerk.get("/api/v1/export/memonote", params={"unit": "440600"})
     assert r.status_code == 200, r.text[:500]
     wb = openpyxl.load_workbook(io.BytesIO(r.content))
     rows = [[c.value for c in row] for row in wb.worksheets[0].iter_rows()]
     col = rows[0].index("组织类别")
     assert "志愿组织" in [r[col] for r in rows[1:]] and "社会组织" in [r[col] for r in rows[1:]]
     # search by a custom field on the list page (an optional column shows it), and the export follows it
-    page = clerk.get("/samplenoteview/list/", params={f"cf_k{t}": "2"}).text
+    page = clerk.get("/memonoteview/list/", params={f"cf_k{t}": "2"}).text
     assert base["title"] in page and f"导入{t}" not in page and "志愿组织" in page
     assert f'name="cf_m{t}"' in page  # the search control
-    page = clerk.get("/samplenoteview/list/", params={f"cf_g{t}": "b", f"cf_m{t}": "1"}).text
+    page = clerk.get("/memonoteview/list/", params={f"cf_g{t}": "b", f"cf_m{t}": "1"}).text
     assert base["title"] in page and f"导入{t}" in page
-    assert base["title"] not in clerk.get("/samplenoteview/list/", params={f"cf_n{t}": "zz"}).text
-    r = clerk.get("/excel/samplenote/export", params={f"cf_k{t}": "1"})
+    assert base["title"] not in clerk.get("/memonoteview/list/", params={f"cf_n{t}": "zz"}).text
+    r = clerk.get("/excel/memonote/export", params={f"cf_k{t}": "1"})
     rows = [[c.value for c in row] for row in openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0].iter_rows()]
     assert [row[0] for row in rows[1:]] == [f"导入{t}"]
     # changing the type of a field that holds data: refused, nothing lost
@@ -215,13 +215,13 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
     r = admin.post(f"{FIELDS}/edit/{field_id(app, f'n{t}')}", data={
         "list_name": LIST, "code": f"n{t}", "label": "人数", "kind": "integer", "position": "0", "removed": "y"})
     assert r.status_code == 302, r.text[-2000:]
-    assert f'name="cf_n{t}"' not in clerk.get("/samplenoteview/add").text
+    assert f'name="cf_n{t}"' not in clerk.get("/memonoteview/add").text
     assert clerk.put(api, json={f"s{t}": "李四"}).status_code == 200
     assert stored(app, note_id)[f"n{t}"] == 13
     r = admin.post(f"{FIELDS}/edit/{field_id(app, f'n{t}')}", data={
         "list_name": LIST, "code": f"n{t}", "label": "人数", "kind": "integer", "position": "0"})
     assert r.status_code == 302
-    assert "13" in clerk.get(f"/samplenoteview/show/{note_id}").text
+    assert "13" in clerk.get(f"/memonoteview/show/{note_id}").text
 
     # KPI checks as data: offered like a plugin's check, one statement per check
     r = admin.post("/adminkpiruleview/add", data={
@@ -263,7 +263,7 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
             f["label"] = "负责人姓名"
     r = admin.post("/lowcode/import", files={"file": ("d.json", json.dumps(data, ensure_ascii=False).encode())})
     assert r.status_code == 302
-    assert "负责人姓名" in clerk.get("/samplenoteview/add").text
+    assert "负责人姓名" in clerk.get("/memonoteview/add").text
     broken = json.loads(exported.content)
     broken["fields"][0]["kind"] = "nonsense"
     broken["fields"][1]["label"] = "不该写入"
@@ -296,8 +296,8 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
     r = fs_admin.post(f"{FIELDS}/edit/{field_id(app, f'm{t}')}", data={
         "list_name": LIST, "code": f"m{t}", "label": "改名", "kind": "bool", "position": "0"})
     assert r.status_code == 200 and "只有其所属单位" in r.text
-    assert f'name="cf_f{t}"' in clerk.get("/samplenoteview/add").text  # 佛山's field for 佛山's clerk
-    assert f'name="cf_f{t}"' not in as_user("sz_clerk").get("/samplenoteview/add").text
+    assert f'name="cf_f{t}"' in clerk.get("/memonoteview/add").text  # 佛山's field for 佛山's clerk
+    assert f'name="cf_f{t}"' not in as_user("sz_clerk").get("/memonoteview/add").text
 
 
 def test_browser_adds_a_field_and_sees_it_in_form_filter_and_export(browser, live, app, engine_name, clean_definitions):  # noqa: F811
@@ -319,10 +319,10 @@ def test_browser_adds_a_field_and_sees_it_in_form_filter_and_export(browser, liv
         page.click("form:not(.qqh-logout) button[type=submit], form:not(.qqh-logout) input[type=submit]")
         page.wait_for_load_state()
         assert page.locator(".alert-success").count() == 1, page.inner_text("body")[:1500]
-        page.goto(live.url + "/samplenoteview/add")
+        page.goto(live.url + "/memonoteview/add")
         assert "服务对象" in page.inner_text("form:not(.qqh-logout)")
         assert page.locator(f"select[name=cf_{code}] option").count() == 3
-        page.goto(live.url + "/samplenoteview/list/")
+        page.goto(live.url + "/memonoteview/list/")
         control = page.locator(f".qqh-custom-filters select[name=cf_{code}]")
         control.select_option("o")
         page.click(".qqh-custom-filters button[type=submit]")

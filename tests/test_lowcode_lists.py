@@ -14,10 +14,10 @@ from tests.test_lowcode import add_field, clean_definitions, db, stored, unit_id
 
 
 def count_notes(app, title):
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
 
     with db(app) as s:
-        return s.execute(sa.select(sa.func.count()).select_from(SampleNote).where(SampleNote.title == title)).scalar()
+        return s.execute(sa.select(sa.func.count()).select_from(MemoNote).where(MemoNote.title == title)).scalar()
 
 
 def test_plugin_rest_api_carries_custom_values(app, as_user, as_token, clean_definitions):
@@ -28,7 +28,7 @@ def test_plugin_rest_api_carries_custom_values(app, as_user, as_token, clean_def
                  dict(code=f"g{t}", label="标签", kind="multichoice", options="a=文化\nb=体育")):
         assert add_field(admin, **spec).status_code == 302
     clerk = as_token("fs_clerk")
-    api = "/api/v1/samplenote/"
+    api = "/api/v1/memonote/"
     base = {"title": f"接口{t}", "noted_on": "2012-03-05", "unit": unit_id(app, "440600")}
     # bad values: 422 in Chinese, nothing written
     r = clerk.post(api, json={**base, f"cf_k{t}": "9"})
@@ -61,10 +61,10 @@ def test_plugin_rest_api_carries_custom_values(app, as_user, as_token, clean_def
     assert as_token("sz_clerk").get(f"{api}{pk}").status_code == 404
     # the OpenAPI document, per request: the fields of now
     spec = clerk.get("/api/v1/_openapi").json()["components"]["schemas"]
-    post = spec["SampleNoteApi.post"]
+    post = spec["MemoNoteApi.post"]
     assert post["properties"][f"cf_k{t}"]["enum"] == ["1", "2"] and f"cf_k{t}" in post["required"]
-    assert spec["SampleNoteApi.get"]["properties"][f"cf_d{t}"]["format"] == "date"
-    assert spec["SampleNoteApi.put"]["properties"][f"cf_g{t}"]["type"] == "array"
+    assert spec["MemoNoteApi.get"]["properties"][f"cf_d{t}"]["format"] == "date"
+    assert spec["MemoNoteApi.put"]["properties"][f"cf_g{t}"]["type"] == "array"
 
 
 def test_custom_list_pages_api_import_export_kpi(app, as_user, as_token, clean_definitions):
@@ -79,7 +79,7 @@ def test_custom_list_pages_api_import_export_kpi(app, as_user, as_token, clean_d
     admin = as_user("admin")
     lists = "/admincustomlistview"
     # bad definitions: a code that is a table or another list's, an unknown unit — nothing written
-    r = admin.post(f"{lists}/add", data={"code": "sample_note", "name": "冲突", "position": "0"})
+    r = admin.post(f"{lists}/add", data={"code": "memo_note", "name": "冲突", "position": "0"})
     assert r.status_code == 200 and "已被" in r.text, r.text[-2000:]
     r = admin.post(f"{lists}/add", data={"code": code, "name": "志愿活动", "units": "999999", "position": "0"})
     assert r.status_code == 200 and "999999" in r.text

@@ -1,6 +1,8 @@
 """Alembic owns the schema: models and migrations agree, plugin branches go
 up and down on their own, and a disabled plugin's tables are never dropped."""
 
+import os
+
 import sqlalchemy as sa
 
 from core import migrate
@@ -27,28 +29,28 @@ def test_plugin_branch_up_down_and_disabled_plugin_kept(engine, tmp_path_factory
         with full.app_context():
             migrate.upgrade(full)
         names = tables(full)
-        assert {"ab_user", "qqh_unit", "sample_note", "alembic_version"} <= names
+        assert {"ab_user", "qqh_unit", "memo_note", "alembic_version"} <= names
 
         with full.app_context():
-            migrate.downgrade(full, "sample@base")
+            migrate.downgrade(full, "memo@base")
         names = tables(full)
-        assert "sample_note" not in names and "qqh_unit" in names
+        assert "memo_note" not in names and "qqh_unit" in names
 
         with full.app_context():
             migrate.upgrade(full)
             db = full.extensions["qqh_db"]
             db.session.execute(sa.text("INSERT INTO qqh_unit (code, name, level, tier, prd, undergraduate, path, depth) VALUES ('440000','广东省','province','province', false, false, '440000/', 0)"))
-            db.session.execute(sa.text("INSERT INTO sample_note (title, noted_on, unit_id, created_on, changed_on) VALUES ('kept', '2012-03-01', 1, '2012-03-01', '2012-03-01')"))
+            db.session.execute(sa.text("INSERT INTO memo_note (title, noted_on, unit_id, created_on, changed_on) VALUES ('kept', '2012-03-01', 1, '2012-03-01', '2012-03-01')"))
             db.session.commit()
             db.engine.dispose()
 
-        # the same database, with the sample plugin disabled
+        # the same database, with the memo plugin disabled
         bare = make_app(url, tmp_path_factory.mktemp("j"), QQH_PLUGINS=[])
         with bare.app_context():
             assert migrate.upgrade(bare) == ["core"]
-            assert migrate.drift(bare) == []  # nothing proposes dropping sample_note
+            assert migrate.drift(bare) == []  # nothing proposes dropping memo_note
             db = bare.extensions["qqh_db"]
-            assert db.session.execute(sa.text("SELECT title FROM sample_note")).scalar() == "kept"
+            assert db.session.execute(sa.text("SELECT title FROM memo_note")).scalar() == "kept"
             db.session.remove()
             db.engine.dispose()
     finally:
@@ -58,8 +60,8 @@ def test_plugin_branch_up_down_and_disabled_plugin_kept(engine, tmp_path_factory
 def test_autogenerate_is_limited_to_the_owner(app):
     with app.app_context():
         owned = migrate.owned_tables(app)
-    assert "sample_note" in owned["sample"]
-    assert "sample_note" not in owned["core"]
+    assert "memo_note" in owned["memo"]
+    assert "memo_note" not in owned["core"]
     assert {"ab_user", "qqh_unit"} <= owned["core"]
 
 
@@ -85,7 +87,8 @@ def test_a_database_of_the_previous_release_upgrades_with_qqh_init(engine, tmp_p
             app.extensions["qqh_db"].engine.dispose()
         assert "qqh_audit_log" not in tables(app) and "ab_user" in tables(app)
         r = run_qqh("init", "--admin-password", "Upgrade-pass-2468",
-                    env={"QQH_DATABASE_URL": url, "QQH_INSTANCE_PATH": str(tmp_path_factory.mktemp("new"))})
+                    env={"QQH_DATABASE_URL": url, "QQH_INSTANCE_PATH": str(tmp_path_factory.mktemp("new")),
+                         "QQH_PLUGIN_MODULES": os.environ["QQH_PLUGIN_MODULES"]})  # its revisions are in the database
         assert r.returncode == 0, r.stdout + r.stderr
         assert {"qqh_audit_log", "qqh_login_throttle"} <= tables(app)
     finally:

@@ -106,7 +106,7 @@ def test_out_of_range_ids_answer_404(own_app):
     assert checked > 50
     assert not failures, failures
     # a body naming a unit beyond the range is refused as a value, not a 500
-    r = client.post("/api/v1/samplenote/", json={"title": "x", "noted_on": "2012-03-05", "unit": int(BIG)})
+    r = client.post("/api/v1/memonote/", json={"title": "x", "noted_on": "2012-03-05", "unit": int(BIG)})
     assert r.status_code == 422, r.text[:300]
 
 
@@ -158,7 +158,7 @@ def test_page_paging_arguments_are_sane_and_capped(own_app):
         r = client.get(units[0].rule, params={"psize_UnitView": "100000"})
         assert r.status_code == 200 and 100 <= r.text.count("<tr") <= 102
         assert len(r.content) < 1_000_000
-    r = client.get("/samplenoteview/list/", params={"_flt_0_unit": BIG})
+    r = client.get("/memonoteview/list/", params={"_flt_0_unit": BIG})
     assert r.status_code == 400 and CJK.search(r.text)
 
 

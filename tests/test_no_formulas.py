@@ -40,7 +40,7 @@ def hostile(app):
     from core.kpi.assessment import AssessmentIndicator
     from core.kpi.engine import KpiTarget
     from plugins.cultivation.models import YouthOrg
-    from plugins.sample.models import SampleNote
+    from tests.memo_plugin.models import MemoNote
     from plugins.training.models import Camp, Enrolment, Lecturer, Trainee
 
     tag = uuid.uuid4().hex[:5].upper()
@@ -53,7 +53,7 @@ def hostile(app):
         s.add(unit)
         s.flush()
         for i, text in enumerate(HOSTILE):
-            s.add(SampleNote(unit_id=unit.id, title=text, body=text, noted_on=datetime.date(YEAR, 3, 1 + i)))
+            s.add(MemoNote(unit_id=unit.id, title=text, body=text, noted_on=datetime.date(YEAR, 3, 1 + i)))
         org = YouthOrg(name="=1+2" + tag, unit=unit, category="interest", service_field="other",
                        reg_status="unregistered", note="@SUM(A1)", contact_name="-1+2")
         camp = Camp(unit=unit, title="=1+2" + tag, session_no=1, starts_on=datetime.date(YEAR, 4, 1),
@@ -63,9 +63,9 @@ def hostile(app):
             trainee = Trainee(name=text, phone="13800000000", gender="male")
             s.add(Enrolment(camp=camp, youth_org=org, trainee=trainee, name=text, phone="13800000000", gender="male",
                             role=text, note=text))
-        s.add(KpiTarget(plan_year=YEAR, check_key="sample_notes", tier="city", threshold=4,
+        s.add(KpiTarget(plan_year=YEAR, check_key="memo_notes", tier="city", threshold=4,
                         due=datetime.date(YEAR, 12, 31), period="year"))
-        s.add(AssessmentIndicator(plan_year=YEAR, key="notes", label="记事", check_key="sample_notes", weight=100,
+        s.add(AssessmentIndicator(plan_year=YEAR, key="notes", label="记事", check_key="memo_notes", weight=100,
                                   method="ratio", target=None, position=0))
         s.commit()
         return {"unit": unit.code, "camp": camp.id}
@@ -80,7 +80,7 @@ def test_every_workbook_the_app_writes_is_free_of_formulas(app, hostile, as_user
     admin = as_user("admin")
     books: dict[str, bytes] = {}
     lists = admin.get("/api/v1/import/").json()["result"]
-    assert {"samplenote", "enrolment"} <= {x["name"] for x in lists}
+    assert {"memonote", "enrolment"} <= {x["name"] for x in lists}
     for lst in lists:
         name = lst["name"]
         r = admin.get(f"/api/v1/import/{name}/template")

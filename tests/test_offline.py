@@ -8,7 +8,7 @@ EXTERNAL = re.compile(r"""<(script|link|img|iframe|source)\b[^>]*?\b(src|href)\s
 CSS_EXTERNAL = re.compile(r"""url\(\s*["']?(https?:)?//""", re.I)
 
 PAGES = [
-    "/", "/login/", "/unitview/list/", "/unitview/add", "/samplenoteview/list/", "/samplenoteview/add",
+    "/", "/login/", "/unitview/list/", "/unitview/add", "/memonoteview/list/", "/memonoteview/add",
     "/admin/plugins/", "/users/list/", "/users/add", "/roles/list/", "/modules/",
 ]
 

@@ -32,7 +32,7 @@ def gunicorn(url: str, instance, timeout=60):
     """Start gunicorn as the README says; returns (process, port)."""
     port = _free_port()
     os.makedirs(instance, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_") or k == "QQH_PLUGIN_MODULES"}  # the fixture plugin
     env.update(QQH_DATABASE_URL=url, QQH_INSTANCE_PATH=str(instance), PYTHONPATH=ROOT)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:core.gunicorn_conf", "-w", "1", "-b", f"127.0.0.1:{port}",
@@ -59,7 +59,7 @@ def test_health_and_gunicorn_refusal(engine_name, tmp_path, request):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["ok"] and body["database"] and body["migrations_at_head"]
-    assert set(body["migrations"]) >= {"core", "sample"} and "sample" in body["plugins"]
+    assert set(body["migrations"]) >= {"core", "memo"} and "memo" in body["plugins"]
     # an empty (uninitialised) database: 503 on /health, gunicorn refuses to start
     empty = make_app(f"sqlite:///{tmp_path}/empty.db", tmp_path / "i")
     r = empty.test_client().get("/health")
@@ -98,7 +98,7 @@ def test_outage_on_postgresql(own_pg, tmp_path, caplog):
         own_pg.stop()
         caplog.clear()
         caplog.set_level(logging.INFO)
-        pages = [anon.get("/login/"), user.get("/"), user.get("/samplenoteview/list/")]
+        pages = [anon.get("/login/"), user.get("/"), user.get("/memonoteview/list/")]
         for r in pages:
             assert r.status_code == 503, r.text[:300]
             assert UNAVAILABLE in r.text and "<html" in r.text

@@ -220,6 +220,23 @@ def test_an_example_plugin_is_enabled_only_by_name():
     assert qqh_manifest().example
 
 
+def test_plugin_modules_named_in_the_environment_are_installed(monkeypatch):
+    """QQH_PLUGIN_MODULES adds plugins that have no entry point (core's test fixture plugin): installed as
+    if by one, enabled like any other; a malformed list or a name taken is refused in one sentence."""
+    from core import plugins as mod
+
+    monkeypatch.setattr(mod, "_installed_entry_points", lambda: [("taken", lambda: plugin("taken"), "dist")])
+    monkeypatch.setenv("QQH_PLUGIN_MODULES", " memo = tests.memo_plugin ,")
+    reg = PluginRegistry(enabled=["memo"], use_builtins=False)
+    assert reg.order == ["memo"] and reg.installed["memo"].source == "QQH_PLUGIN_MODULES"
+    assert set(reg.installed) == {"memo", "taken"}
+    for value, words in (("tests.memo_plugin", "name=module pairs"), ("taken=tests.memo_plugin", "installed already"),
+                         ("ghost=tests.no_such_module", "could not be imported")):
+        monkeypatch.setenv("QQH_PLUGIN_MODULES", value)
+        with pytest.raises(PluginError, match=words):
+            PluginRegistry(enabled=[], use_builtins=False)
+
+
 def test_a_refused_plugin_stops_the_command_with_one_line(monkeypatch, capsys):
     from core import cli
     from core import plugins as mod

@@ -1,7 +1,7 @@
 """Every scoped REST API answers bad input in the user's language, from core
 (ScopedModelRestApi): a required field that is missing or null is named by
 its label, type errors say what to write, over-long text says the limit.
-422, and nothing written. Checked on the sample plugin and on a plugin API
+422, and nothing written. Checked on the memo plugin and on a plugin API
 (training camps) that declares nothing about messages of its own."""
 
 import re
@@ -10,7 +10,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-NOTES = "/api/v1/samplenote/"
+NOTES = "/api/v1/memonote/"
 CAMPS = "/api/v1/trainingcamp/"
 
 
@@ -70,8 +70,8 @@ def note(unit_ids, **changes):
         (dict(colour="red"), "colour", "没有这个字段"),
     ],
 )
-def test_sample_note_api_refuses_in_chinese_and_writes_nothing(app, as_user, unit_ids, changes, field, words):
-    from plugins.sample.models import SampleNote
+def test_memo_note_api_refuses_in_chinese_and_writes_nothing(app, as_user, unit_ids, changes, field, words):
+    from tests.memo_plugin.models import MemoNote
 
     payload = note(unit_ids, **changes)
     r = as_user("fs_clerk").post(NOTES, json=payload)
@@ -79,7 +79,7 @@ def test_sample_note_api_refuses_in_chinese_and_writes_nothing(app, as_user, uni
     assert words in "".join(messages.get(field, [])), messages
     title = payload.get("title")
     if isinstance(title, str):
-        assert count_titled(app, SampleNote, title) == 0
+        assert count_titled(app, MemoNote, title) == 0
 
 
 def test_several_mistakes_are_answered_together(as_user, unit_ids):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from tests.conftest import PASSWORD, Client
 
 ORGS = "/api/v1/youthorg/"
-NOTES = "/api/v1/samplenote/"
+NOTES = "/api/v1/memonote/"
 LECTURERS = "/api/v1/traininglecturer/"
 
 
@@ -173,7 +173,7 @@ def assessed(app, live):
     with app.app_context():
         s = app.appbuilder.session
         if not s.execute(select(asm.AssessmentIndicator).where(asm.AssessmentIndicator.plan_year == YEAR)).first():
-            s.add(asm.AssessmentIndicator(plan_year=YEAR, key="notes", label="记事", check_key="sample_notes", weight=100,
+            s.add(asm.AssessmentIndicator(plan_year=YEAR, key="notes", label="记事", check_key="memo_notes", weight=100,
                                           method="reached", target=1, position=0))
             s.commit()
     admin = Client(live.url).login("admin")

@@ -43,17 +43,17 @@ def notes(live):
     tag = uuid.uuid4().hex[:6]
     made = {}
     for code in ("440600", "440606", "440605", "440300"):
-        r = admin.post("/api/v1/samplenote/", json={"title": f"{tag}-{code}", "noted_on": "2012-03-05", "unit": unit_id(admin, code)})
+        r = admin.post("/api/v1/memonote/", json={"title": f"{tag}-{code}", "noted_on": "2012-03-05", "unit": unit_id(admin, code)})
         assert r.status_code == 201, r.text
         made[code] = r.json()["id"]
     yield tag, made
     for pk in made.values():
-        admin.delete(f"/api/v1/samplenote/{pk}")
+        admin.delete(f"/api/v1/memonote/{pk}")
     admin.close()
 
 
 def visible_titles(client, tag):
-    r = client.get("/api/v1/samplenote/", params={"q": f"(filters:!((col:title,opr:sw,value:'{tag}')),page_size:100)"})
+    r = client.get("/api/v1/memonote/", params={"q": f"(filters:!((col:title,opr:sw,value:'{tag}')),page_size:100)"})
     assert r.status_code == 200, r.text
     return sorted(row["title"].split("-")[1] for row in r.json()["result"])
 
@@ -72,7 +72,7 @@ def test_each_user_sees_exactly_their_subtree_in_api_and_pages(as_user, notes, u
     tag, made = notes
     client = as_user(user)
     assert visible_titles(client, tag) == expected
-    page = client.get("/samplenoteview/list/", params={"_flt_2_title": tag, "psize_SampleNoteView": 100})
+    page = client.get("/memonoteview/list/", params={"_flt_2_title": tag, "psize_MemoNoteView": 100})
     assert page.status_code == 200
     for code in made:
         assert (f"{tag}-{code}" in page.text) == (code in expected), (user, code)
@@ -82,18 +82,18 @@ def test_guessing_an_id_of_another_city_answers_404_everywhere(as_user, notes):
     tag, made = notes
     sz = as_user("sz_clerk")
     foshan_note = made["440600"]
-    assert sz.get(f"/api/v1/samplenote/{foshan_note}").status_code == 404
-    assert sz.put(f"/api/v1/samplenote/{foshan_note}", json={"title": "hacked"}).status_code == 404
-    assert sz.delete(f"/api/v1/samplenote/{foshan_note}").status_code == 404
-    assert sz.get(f"/samplenoteview/show/{foshan_note}").status_code == 404
-    assert sz.get(f"/samplenoteview/edit/{foshan_note}").status_code == 404
-    assert sz.post(f"/samplenoteview/edit/{foshan_note}", data={"title": "hacked"}).status_code == 404
-    assert sz.post(f"/samplenoteview/delete/{foshan_note}").status_code == 404
-    assert sz.get(f"/samplenoteview/delete/{foshan_note}").status_code == 405  # POST only
+    assert sz.get(f"/api/v1/memonote/{foshan_note}").status_code == 404
+    assert sz.put(f"/api/v1/memonote/{foshan_note}", json={"title": "hacked"}).status_code == 404
+    assert sz.delete(f"/api/v1/memonote/{foshan_note}").status_code == 404
+    assert sz.get(f"/memonoteview/show/{foshan_note}").status_code == 404
+    assert sz.get(f"/memonoteview/edit/{foshan_note}").status_code == 404
+    assert sz.post(f"/memonoteview/edit/{foshan_note}", data={"title": "hacked"}).status_code == 404
+    assert sz.post(f"/memonoteview/delete/{foshan_note}").status_code == 404
+    assert sz.get(f"/memonoteview/delete/{foshan_note}").status_code == 405  # POST only
     sd = as_user("sd_clerk")  # a county cannot reach its own city's records either
-    assert sd.get(f"/api/v1/samplenote/{foshan_note}").status_code == 404
+    assert sd.get(f"/api/v1/memonote/{foshan_note}").status_code == 404
     admin = as_user("admin")
-    assert admin.get(f"/api/v1/samplenote/{foshan_note}").json()["result"]["title"] == f"{tag}-440600"
+    assert admin.get(f"/api/v1/memonote/{foshan_note}").json()["result"]["title"] == f"{tag}-440600"
 
 
 def test_records_cannot_be_created_or_moved_outside_the_subtree(as_user, notes):
@@ -101,48 +101,48 @@ def test_records_cannot_be_created_or_moved_outside_the_subtree(as_user, notes):
     fs = as_user("fs_clerk")
     shenzhen = unit_id(as_user("admin"), "440300")
     before = visible_titles(as_user("admin"), tag)
-    r = fs.post("/api/v1/samplenote/", json={"title": f"{tag}-x", "noted_on": "2012-03-05", "unit": shenzhen})
+    r = fs.post("/api/v1/memonote/", json={"title": f"{tag}-x", "noted_on": "2012-03-05", "unit": shenzhen})
     assert r.status_code == 422
     assert "只能填报本单位及下级单位的记录" in r.json()["message"]["unit"][0]
-    r = fs.put(f"/api/v1/samplenote/{made['440605']}", json={"unit": shenzhen})
+    r = fs.put(f"/api/v1/memonote/{made['440605']}", json={"unit": shenzhen})
     assert r.status_code == 422
     assert visible_titles(as_user("admin"), tag) == before
     # the page refuses the same way, and shows the form again with the input kept
-    r = fs.post("/samplenoteview/add", data={"title": f"{tag}-y", "noted_on": "2012-03-05", "unit": shenzhen})
+    r = fs.post("/memonoteview/add", data={"title": f"{tag}-y", "noted_on": "2012-03-05", "unit": shenzhen})
     assert visible_titles(as_user("admin"), tag) == before
     assert r.status_code == 200 and f'value="{tag}-y"' in r.text
-    r = fs.post(f"/samplenoteview/edit/{made['440605']}", data={"title": f"{tag}-440605", "noted_on": "2099-01-01", "unit": unit_id(fs, "440605")})
+    r = fs.post(f"/memonoteview/edit/{made['440605']}", data={"title": f"{tag}-440605", "noted_on": "2099-01-01", "unit": unit_id(fs, "440605")})
     assert r.status_code == 200 and "日期不能晚于今天" in r.text and 'value="2099-01-01"' in r.text
     assert visible_titles(as_user("admin"), tag) == before
     # and its own subtree works
-    r = fs.post("/api/v1/samplenote/", json={"title": f"{tag}-z", "noted_on": "2012-03-05", "unit": unit_id(fs, "440605")})
+    r = fs.post("/api/v1/memonote/", json={"title": f"{tag}-z", "noted_on": "2012-03-05", "unit": unit_id(fs, "440605")})
     assert r.status_code == 201
-    assert fs.delete(f"/api/v1/samplenote/{r.json()['id']}").status_code == 200
+    assert fs.delete(f"/api/v1/memonote/{r.json()['id']}").status_code == 200
 
 
 def test_inspector_reads_but_writes_nothing(as_user, notes):
     tag, made = notes
     insp = as_user("fs_inspector")
-    assert insp.get(f"/api/v1/samplenote/{made['440600']}").status_code == 200
-    assert insp.put(f"/api/v1/samplenote/{made['440600']}", json={"title": "x"}).status_code == 403
-    assert insp.delete(f"/api/v1/samplenote/{made['440600']}").status_code == 403
-    assert insp.post("/api/v1/samplenote/", json={"title": "x", "noted_on": "2012-03-05", "unit": unit_id(insp, "440600")}).status_code == 403
+    assert insp.get(f"/api/v1/memonote/{made['440600']}").status_code == 200
+    assert insp.put(f"/api/v1/memonote/{made['440600']}", json={"title": "x"}).status_code == 403
+    assert insp.delete(f"/api/v1/memonote/{made['440600']}").status_code == 403
+    assert insp.post("/api/v1/memonote/", json={"title": "x", "noted_on": "2012-03-05", "unit": unit_id(insp, "440600")}).status_code == 403
 
 
 def test_audit_columns_record_who_and_when(app, as_user):
     fs = as_user("fs_clerk")
-    r = fs.post("/api/v1/samplenote/", json={"title": "audit", "noted_on": "2012-03-05", "unit": unit_id(fs, "440600")})
+    r = fs.post("/api/v1/memonote/", json={"title": "audit", "noted_on": "2012-03-05", "unit": unit_id(fs, "440600")})
     pk = r.json()["id"]
     try:
         with app.app_context():
-            from plugins.sample.models import SampleNote
+            from tests.memo_plugin.models import MemoNote
 
-            note = app.appbuilder.session.get(SampleNote, pk)
+            note = app.appbuilder.session.get(MemoNote, pk)
             assert note.created_by.username == "fs_clerk" and note.changed_by.username == "fs_clerk"
             assert note.created_on is not None and note.changed_on is not None
             app.appbuilder.session.remove()
     finally:
-        fs.delete(f"/api/v1/samplenote/{pk}")
+        fs.delete(f"/api/v1/memonote/{pk}")
 
 
 def test_unit_tree_api_and_picker_are_scoped(as_user):
@@ -171,11 +171,11 @@ def test_subtree_filter_is_one_query_whatever_the_size_of_the_tree(app, as_user,
     counts = {}
     for user in ("admin", "fs_clerk", "sd_clerk", "sz_clerk"):
         client = as_user(user)
-        client.get("/api/v1/samplenote/")  # warm caches
-        stmts = count_statements(app, lambda: client.get("/api/v1/samplenote/"))
-        counts[user] = len([s for s in stmts if "sample_note" in s])
+        client.get("/api/v1/memonote/")  # warm caches
+        stmts = count_statements(app, lambda: client.get("/api/v1/memonote/"))
+        counts[user] = len([s for s in stmts if "memo_note" in s])
     assert counts["fs_clerk"] == counts["sd_clerk"] == counts["sz_clerk"] == 2  # the count and the page
-    stmt = [s for s in count_statements(app, lambda: as_user("fs_clerk").get("/api/v1/samplenote/")) if "sample_note" in s][-1]
+    stmt = [s for s in count_statements(app, lambda: as_user("fs_clerk").get("/api/v1/memonote/")) if "memo_note" in s][-1]
     assert "qqh_unit.path >=" in stmt  # the subtree is a sub-select on the indexed path, not a list of ids
 
 
@@ -202,27 +202,27 @@ def test_moving_a_unit_moves_its_subtree(app, as_user, notes):
 def test_a_unit_switches_a_module_off_for_its_subtree_without_losing_data(app, as_user, notes):
     tag, made = notes
     fs_admin, fs, sd, sz, admin = (as_user(u) for u in ("fs_admin", "fs_clerk", "sd_clerk", "sz_clerk", "admin"))
-    assert "样例记事" in fs.get("/").text
+    assert "测试记事" in fs.get("/").text
     r = fs_admin.post("/modules/", data={})  # nothing ticked: every module off for 佛山
     assert r.status_code == 302
     try:
         for client in (as_user("fs_clerk"), as_user("sd_clerk")):
             home = client.get("/")
-            assert "样例记事" not in home.text
-            assert client.get("/samplenoteview/list/").status_code == 404
-            assert client.get("/api/v1/samplenote/").status_code == 404
-        assert as_user("sz_clerk").get("/api/v1/samplenote/").status_code == 200
-        assert "样例记事" in as_user("sz_clerk").get("/").text  # same role, another unit: its own menu
+            assert "测试记事" not in home.text
+            assert client.get("/memonoteview/list/").status_code == 404
+            assert client.get("/api/v1/memonote/").status_code == 404
+        assert as_user("sz_clerk").get("/api/v1/memonote/").status_code == 200
+        assert "测试记事" in as_user("sz_clerk").get("/").text  # same role, another unit: its own menu
         assert visible_titles(admin, tag) == ["440300", "440600", "440605", "440606"]  # nothing deleted
         # the province makes it mandatory: back for everyone
-        admin.post("/admin/plugins/mandatory/sample", data={"mandatory": "1"})
-        assert as_user("fs_clerk").get("/api/v1/samplenote/").status_code == 200
-        admin.post("/admin/plugins/mandatory/sample", data={"mandatory": "0"})
-        assert as_user("fs_clerk").get("/api/v1/samplenote/").status_code == 404
+        admin.post("/admin/plugins/mandatory/memo", data={"mandatory": "1"})
+        assert as_user("fs_clerk").get("/api/v1/memonote/").status_code == 200
+        admin.post("/admin/plugins/mandatory/memo", data={"mandatory": "0"})
+        assert as_user("fs_clerk").get("/api/v1/memonote/").status_code == 404
     finally:
         # every module back on: other tests of this session use 佛山's pages too
         fs_admin.post("/modules/", data={"plugin": list(app.extensions["qqh_plugins"].order)})
-    assert as_user("fs_clerk").get("/api/v1/samplenote/").status_code == 200
+    assert as_user("fs_clerk").get("/api/v1/memonote/").status_code == 200
 
 
 def user_unit(app, username):
@@ -270,10 +270,10 @@ def test_unit_filter_takes_the_whole_subtree_and_stays_scoped(as_user, notes):
     fs, sz = as_user("fs_clerk"), as_user("sz_clerk")
     foshan = unit_id(fs, "440600")
     q = f"(filters:!((col:unit,opr:unit_sub,value:{foshan}),(col:title,opr:sw,value:'{tag}')),page_size:100)"
-    rows = fs.get("/api/v1/samplenote/", params={"q": q}).json()["result"]
+    rows = fs.get("/api/v1/memonote/", params={"q": q}).json()["result"]
     assert sorted(r["title"].split("-")[1] for r in rows) == ["440600", "440605", "440606"]
-    assert sz.get("/api/v1/samplenote/", params={"q": q}).json()["count"] == 0  # not theirs
-    page = fs.get("/samplenoteview/list/", params={"_flt_0_unit": unit_id(fs, "440606"), "_flt_2_title": tag})
+    assert sz.get("/api/v1/memonote/", params={"q": q}).json()["count"] == 0  # not theirs
+    page = fs.get("/memonoteview/list/", params={"_flt_0_unit": unit_id(fs, "440606"), "_flt_2_title": tag})
     assert f"{tag}-440606" in page.text and f"{tag}-440605" not in page.text
     # the search form offers a picker, never a list of every unit
     assert page.text.count("<option") < 100 and "qqh-picker" in page.text
@@ -281,7 +281,7 @@ def test_unit_filter_takes_the_whole_subtree_and_stays_scoped(as_user, notes):
 
 def test_related_field_choices_are_scoped(as_user):
     fs = as_user("fs_clerk")
-    info = fs.get("/api/v1/samplenote/_info", params={"q": "(keys:!(add_columns))"}).json()
+    info = fs.get("/api/v1/memonote/_info", params={"q": "(keys:!(add_columns))"}).json()
     unit_field = next(f for f in info["add_columns"] if f["name"] == "unit")
     assert unit_field["count"] == 47
 
@@ -307,6 +307,6 @@ def test_menu_is_kept_only_for_built_in_roles(app):
         app.extensions.pop("qqh_menu_cache", None)
         menu.navbar_menu()
         assert not app.extensions.get("qqh_menu_cache")
-        g._qqh_user, g._qqh_off = user("clerk"), {"sample"}
+        g._qqh_user, g._qqh_off = user("clerk"), {"memo"}
         menu.navbar_menu()
-        assert list(app.extensions["qqh_menu_cache"]) == [menu._key()] and "sample" in menu._key()[2]
+        assert list(app.extensions["qqh_menu_cache"]) == [menu._key()] and "memo" in menu._key()[2]

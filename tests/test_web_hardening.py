@@ -59,7 +59,7 @@ def row_counts(app) -> dict[str, int]:
 
 def add_note(client, token, title):
     with_token = {"X-CSRFToken": token}
-    r = client.post("/api/v1/samplenote/", json={"title": title, "noted_on": "2012-03-05", "unit": unit_id(client)}, headers=with_token)
+    r = client.post("/api/v1/memonote/", json={"title": title, "noted_on": "2012-03-05", "unit": unit_id(client)}, headers=with_token)
     assert r.status_code == 201, r.text[:300]
     return r.json()["id"]
 
@@ -112,7 +112,7 @@ def test_every_state_changing_route_refuses_a_cookie_without_token(csrf_app):
     assert checked > 50
     assert not failures, failures
     # still logged in, and nothing of it was written
-    assert client.get("/api/v1/samplenote/").status_code == 200
+    assert client.get("/api/v1/memonote/").status_code == 200
 
 
 def test_token_lets_cookie_calls_through_and_bearer_needs_none(csrf_app):
@@ -120,9 +120,9 @@ def test_token_lets_cookie_calls_through_and_bearer_needs_none(csrf_app):
     client, token = login(server)
     title = "令牌" + uuid.uuid4().hex[:6]
     note = add_note(client, token, title)
-    r = client.put(f"/api/v1/samplenote/{note}", json={"title": title + "改"})
+    r = client.put(f"/api/v1/memonote/{note}", json={"title": title + "改"})
     assert r.status_code == 400 and CJK.search(r.json()["message"])
-    assert client.put(f"/api/v1/samplenote/{note}", json={"title": title + "改"}, headers={"X-CSRFToken": token}).status_code == 200
+    assert client.put(f"/api/v1/memonote/{note}", json={"title": title + "改"}, headers={"X-CSRFToken": token}).status_code == 200
     # a bearer token is no cookie: no other site can send it, no CSRF token needed
     from flask_jwt_extended import create_access_token
 
@@ -130,7 +130,7 @@ def test_token_lets_cookie_calls_through_and_bearer_needs_none(csrf_app):
         user = app.appbuilder.sm.find_user(username="admin")
         jwt = create_access_token(identity=str(user.id), fresh=True)
     with requests.Session() as bare:
-        r = bare.delete(f"{server.url}/api/v1/samplenote/{note}", headers={"Authorization": f"Bearer {jwt}"}, timeout=30)
+        r = bare.delete(f"{server.url}/api/v1/memonote/{note}", headers={"Authorization": f"Bearer {jwt}"}, timeout=30)
         # past the CSRF check (what the API then answers a bearer token is the API's business)
         assert r.status_code != 400 and "令牌" not in r.json().get("message", ""), r.text[:300]
 
@@ -153,18 +153,18 @@ def test_delete_by_post_with_token_only_and_no_get_changes_state(csrf_app):
         assert "GET" not in rule.methods, rule
         assert client.get(fill(rule, str(note))).status_code == 405
     assert row_counts(app) == before
-    assert client.post(f"/samplenoteview/delete/{note}").status_code == 400
+    assert client.post(f"/memonoteview/delete/{note}").status_code == 400
     assert row_counts(app) == before
-    assert client.post(f"/samplenoteview/delete/{note}", data={"csrf_token": token}).status_code == 302
-    assert client.get(f"/api/v1/samplenote/{note}").status_code == 404
+    assert client.post(f"/memonoteview/delete/{note}", data={"csrf_token": token}).status_code == 302
+    assert client.get(f"/api/v1/memonote/{note}").status_code == 404
 
 
 def test_security_headers(csrf_app):
     app, server = csrf_app
     client, _token = login(server)
-    page = client.get("/samplenoteview/list/")
+    page = client.get("/memonoteview/list/")
     assert page.status_code == 200
-    for r in (page, client.get("/api/v1/samplenote/"), client.get("/login/")):
+    for r in (page, client.get("/api/v1/memonote/"), client.get("/login/")):
         h = r.headers
         csp = h["Content-Security-Policy"]
         assert "script-src 'self' 'nonce-" in csp and "unsafe-inline" not in csp.split("style-src-attr")[0]

@@ -68,7 +68,7 @@ def hostile(engine_name, tmp_path_factory):
 
         session = application.appbuilder.session
         for tier in ("province", "prd_city", "nonprd_city", "county"):
-            session.add(KpiTarget(plan_year=2012, check_key="sample_notes", tier=tier, threshold=5, due=datetime.date(2012, 12, 31), period="year"))
+            session.add(KpiTarget(plan_year=2012, check_key="memo_notes", tier=tier, threshold=5, due=datetime.date(2012, 12, 31), period="year"))
         session.commit()
         engine = application.extensions["qqh_db"].engine
         with engine.begin() as conn:
@@ -92,7 +92,7 @@ def hostile(engine_name, tmp_path_factory):
 
 def test_no_script_from_data_runs_anywhere(browser, hostile):  # noqa: F811
     app, server, touched = hostile
-    assert {"qqh_unit.name", "sample_note.title", "training_enrolment.name", "ab_user.first_name"} <= set(touched)
+    assert {"qqh_unit.name", "memo_note.title", "training_enrolment.name", "ab_user.first_name"} <= set(touched)
     page = browser.new_page()
     dialogs, failures = [], []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

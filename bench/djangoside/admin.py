@@ -5,7 +5,7 @@ from .models import Note
 
 @admin.register(Note)
 class NoteAdmin(admin.ModelAdmin):
-    """The same list as SampleNoteView: 25 rows, three columns, newest first, title search and a date filter,
+    """The same list as MemoNoteView: 25 rows, three columns, newest first, title search and a date filter,
     limited to the user's unit subtree (a superuser sees everything)."""
 
     list_display = ("title", "noted_on", "unit")

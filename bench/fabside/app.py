@@ -1,6 +1,6 @@
 """Stock Flask-AppBuilder 5.3, as its documentation builds an app: one ModelView and one
 ModelRestApi over a note of a unit, with the same columns, order (newest first), page size (25),
-title/date search as plugins/sample's SampleNoteView and SampleNoteApi. A clerk sees his unit's
+title/date search as tests/memo_plugin's MemoNoteView and MemoNoteApi. A clerk sees his unit's
 subtree through a stock base filter on the same indexed path range as ours; the admin role sees all.
 
     FABSIDE_DB_URL=sqlite:////tmp/fab.db gunicorn -w 4 'bench.fabside.app:create_app()'

@@ -2,7 +2,7 @@
 
     python3 -m bench.fabside.side --source OUR_DB_URL --db FAB_DB_URL [--repeat 50] [--no-time]
 
-copies the units, the sample notes and the users' units of our database into a fresh FAB database,
+copies the units, the memo notes and the users' units of our database into a fresh FAB database,
 then (unless --no-time) times the HTML list and the REST list in-process (Flask test client) as the
 province admin and the 佛山 clerk, and prints one JSON line per page: user, label, times (ms), size."""
 
@@ -27,7 +27,7 @@ def copy_rows(source: str):
         units = [dict(r._mapping) for r in c.execute(sa.text(
             "SELECT id, code, name, level, path, parent_id FROM qqh_unit ORDER BY depth"))]
         notes = [dict(r._mapping) for r in c.execute(sa.text(
-            "SELECT id, title, body, noted_on, unit_id, created_on, changed_on FROM sample_note"))]
+            "SELECT id, title, body, noted_on, unit_id, created_on, changed_on FROM memo_note"))]
         members = {r.username: r.path for r in c.execute(sa.text(
             "SELECT u.username, q.path FROM ab_user u JOIN qqh_unit q ON q.id = u.unit_id"))}
     engine.dispose()

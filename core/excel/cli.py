@@ -82,7 +82,7 @@ def register_cli(cli) -> None:
                   help="Import as this user: only their units, recorded as theirs.")
     @with_app
     def import_command(resource, file, dry_run, on_duplicate, as_user):
-        """Import FILE (.xlsx or .csv) into the list RESOURCE (e.g. samplenote):
+        """Import FILE (.xlsx or .csv) into the list RESOURCE (e.g. sampleevent):
         every row is checked first, and nothing is written unless all are valid."""
         imp = find(resource)
         scope, user_id = acting_user(as_user, "can_import")

@@ -1,10 +1,21 @@
-"""A minimal plugin: the template every task-area plugin starts from.
+"""The reference plugin (样例): a small but complete example of every pattern a task-area plugin uses.
 
-It owns one unit-owned model (``SampleNote``), one page, one REST API, one
-KPI check, its own migration branch, its own translation catalog and demo
-data. Only hook implementations live here. It is an example (``Manifest.example``): installed with
-core, enabled only where ``QQH_PLUGINS`` names it (core's tests do), so a deployment shows no 样例记事
-menu and no 记事数 target.
+Copy it to start a plugin (``qqh plugin new NAME`` does, renaming sample → NAME): every identifier, table,
+endpoint, route, migration branch and Chinese title here contains sample / Sample / SAMPLE / 样例.
+
+* ``models.py`` — a parent record (SampleEvent, 样例活动) and its children (SampleSignup, 样例报名), both
+  unit-owned, so core scopes them to the user's subtree everywhere; checks in ``validate()``, uniqueness
+  declared.
+* ``views.py`` — pages and REST APIs; a search-as-you-type picker (the signup's event); the event's record
+  page listing its signups with an "add a signup" button (``templates/sample/event_show.html``).
+* ``kpi.py`` — a set-based KPI check and its default target. ``importing.py`` — an importable list
+  (Excel/CSV: template, dry run, report, export). ``cli.py`` — ``qqh sample events``. ``demo.py`` —
+  idempotent demo data. ``migrations/`` — the plugin's Alembic branch. ``translations/`` — its Chinese
+  catalog (``bin/catalogs``). ``tests/`` — its own tests (``python3 -m pytest plugins/sample/tests``).
+
+Only hook implementations live here, and plugin code imports only ``core.api`` from core. It is an
+example (``Manifest.example``): installed with core, enabled only where ``QQH_PLUGINS`` names it, so a
+deployment shows no 样例 menu and no 样例报名数 target.
 """
 
 from flask_babel import lazy_gettext as _l
@@ -16,29 +27,34 @@ NAME = "sample"
 
 @hookimpl
 def qqh_manifest():
-    return Manifest(name=NAME, version="0.1.0", label=_l("Sample notes"), requires=(), core=">=0.1,<1",
+    # api: the versions of core.api this plugin is written for; example: off unless QQH_PLUGINS names it
+    return Manifest(name=NAME, version="0.2.0", label=_l("Sample plugin"), requires=(), core=">=0.1,<1",
                     api=">=0.2,<0.3", example=True)
 
 
 @hookimpl
 def qqh_models():
-    from plugins.sample.models import SampleNote
+    from plugins.sample.models import SampleEvent, SampleSignup
 
-    return [SampleNote]
+    return [SampleEvent, SampleSignup]
 
 
 @hookimpl
 def qqh_views():
-    from plugins.sample.views import SampleNoteView
+    # menu entries, under the plugin's own category; a unit that switches the plugin off does not see them
+    from plugins.sample.views import SampleEventView, SampleSignupView
 
-    return [Page(SampleNoteView, _l("Notes"), "Sample", _l("Sample notes"), icon="fa-sticky-note")]
+    return [
+        Page(SampleEventView, _l("Sample events"), "Sample", _l("Sample plugin"), icon="fa-calendar"),
+        Page(SampleSignupView, _l("Sample signups"), "Sample", _l("Sample plugin"), icon="fa-user-plus"),
+    ]
 
 
 @hookimpl
 def qqh_apis():
-    from plugins.sample.views import SampleNoteApi
+    from plugins.sample.views import SampleEventApi, SampleSignupApi
 
-    return [SampleNoteApi]
+    return [SampleEventApi, SampleSignupApi]
 
 
 @hookimpl
@@ -49,10 +65,24 @@ def qqh_kpi_checks():
 
 
 @hookimpl
-def qqh_importables():
-    from plugins.sample.importing import NOTES
+def qqh_default_targets(plan_year):
+    from plugins.sample.kpi import default_targets
 
-    return [NOTES]
+    return default_targets(plan_year)
+
+
+@hookimpl
+def qqh_importables():
+    from plugins.sample.importing import EVENTS
+
+    return [EVENTS]
+
+
+@hookimpl
+def qqh_cli(group):
+    from plugins.sample.cli import register
+
+    register(group)
 
 
 @hookimpl

@@ -1,19 +1,19 @@
-"""The sample notes list for Excel import and export (core.importing)."""
+"""The events list for Excel import and export (core's import engine: templates, dry run, report)."""
 
 from flask_babel import lazy_gettext as _l
 
 from core.api import Column, Importable
-from plugins.sample.models import SampleNote
+from plugins.sample.models import SampleEvent
 
-NOTES = Importable(
-    name="samplenote",
-    model=SampleNote,
-    label=_l("Notes"),
+EVENTS = Importable(
+    name="sampleevent",
+    model=SampleEvent,
+    label=_l("Sample events"),
     columns=(
-        Column("title", _l("Title"), required=True, example=_l("Example: the unit starts the plan"),
-               help=_l("Unique within a unit: a note with the same unit and title is the same note.")),
-        Column("body", _l("Text"), width=40),
-        Column("noted_on", _l("Date"), kind="date", required=True),
+        Column("title", _l("Title"), required=True, example=_l("Example: the unit's open day"),
+               help=_l("Unique within a unit: an event with the same unit and title is the same event.")),
+        Column("held_on", _l("Date"), kind="date", required=True),
+        Column("place", _l("Place of the event"), width=30),
         Column("unit", _l("Unit"), kind="unit", required=True),
     ),
     natural_key=("unit", "title"),

@@ -40,7 +40,7 @@ def tables(url):
 
 
 def qqh(url, instance, *args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_") or k == "QQH_PLUGIN_MODULES"}  # the fixture plugin
     env.update(QQH_DATABASE_URL=url, QQH_INSTANCE_PATH=str(instance))
     return subprocess.run([sys.executable, "-c", "from core.cli import main; main()", *args],
                           capture_output=True, text=True, env=env, timeout=300)
@@ -105,7 +105,7 @@ def test_branch_goes_down_and_up_alone(fresh):
     after = tables(url)
     assert not (after & OWN)
     assert before - after <= OWN | dependants(app)  # nobody else's tables
-    assert {"qqh_unit", "ab_user", "sample_note"} <= after
+    assert {"qqh_unit", "ab_user", "memo_note"} <= after
     r = qqh(url, instance, "db", "upgrade")
     assert r.returncode == 0, r.stderr
     assert OWN <= tables(url)

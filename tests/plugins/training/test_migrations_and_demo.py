@@ -41,7 +41,7 @@ def tables(url):
 
 
 def qqh(url, instance, *args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QQH_") or k == "QQH_PLUGIN_MODULES"}  # the fixture plugin
     env.update(QQH_DATABASE_URL=url, QQH_INSTANCE_PATH=str(instance))
     return subprocess.run([sys.executable, "-c", "from core.cli import main; main()", *args],
                           capture_output=True, text=True, env=env, timeout=300)

@@ -33,4 +33,4 @@ def test_pages_work_with_only_cultivation_beside_it(alone):
     for path in ("/trainingcamp/list/", "/trainingcamp/add", "/trainingenrolment/list/", "/traininglecturer/list/",
                  "/trainingtrainee/list/", "/api/v1/trainingcamp/", "/youthorg/list/"):
         assert c.get(path).status_code == 200, path
-    assert c.get("/samplenoteview/list/").status_code == 404
+    assert c.get("/memonoteview/list/").status_code == 404

@@ -1,19 +1,19 @@
-"""sample: the JSON column of custom field values (core/lowcode)
+"""memo: the JSON column of custom field values (core/lowcode)
 
-Revision ID: sample_0002_lowcode
-Revises: sample_0001
+Revision ID: memo_0002_lowcode
+Revises: memo_0001
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 
-revision = 'sample_0002_lowcode'
-down_revision = 'sample_0001'
+revision = 'memo_0002_lowcode'
+down_revision = 'memo_0001'
 branch_labels = None
 depends_on = None
 
-TABLES = ['sample_note']
+TABLES = ['memo_note']
 
 
 def upgrade() -> None:
