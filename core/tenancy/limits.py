@@ -1,4 +1,4 @@
-"""A limit that records take from (a fund's balance, a camp's places), held
+"""A limit that records take from (a budget's balance, a room's seats), held
 under concurrent requests and by imports alike.
 
 Checking "is there room?" and writing the record must be one step: the
@@ -9,17 +9,17 @@ per transaction, what each such record takes (its *reservation*), with a
 running total per key, so that the 10,000th row of a file costs no scan of
 the 9,999 before it::
 
-    PLACES = Limit("training.places", Camp)
+    SEATS = Limit("myplugin.seats", Room)
 
-    def validate(self):                      # an enrolment
+    def validate(self):                      # a booking
         ...
-        PLACES.lock(session, camp.id)
-        used = <enrolments stored in the camp, this one left out>
-        if not PLACES.reserve(session, self, camp.id, limit=camp.capacity, used=used):
-            errors.add("camp", _l("The camp is full …"))
+        SEATS.lock(session, room.id)
+        used = <bookings stored for the room, this one left out>
+        if not SEATS.reserve(session, self, room.id, limit=room.capacity, used=used):
+            errors.add("room", _l("The room is full …"))
 
 A record's reservation is replaced when it is checked again (it moved to
-another camp, its amount changed) and dropped by :meth:`Limit.release`
+another room, its amount changed) and dropped by :meth:`Limit.release`
 (it failed another check). Everything is forgotten when the transaction
 ends (rolled back or committed, the records are written or gone).
 """
