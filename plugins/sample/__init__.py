@@ -6,8 +6,8 @@ endpoint, route, migration branch and Chinese title here contains sample / Sampl
 * ``models.py`` — a parent record (SampleEvent, 样例活动) and its children (SampleSignup, 样例报名), both
   unit-owned, so core scopes them to the user's subtree everywhere; checks in ``validate()``, uniqueness
   declared.
-* ``views.py`` — pages and REST APIs; a search-as-you-type picker (the signup's event); the event's record
-  page listing its signups with an "add a signup" button (``templates/sample/event_show.html``).
+* ``views.py`` — pages and REST APIs; a search-as-you-type picker (the signup's event: core's ``Picker``);
+  the event's record page (core's, with a ``Panel`` of its signups and an "add from here" button).
 * ``kpi.py`` — a set-based KPI check and its default target. ``importing.py`` — an importable list
   (Excel/CSV: template, dry run, report, export). ``cli.py`` — ``qqh sample events``. ``demo.py`` —
   idempotent demo data. ``migrations/`` — the plugin's Alembic branch. ``translations/`` — its Chinese

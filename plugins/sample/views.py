@@ -4,18 +4,10 @@ Pages are ``ScopedModelView`` and APIs ``ScopedModelRestApi`` over a ``ScopedInt
 list, record, form and write to the user's subtree. Labels go through the catalog (``_l``).
 """
 
-from flask import request
-from flask_appbuilder.api import expose as api_expose, protect, safe
-from flask_appbuilder.security.decorators import permission_name
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from wtforms.validators import DataRequired
 
-from core.api import PickerField, ScopedInterface, ScopedModelRestApi, ScopedModelView, Unit, format_date_zh, \
-    in_scope, module_dir, scoped_get
+from core.api import Panel, Picker, ScopedInterface, ScopedModelRestApi, ScopedModelView, format_date_zh
 from plugins.sample.models import SampleEvent, SampleSignup
-
-TEMPLATES = module_dir(__package__, "templates")  # this package's templates/
 
 EVENT_LABELS = {
     "title": _l("Title"),
@@ -32,9 +24,11 @@ SIGNUP_LABELS = {
 }
 
 
-def load_scoped_event(pk):
-    """The event ``pk`` if the user may see it, else None: what the picker accepts."""
-    return scoped_get(SampleEvent, pk)
+# the picker: a search-as-you-type choice among the events the user may see (never a <select> of all),
+# declared once: served by SampleEventApi (GET /api/v1/sampleevent/picker?q=) and used as the form field
+EVENTS = Picker(SampleEvent, search=(SampleEvent.title,), columns=(SampleEvent.held_on,),
+                text=lambda r: f"{r.title} {format_date_zh(r.held_on)}（{r.unit_name}）",
+                order_by=(SampleEvent.held_on.desc(), SampleEvent.id.desc()))
 
 
 # -- the child: signups -----------------------------------------------------------------------
@@ -58,9 +52,7 @@ class SampleSignupView(ScopedModelView):
     back_to = ("event", "SampleEventView.show")
 
     def __init__(self, **kwargs):
-        # the picker: a search-as-you-type field over the events the user may see (never a <select> of all)
-        picker = PickerField(SIGNUP_LABELS["event"], validators=[DataRequired()], endpoint="SampleEventApi.picker",
-                             load=load_scoped_event)
+        picker = EVENTS.field(SIGNUP_LABELS["event"])  # made here: the API serving it is defined below
         self.add_form_extra_fields = {"event": picker}
         self.edit_form_extra_fields = {"event": picker}
         super().__init__(**kwargs)
@@ -70,11 +62,12 @@ class SampleSignupView(ScopedModelView):
 class SampleEventView(ScopedModelView):
     datamodel = ScopedInterface(SampleEvent)
     route_base = "/sampleevent"
-    # the record page: the event, then its signups (FAB's related views, scoped like every list) and an
-    # "add a signup" button (templates/sample/event_show.html)
-    template_folder = TEMPLATES
-    show_template = "sample/event_show.html"
-    related_views = [SampleSignupView]
+    # the record page (core's): the event, then a panel of its signups (scoped like every list) with an
+    # "add from here" button that opens the signup form with this event chosen
+    record_panels = [
+        Panel(SampleSignup, "event", ["name", "signed_on"], id="signups", add=True, title=_l("Sample signups"),
+              add_label=_l("Add sample signup"), order_by=(SampleSignup.signed_on.desc(), SampleSignup.id)),
+    ]
     list_title = _l("Sample events")
     show_title = _l("Sample event")
     add_title = _l("Add sample event")
@@ -98,37 +91,7 @@ class SampleEventApi(ScopedModelRestApi):
     search_columns = ["title", "held_on", "unit"]
     label_columns = EVENT_LABELS
 
-    @api_expose("/picker", methods=["GET"])
-    @protect()
-    @safe
-    @permission_name("get")
-    def picker(self):
-        """Events in the caller's subtree whose title contains ``q`` (at most 20, latest first): the data
-        of the event picker.
-        ---
-        get:
-          parameters:
-          - in: query
-            name: q
-            schema:
-              type: string
-          responses:
-            200:
-              description: matching events
-        """
-        q = (request.args.get("q") or "").strip()[:50]
-        stmt = (
-            select(SampleEvent.id, SampleEvent.title, SampleEvent.held_on, Unit.name.label("unit_name"))
-            .join(Unit, Unit.id == SampleEvent.unit_id)
-            .order_by(SampleEvent.held_on.desc(), SampleEvent.id.desc())
-            .limit(20)
-        )
-        stmt = in_scope(stmt, SampleEvent)  # the user's subtree only
-        if q:
-            stmt = stmt.where(SampleEvent.title.like(f"%{q.replace('%', '').replace('_', '')}%"))
-        rows = self.datamodel.session.execute(stmt).all()
-        return self.response(200, results=[
-            {"id": r.id, "text": f"{r.title} {format_date_zh(r.held_on)}（{r.unit_name}）"} for r in rows])
+    picker = EVENTS  # GET /api/v1/sampleevent/picker?q=…: the events of the caller's subtree
 
 
 class SampleSignupApi(ScopedModelRestApi):
