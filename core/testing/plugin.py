@@ -136,6 +136,22 @@ def make_user(app):
         session.commit()
 
 
+
+def _contract_plugins() -> list[str] | None:
+    """What the contract's app enables: the plugins QQH_PLUGINS names (unset: every installed one) and
+    the installed examples too (the reference plugin runs the contract like any other, although a
+    deployment leaves it off)."""
+    from core.config import plugin_names
+    from core.plugins import PluginRegistry
+
+    installed = PluginRegistry(enabled=[]).installed
+    examples = [n for n, p in installed.items() if p.manifest.example and not p.builtin]
+    names = plugin_names()
+    if names is None:
+        names = [n for n, p in installed.items() if not p.builtin and not p.manifest.example]
+    return [*names, *(n for n in examples if n not in names)]
+
+
 @pytest.fixture(scope="session")
 def contract_app(engine_name, tmp_path_factory):
     """The plugin contract's app (core.testing.contract): a database of its own with every enabled
@@ -144,7 +160,7 @@ def contract_app(engine_name, tmp_path_factory):
     from core.testing.contract import ContractApp
 
     url, drop = new_database(engine_name, tmp_path_factory)
-    application = make_test_app(url, tmp_path_factory.mktemp("contract"))
+    application = make_test_app(url, tmp_path_factory.mktemp("contract"), QQH_PLUGINS=_contract_plugins())
     initialise(application)
     yield ContractApp(application, engine_name)
     close_app(application)
