@@ -143,9 +143,12 @@ def through_unit_owned(session, model, prefix):
     from core.tenancy.units import Unit
 
     pk = sa_inspect(model).primary_key[0]
+    present = set(sa_inspect(session.connection()).get_table_names())  # not a model of a plugin left off
     for mapper in model.registry.mappers:
         other = mapper.class_
         if not (getattr(other, "__qqh_unit_owned__", False) and hasattr(other, "unit_id")):
+            continue
+        if mapper.local_table.name not in present:
             continue
         for rel in mapper.relationships:
             if rel.mapper.class_ is model and rel.direction.name == "MANYTOONE":
