@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.conftest import ENGINES, Client, LiveServer, TokenClient, initialise, make_app, new_database
+from core.testing import ENGINES, Client, LiveServer, TokenClient, initialise, make_app, new_database
 
 PLUGIN = "sample"
 # SQLite by default: what depends on the engine is core's, whose own tests run on both; an app costs ~15 s
