@@ -273,3 +273,23 @@ def test_draft_results_are_the_provinces_until_published(app, live, as_user, dra
     assert body["hidden"] is False and body["result"]
     assert all(r["unit"].startswith("4406") for r in body["result"])
     assert [a["reason"] for a in body["adjustments"]] == ["草稿加分"]
+
+
+def test_anonymous_visitors_hold_no_permission_even_if_granted_to_public(app, live, http):
+    """The Public role is an explicit empty set: a permission given to it in the database (as FAB's role
+    pages allow) opens nothing to a visitor who is not logged in."""
+    with app.app_context():
+        sm = app.appbuilder.sm
+        public = sm.add_role(app.config["AUTH_ROLE_PUBLIC"])  # FAB's: the role, made if missing
+        granted = [sm.add_permission_view_menu(p, "Unit") for p in ("can_list", "can_get")]
+        for pv in granted:
+            sm.add_permission_role(public, pv)
+        try:
+            assert sm.is_item_public("can_get", "Unit") is False
+            r = http.get("/api/v1/unit/")
+            assert r.status_code == 401, r.status_code
+            r = http.get("/unitview/list/", allow_redirects=False)
+            assert r.status_code == 302 and r.headers["Location"].startswith("/login/"), r.status_code  # to log in
+        finally:
+            for pv in granted:
+                sm.del_permission_role(public, pv)

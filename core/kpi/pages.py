@@ -104,11 +104,12 @@ def scoped_unit(session, code: str | None) -> Unit:
     if scope.nothing:
         raise NotFound()
     code = (code or "").strip()
+    user = current_user()
+    own = getattr(user, "unit", None) if user is not None else None  # loaded with the user
     if not code:
-        user = current_user()
-        unit = getattr(user, "unit", None) if user is not None else None
-        if unit is None:
-            unit = kpi.top_unit(session)
+        unit = own if own is not None else kpi.top_unit(session)
+    elif own is not None and own.code == code:
+        unit = own
     else:
         unit = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
     if unit is None or not scope.contains(unit):
@@ -175,6 +176,9 @@ def dashboard_data(report: kpi.Report) -> dict:
 def breadcrumbs(session, unit: Unit) -> list[Unit]:
     """The units from the user's own unit down to ``unit`` (one query)."""
     scope = current_scope()
+    user = current_user()
+    if getattr(user, "unit", None) is unit:  # the landing page: the user's own unit, the first crumb
+        return [unit]
     codes = [c for c in unit.path.split("/") if c]
     units = session.execute(select(Unit).where(Unit.code.in_(codes)).order_by(Unit.depth)).scalars()
     return [u for u in units if scope.contains(u)]

@@ -18,7 +18,7 @@ from wtforms import StringField
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import DateTime, ForeignKey, Integer
 from wtforms.validators import DataRequired
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from core.values import clock
 from core.tenancy import accounts
@@ -104,6 +104,9 @@ WRITE_PERMISSIONS = frozenset(
 UNIT_PERMISSION = "Unit"  # the unit tree: read by everyone, changed by (unit) administrators
 ADMIN_PREFIX, UNIT_ADMIN_PREFIX = "Admin", "UnitAdmin"  # province admins' / unit admins' own pages
 
+# what a visitor who is not logged in may do through a permission check: nothing (the login page,
+# the health check and the static files need none)
+PUBLIC_PERMISSIONS: frozenset = frozenset()
 # role -> its permission set; filled by install_roles() once every view is registered
 FAB_ROLES: dict[str, frozenset] = {PROVINCE_ADMIN: frozenset(), UNIT_ADMIN: frozenset(), CLERK: frozenset(), INSPECTOR: frozenset()}
 
@@ -464,6 +467,9 @@ class QqhRoleModelView(RoleModelView):
     }
 
 
+_USER_WITH = (joinedload(QqhUser.unit), joinedload(QqhUser.roles), joinedload(QqhUser.groups))
+
+
 class QqhSecurityManager(SecurityManager):
     user_model = QqhUser
     authdbview = QqhAuthDBView
@@ -476,6 +482,17 @@ class QqhSecurityManager(SecurityManager):
     def _has_access_builtin_roles(self, role, permission_name: str, view_name: str) -> bool:
         """A built-in role holds exactly the pairs of its permission set (no patterns)."""
         return (view_name, permission_name) in self.builtin_roles.get(role.name, ())
+
+    def is_item_public(self, permission_name, view_name) -> bool:
+        """Nobody logged in holds a permission: the Public role is an explicit, empty set, like the four
+        roles' (FAB read its permissions from the database on every protected request, so a permission
+        granted to it on the role pages opened that page or API to anonymous visitors)."""
+        return (view_name, permission_name) in PUBLIC_PERMISSIONS
+
+    def get_user_by_id(self, pk):
+        """The user with their unit, roles and groups in one statement (every request reads all four:
+        the scope, the menu's permissions; lazily loaded they were four statements)."""
+        return self.session.get(self.user_model, pk, options=_USER_WITH)
 
     # -- accounts (core/tenancy/accounts.py) --
     def auth_user_db(self, username, password):
