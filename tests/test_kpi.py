@@ -243,6 +243,35 @@ def test_statements_are_bounded_by_checks_not_units(app, tree):
     assert run(app, code, D(2013, 12, 31))[(county_code, "memo_notes", "year")].value == 41
 
 
+@pytest.mark.parametrize("username", ["admin", "fs_clerk"])
+def test_warm_pages_send_few_statements(app, tree, username):
+    """The landing page and the report API, warm (figures kept), send a fixed handful of statements, the
+    same whatever the unit (the province's 122 children or a city's): the user with unit, roles and groups
+    in one, the targets, the units, the switched-off modules, the kept figures, the to-do list's sources.
+    (Lazily loaded, the user's unit, roles and groups were three more on every request, and the Public
+    role's permissions one more on every protected one.)"""
+    from core.testing import PASSWORD
+
+    client = app.test_client()
+    assert client.post("/login/", data={"username": username, "password": PASSWORD}).status_code == 302
+    with app.app_context():
+        engine = app.extensions["qqh_db"].engine
+    unit = "440000" if username == "admin" else "440600"
+    urls = {"page": f"/?year={YEAR}&unit={unit}&as_of={YEAR}-08-15",
+            "api": f"/api/v1/kpi/report?year={YEAR}&unit={unit}&as_of={YEAR}-08-15"}
+    counts = {}
+    for name, url in urls.items():
+        assert client.get(url).status_code == 200  # computes and keeps the figures
+        assert client.get(url).status_code == 200
+        with statements_of(engine) as seen:
+            assert client.get(url).status_code == 200
+        counts[name] = [" ".join(q.split())[:80] for q in seen]
+    assert len(counts["api"]) <= 8, counts["api"]
+    assert len(counts["page"]) <= 16, "\n".join(counts["page"])
+    assert not any("memo_note" in q for q in counts["api"] + counts["page"]), counts  # no check computed: all kept
+    assert not any("ab_role" in q or "ab_group" in q for q in counts["api"] + counts["page"]), counts
+
+
 def test_checks_on_one_table_share_one_scan_with_the_same_figures(app, tree, monkeypatch):
     """Plain grouped counts and sums of one table, at several cut-offs, are
     read in ONE statement of conditional aggregates (core.kpi.engine._fused_scans):

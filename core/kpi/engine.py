@@ -643,6 +643,9 @@ class Report:
     root: Unit
     units: list[ReportUnit]  # root first, then the units below it that are reported
     rows: list[ReportRow] = field(default_factory=list)
+    # {(check, before, end, unit code): (own, subtree)}: the values the report was built from (with
+    # ``after_due``, also those up to the as-of date of the year targets already due)
+    figures: dict = field(default_factory=dict, repr=False)
 
     def as_dicts(self) -> list[dict]:
         """The rows as ``ReportRow.as_dict`` gives them; what a unit's or a
@@ -714,6 +717,7 @@ def evaluate(
     checks: dict[str, KpiCheck] | None = None,
     today: datetime.date | None = None,
     live: bool | None = None,
+    after_due: bool = False,
 ) -> Report:
     """Status of every target of ``plan_year`` for ``root`` and the units
     below it (``depth`` levels: 1 = its children; None = the whole subtree)
@@ -740,6 +744,8 @@ def evaluate(
     figures are kept (:mod:`core.kpi.live`; ``live`` None: as the app's
     QQH_KPI_LIVE says), two instead of the checks: the table versions and
     the kept figures; only the checks whose tables changed are computed.
+    ``after_due``: also the values up to ``as_of`` of the year targets already
+    due, in the same read (``Report.figures``: the dashboard's "after the due date").
     """
     checks = registered_checks() if checks is None else checks
     today = today or clock.today()
@@ -805,6 +811,8 @@ def evaluate(
         if t.check_key in checks:
             for before, end in windows.values():
                 needed[t.check_key].add((before, end, unit.code))
+            if after_due and _q is None and as_of > _due:
+                needed[t.check_key].add((None, as_of, unit.code))
     values = kpilive.figures(session, plan_year, needed, checks, root, paths, live=live)
 
     def count(check: KpiCheck, code: str, before, end, scope=SUBTREE):
@@ -820,7 +828,7 @@ def evaluate(
         from core.reporting.reports import approved_figures
 
         approved = approved_figures(session, plan_year, as_approved, {u.id for u, *_r in plan})
-    report = Report(plan_year, as_of, root, units)
+    report = Report(plan_year, as_of, root, units, figures=values)
     # what every row of a target reads of it, read once (the ORM's attributes cost more than a tuple's)
     facts = {id(t): (t.check_key, t.scope or OWN, t.counts, t.threshold) for t in targets}
     for unit, t, windows, q, due in plan:

@@ -211,7 +211,7 @@ class DashboardView(HomeView):
             if not request.args.get("unit"):
                 return super().index()  # a user without any unit sees the plain home page
             abort(404)
-        report = kpi.evaluate(session, year, unit, as_of)
+        report = kpi.evaluate(session, year, unit, as_of, after_due=True)
         data = dashboard_data(report)
         sort = present.rank_lines(data["lines"], data["columns"], (request.args.get("sort") or "code").strip())
         after_due = present.after_due(session, report)

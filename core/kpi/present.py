@@ -4,7 +4,8 @@
 - *after the due date*: a year target counts the records dated on or before
   its due date; those dated after it, up to the as-of date, are counted apart
   ("期限后新增 N") so that a clerk who entered records late sees why the
-  target is still overdue. One statement per check (``kpi.compute_values``).
+  target is still overdue. Read from the kept figures (``core.kpi.live``), computed with one
+  statement per check only when the records changed.
 - *completion*: value ÷ target of every cell, and per unit the mean over its
   targets (each capped at 100 %) and how many it met: the units below are
   ranked by it, and the table can be sorted by any column.
@@ -17,6 +18,7 @@ from collections import defaultdict
 from markupsafe import Markup, escape
 
 from core.kpi import engine as kpi
+from core.kpi import live as kpilive
 
 SORTS = ("code", "rank")  # and "col:<column key>"
 
@@ -32,19 +34,22 @@ def after_due(session, report: kpi.Report) -> dict[tuple[int, int], int]:
     ]
     if not late:
         return {}
-    cutoffs = defaultdict(set)
+    # the values up to the as-of date: the report's own read (``evaluate(..., after_due=True)``) where
+    # it has them, else through the kept figures (core.kpi.live) — computed from the records only
+    # when they changed, not on every view of a page
+    values = report.figures
+    needed = defaultdict(set)
     for r in late:
-        cutoffs[r.target.check_key].add(report.as_of)
-    wanted = {r.unit.code for r in late}
-    own: dict = {}
-    values = kpi.compute_values(session, report.plan_year, cutoffs, checks, report.root, wanted, own=own)
+        if (r.target.check_key, None, report.as_of, r.unit.code) not in values:
+            needed[r.target.check_key].add((None, report.as_of, r.unit.code))
+    if needed:
+        values = {**values, **kpilive.figures(session, report.plan_year, needed, checks, report.root, None)}
     out = {}
     for r in late:
-        source = own if r.scope == kpi.OWN else values
-        v = source.get((r.target.check_key, report.as_of, r.unit.code))
-        if v is None:
+        pair = values.get((r.target.check_key, None, report.as_of, r.unit.code))
+        if pair is None:
             continue
-        total = len(v) if isinstance(v, set) else v
+        total = pair[0] if r.scope == kpi.OWN else pair[1]
         extra = kpi._number(total - (r.value or 0))
         if extra and extra > 0:
             out[(r.unit.id, r.target.id)] = extra

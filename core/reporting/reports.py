@@ -177,8 +177,18 @@ def get_item(key) -> ReportingItem:
     return item
 
 
-def due_date(session, item: ReportingItem, plan_year: int) -> datetime.date:
-    return session.execute(_due_select(item, plan_year)).scalar() or _default_due(item, plan_year)
+def due_dates(session, items, plan_year: int) -> dict[str, datetime.date]:
+    """Each item's due date (key → date): the earliest due date of its check's year targets of
+    ``plan_year``, else its own default; one query whatever the number of items."""
+    from core.kpi.engine import KpiTarget
+
+    items = list(items)
+    checks = {i.check_for_due for i in items if i.check_for_due}
+    first = dict(session.execute(
+        select(KpiTarget.check_key, func.min(KpiTarget.due)).where(
+            KpiTarget.plan_year == plan_year, KpiTarget.check_key.in_(checks), KpiTarget.period == "year")
+        .group_by(KpiTarget.check_key)).all()) if checks else {}
+    return {i.key: first.get(i.check_for_due) or _default_due(i, plan_year) for i in items}
 
 
 def _default_due(item, plan_year) -> datetime.date:
@@ -699,11 +709,11 @@ def todo_items(user) -> list[dict]:
         if unit.parent_id is not None:
             year = clock.today().year
             done = {(m.item_key, m.plan_year) for m in mine if m.status in (SUBMITTED, APPROVED)}
-            for item in items.values():
-                if (item.key, year) in done:
-                    continue
+            due = [item for item in items.values() if (item.key, year) not in done]
+            dues = due_dates(session, due, year)
+            for item in due:
                 out.append({"kind": "reporting_due", "title": gettext("Submit %(item)s %(year)s", item=item.label, year=year),
-                            "url": url_for("ReportingView.mine", year=year), "due": due_date(session, item, year), "count": 1})
+                            "url": url_for("ReportingView.mine", year=year), "due": dues[item.key], "count": 1})
     n = unread_count(session, getattr(user, "id", None))
     if n:
         out.append({"kind": "messages", "title": gettext("Unread messages"), "url": url_for("MessagesView.mine"),

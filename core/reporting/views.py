@@ -65,7 +65,7 @@ class ReportingView(BaseView):
             for s in session.execute(select(rep.Submission).where(rep.Submission.unit_id == unit.id,
                                                                   rep.Submission.plan_year == year)).scalars():
                 subs[s.item_key] = s
-        dues = {i.key: rep.due_date(session, i, year) for i in items}
+        dues = rep.due_dates(session, items, year)
         return self.render_template("qqh/reporting/mine.html", year=year, unit=unit, items=items, subs=subs, dues=dues,
                                     today=clock.today(), states=rep.STATES, css=rep.STATE_CSS)
 
@@ -242,9 +242,11 @@ class ReportingApi(BaseApi):
         def run(s):
             raw = request.args.get("year")
             year = rep.parse_year(raw) if raw is not None else clock.today().year
+            items = rep.registered_items().values()
+            dues = rep.due_dates(s, items, year)
             return {"year": year, "result": [
                 {"key": i.key, "label": str(i.label), "kind": i.kind, "locking": i.locking,
-                 "due": rep.due_date(s, i, year).isoformat()} for i in rep.registered_items().values()]}
+                 "due": dues[i.key].isoformat()} for i in items]}
 
         return self._run(run)
 
