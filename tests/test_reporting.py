@@ -390,3 +390,39 @@ def test_browser_submit_return_fix_resubmit_approve(engine_name, browser, live, 
     finally:
         clerk.context.close()
         city.context.close()
+
+
+def test_the_todo_count_kept_between_requests_follows_every_write(app, live, as_user):
+    """The navbar's to-do count is kept per user between requests while nothing is written (one query
+    instead of its sources'); a write from anywhere — another connection, as another gunicorn worker's —
+    shows at the next request, and a kept count is never another user's."""
+    import re
+
+    import sqlalchemy as sa
+
+    from core.reporting.notify import Notification
+
+    def badge(client) -> int:
+        r = client.get("/todo/")
+        assert r.status_code == 200
+        m = re.search(r'id="qqh-todo-badge">.*?<span class="badge">(\d+)</span>', r.text, re.S)
+        assert m, r.text[:300]
+        return int(m.group(1))
+
+    fs, sd = as_user("fs_clerk"), as_user("sd_clerk")
+    before_fs, before_sd = badge(fs), badge(sd)
+    assert badge(fs) == before_fs  # kept: the same
+    with app.app_context():
+        uid = app.appbuilder.sm.find_user(username="fs_clerk").id
+        other = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])  # not the app's engine: another process's
+    try:
+        with other.begin() as c:
+            c.execute(Notification.__table__.insert().values(
+                user_id=uid, created_on=datetime.datetime(2012, 3, 5), title="保管测试"))
+        assert badge(fs) == before_fs + 1
+        assert badge(sd) == before_sd  # not fs_clerk's
+        with other.begin() as c:
+            c.execute(Notification.__table__.delete().where(Notification.title == "保管测试"))
+        assert badge(fs) == before_fs
+    finally:
+        other.dispose()

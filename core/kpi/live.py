@@ -200,6 +200,17 @@ def _checkin(_dbapi_connection, record):
         record.info.pop(BUMPED, None)
 
 
+def write_counter(session) -> int | None:
+    """A number that grows with every committed write to any tracked table (the sum of the table
+    versions, across every process): the same number twice means nothing was written in between.
+    None when the version table is missing or this transaction wrote something itself. One query."""
+    conn = session.connection()
+    if conn.info.get(BUMPED) or not _has_version_table(conn):
+        return None
+    vt = KpiTableVersion.__table__
+    return int(conn.execute(select(func.coalesce(func.sum(vt.c.version), 0))).scalar())
+
+
 def wrote_in_transaction(session) -> bool:
     """The session's transaction wrote something not yet committed."""
     return bool(session.connection().info.get(BUMPED))
