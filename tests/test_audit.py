@@ -17,7 +17,7 @@ import uuid
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from tests.conftest import statements_of
+from core.testing import statements_of
 
 API = "/api/v1/auditlog/"
 

@@ -10,7 +10,7 @@ import sys
 import uuid
 
 from core.web.compact import compact
-from tests.browser import login
+from core.testing.browser import login
 from tests.conftest import PASSWORD
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

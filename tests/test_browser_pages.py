@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.browser import login, wait_for_options
+from core.testing.browser import login, wait_for_options
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser

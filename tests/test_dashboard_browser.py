@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from core.kpi.engine import KpiTarget
 from core.tenancy.units import Unit
-from tests.browser import wait_until
+from core.testing.browser import wait_until
 from tests.conftest import PASSWORD
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

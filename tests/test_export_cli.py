@@ -18,7 +18,7 @@ pytest.importorskip("plugins.training")
 from core.cli import cli  # noqa: E402
 from core.excel.engine import run_import  # noqa: E402
 from core.tenancy.units import Unit, subtree_of, unit_by_code  # noqa: E402
-from tests.plugins.training.conftest import new_mobile, new_resident_id, unique  # noqa: E402
+from plugins.training.tests.conftest import new_mobile, new_resident_id, unique  # noqa: E402
 
 HEADER = "训练营,学员姓名,性别,手机号码,身份证号码,青年社会组织,在组织中的职务,报名日期,已参训,备注"
 ID, PHONE, NAME = "身份证号码", "手机号码", "学员姓名"

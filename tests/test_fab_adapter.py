@@ -337,7 +337,7 @@ def test_refused_edit_still_goes_back_where_it_was_opened(engine_name, request):
     from sqlalchemy import select
 
     from plugins.training.models import Camp
-    from tests.plugins.training.test_pages import camp_form
+    from plugins.training.tests.test_pages import camp_form
     from tests.test_forms import ids
 
     units = ids(app, "440600", "440300")

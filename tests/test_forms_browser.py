@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.browser import login, search, submit, type_date
+from core.testing.browser import login, search, submit, type_date
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser

@@ -17,7 +17,7 @@ from plugins.cultivation.models import YouthOrg
 from plugins.training.importing import ENROLMENT, camp_cell
 from plugins.training.models import Camp, Enrolment, Trainee
 from core.values.validators import credit_code_check_char, resident_id_check_char
-from tests.conftest import statements_of
+from core.testing import statements_of
 
 ORG_HEADER = "name,unit,credit_code,category,service_field,reg_status,legal_form,contact_phone,members"
 ROSTER_HEADER = "camp,name,gender,phone,resident_id,youth_org,role,attended"

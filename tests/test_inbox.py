@@ -18,12 +18,11 @@ from core.ops import attachments
 from core.ops.attachments import Attachment
 from core.reporting.notices import Notice, NoticeRead
 from core.tenancy.units import unit_by_code
-from tests.browser import login
+from core.testing import PNG, unique_bytes
+from core.testing.browser import login
 from tests.conftest import PASSWORD
 
 API = "/api/v1/attachment/"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" \
-      b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
 
 
@@ -34,10 +33,6 @@ def ooxml(folder="word/", types=True) -> bytes:
             z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr(folder + "document.xml", "<w:document/>")
     return buf.getvalue()
-
-
-def unique_bytes(head: bytes = PNG) -> bytes:
-    return head + uuid.uuid4().bytes  # another hash each time
 
 
 @pytest.fixture

@@ -156,7 +156,7 @@ def test_import_pages_show_a_progress_bar_until_the_worker_is_done(engine_name, 
     if engine_name != "sqlite":
         pytest.skip("the pages are the same on both engines; once is enough for the suite's time (HTTP tests cover both)")
     from core.ops import jobs
-    from tests.browser import login
+    from core.testing.browser import login
     from tests.conftest import PASSWORD
 
     t = tag()

@@ -2,7 +2,7 @@
 of its own (no app): the error collector of ``validate()``, the labels of
 enumerated columns, and the per-transaction reservations of a limit (the
 plugins' own tests hold the fund's balance and the camp's places on both
-engines: tests/plugins/homes/test_funds.py, tests/plugins/training/test_races.py)."""
+engines: plugins/homes/tests/test_funds.py, plugins/training/tests/test_races.py)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from core.kpi import engine as kpi
 from core.kpi.engine import KpiCheck, KpiTarget
 from core.tenancy.units import Unit, compute_path
-from tests.conftest import statements_of
+from core.testing import statements_of
 
 D = datetime.date
 YEAR = 2013  # this module's plan year: its targets are its own

@@ -16,7 +16,7 @@ from core.kpi import engine as kpi
 from core.kpi import live as kpilive
 from core.kpi.engine import KpiCheck, KpiTarget
 from core.tenancy.units import Unit, compute_path, move_unit
-from tests.conftest import statements_of
+from core.testing import statements_of
 
 D = datetime.date
 YEAR = 2019  # this module's plan year: its targets are its own

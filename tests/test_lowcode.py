@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from tests.conftest import statements_of
+from core.testing import statements_of
 
 LIST = "memo_note"
 FIELDS = "/unitadmincustomfieldview"
@@ -303,7 +303,7 @@ def test_custom_fields_pages_api_import_export(app, as_user, clean_definitions):
 def test_browser_adds_a_field_and_sees_it_in_form_filter_and_export(browser, live, app, engine_name, clean_definitions):  # noqa: F811
     if engine_name != "sqlite":
         pytest.skip("the pages are the same on both engines; the engine's part is tested on both above")
-    from tests.browser import login
+    from core.testing.browser import login
     from tests.conftest import PASSWORD
 
     code = "w" + uuid.uuid4().hex[:6]

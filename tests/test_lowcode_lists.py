@@ -225,7 +225,7 @@ def test_browser_defines_a_list_and_enters_a_record(browser, live, app, engine_n
 
     if engine_name != "sqlite":
         pytest.skip("the pages are the same on both engines; the engine's part is tested on both above")
-    from tests.browser import choose, login
+    from core.testing.browser import choose, login
     from tests.conftest import PASSWORD
 
     code = "b" + uuid.uuid4().hex[:6]

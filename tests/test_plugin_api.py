@@ -70,3 +70,66 @@ def test_api_names_exist_and_are_documented():
             continue
         own_doc = (inspect.isroutine(obj) or inspect.isclass(obj) or inspect.ismodule(obj)) and (obj.__doc__ or "").strip()
         assert f"``{name}" in doc or own_doc, f"{name} is documented neither in core.api's docstring nor by itself"
+
+
+# -- a plugin's tests live in its own folder ----------------------------------------------------------
+def test_imports(path: pathlib.Path) -> list[tuple[int, str]]:
+    """(line, module) of every absolute import in ``path``; a relative one above its package as ``..``."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            out.append((node.lineno, node.module or "") if node.level == 0 else (node.lineno, "..") if node.level > 1 else None)
+    return [x for x in out if x]
+
+
+test_imports.__test__ = False  # a helper, not a test
+
+
+def foreign_test_import(plugin: str, module: str, requires) -> bool:
+    """An import a plugin's tests may not make: core's tests (``tests``), or a test module (a ``test_*``
+    module, a conftest, a ``tests`` package) of another plugin than itself and the plugins it requires,
+    whose conftest holds their public test helpers (cultivation's ``make_org``, ``org_payload``); core's
+    test API is core.testing."""
+    parts = module.split(".")
+    if module == ".." or parts[0] == "tests":
+        return True
+    if parts[:2] == ["plugins", plugin]:
+        return False  # its own package and tests
+    if parts[0] == "plugins" and len(parts) > 1:
+        testing = "tests" in parts or any(p == "conftest" or p.startswith("test_") for p in parts)
+        return testing and not (parts[1] in requires and parts[2:] == ["tests", "conftest"])
+    return parts[0] != "core" and any(p == "conftest" or p.startswith("test_") for p in parts)
+
+
+def test_a_plugins_tests_import_no_test_module_outside_its_folder():
+    from core.plugins import PluginRegistry
+
+    installed = PluginRegistry(enabled=[]).installed
+    assert not list((ROOT / "tests" / "plugins").rglob("*.py")), "tests/plugins/ is gone: a plugin's tests are plugins/NAME/tests/"
+    folders = sorted(p.parent for p in PLUGINS.glob("*/tests/__init__.py"))
+    assert {f.parent.name for f in folders} >= {"cultivation", "homes", "training", "sample"}
+    bad, seen = [], 0
+    for folder in folders:
+        plugin = folder.parent.name
+        requires = set(installed[plugin].manifest.requires) if plugin in installed else set()
+        for f in sorted(folder.rglob("*.py")):
+            for line, module in test_imports(f):
+                seen += 1
+                if foreign_test_import(plugin, module, requires):
+                    bad.append(f"{f.relative_to(ROOT)}:{line} imports {module}")
+    assert seen > 100
+    assert not bad, "a plugin's tests import core.testing and their own folder, not other tests:\n" + "\n".join(bad)
+
+
+def test_the_test_import_checker_refuses_other_tests(tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text("def f():\n    from tests.conftest import PASSWORD\nimport tests.browser\nfrom .. import x\nfrom . import y\n")
+    assert sorted(test_imports(f)) == [(2, "tests.conftest"), (3, "tests.browser"), (4, "..")]
+    no = {"cultivation"}
+    assert all(foreign_test_import("homes", m, no) for m in ("tests.conftest", "tests", "..", "plugins.training.tests.conftest",
+                                                              "plugins.cultivation.tests.test_api", "bench.conftest"))
+    assert not any(foreign_test_import("homes", m, no) for m in (
+        "core.testing", "core.testing.browser", "core.api", "plugins.homes.tests.conftest", "plugins.homes.models",
+        "plugins.cultivation.tests.conftest", "plugins.cultivation.models", "sqlalchemy", "pytest"))

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 from sqlalchemy import delete, func, select
-from tests.conftest import statements_of
+from core.testing import statements_of
 
 ITEM = "direct_contact_list"
 
@@ -329,7 +329,7 @@ def test_browser_submit_return_fix_resubmit_approve(engine_name, browser, live, 
     """A county clerk (顺德区) and its city (佛山) walk the whole loop in Chromium."""
     if engine_name != "sqlite":
         pytest.skip("the pages are the same on both engines; once is enough for the suite's time (HTTP tests cover both)")
-    from tests.browser import login
+    from core.testing.browser import login
     from tests.conftest import PASSWORD
 
     year = 2023

@@ -14,14 +14,6 @@ NOTES = "/api/v1/memonote/"
 CAMPS = "/api/v1/trainingcamp/"
 
 
-@pytest.fixture
-def unit_ids(app):
-    from core.tenancy.units import Unit
-
-    with app.app_context():
-        return dict(app.appbuilder.session.execute(sa.select(Unit.code, Unit.id)).all())
-
-
 def count_titled(app, model, title) -> int:
     with app.app_context():
         session = app.appbuilder.session

@@ -31,14 +31,6 @@ def token_client(live, username, password=PASSWORD) -> Client:
 
 
 @pytest.fixture
-def unit_ids(app):
-    from core.tenancy.units import Unit
-
-    with app.app_context():
-        return dict(app.appbuilder.session.execute(select(Unit.code, Unit.id)).all())
-
-
-@pytest.fixture
 def clients(live):
     made = []
 
@@ -127,19 +119,8 @@ def test_token_and_cookie_create_within_the_scope_only(clients, unit_ids, how):
 
 
 @pytest.fixture
-def foshan_without_training(app):
-    from core.tenancy import modules
-    from core.tenancy.units import unit_by_code
-
-    with app.app_context():
-        s = app.appbuilder.session
-        modules.set_module(s, unit_by_code(s, "440600"), "training", False)
-        s.commit()
-    yield
-    with app.app_context():
-        s = app.appbuilder.session
-        modules.set_module(s, unit_by_code(s, "440600"), "training", True)
-        s.commit()
+def foshan_without_training(module_off):
+    module_off("440600", "training")
 
 
 @pytest.mark.parametrize("how", ["cookie", "token"])

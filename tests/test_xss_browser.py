@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.browser import login, wait_until
+from core.testing.browser import login, wait_until
 from tests.conftest import PASSWORD, LiveServer, initialise, make_app, new_database
 
 pytestmark = pytest.mark.browser

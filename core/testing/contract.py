@@ -10,7 +10,8 @@ session, shared by the contracts of all plugins; a plugin's demo data are loaded
 them). The parts that depend on the engine run on SQLite and PostgreSQL, the others on SQLite:
 
 - ``test_contract_migrations_down_and_up_alone`` (both) — its Alembic branch goes down to base (dropping its
-  own tables, and only those of plugins that require it) and up again; models and database then agree;
+  own tables, and only those of plugins that require it; the records of the plugins it requires stay, with
+  their demo data on SQLite) and up again; models and database then agree;
 - ``test_contract_demo_is_idempotent`` (SQLite) — the demo data add records; loading them again adds nothing;
 - ``test_contract_models_are_scoped`` (SQLite) — for each unit-owned model, a 深圳 clerk sees no record of
   another unit in its list page and API, nor by id (``shared_reads`` names the models shared on purpose);
@@ -315,6 +316,11 @@ def contract_tests(name: str, shared_reads: tuple[str, ...] = ()) -> dict:
             pytest.skip(f"plugin {name!r} has no migrations (qqh_migrations)")
         own = {m.__table__.name for m in models_of(registry, name)}
         theirs = {m.__table__.name for n in _requirers(registry, name) for m in models_of(registry, n)}
+        required = {m.__table__.name for n in _required(registry, name) for m in models_of(registry, n)}
+        if contract_app.engine == "sqlite":
+            for n in _required(registry, name):
+                contract_app.ensure_demo(n)  # records whose survival to check
+        kept = _count_rows(app, required)
         db = app.extensions["qqh_db"]
         with app.app_context():
             db.session.remove()
@@ -327,6 +333,7 @@ def contract_tests(name: str, shared_reads: tuple[str, ...] = ()) -> dict:
             dropped = before - after
             assert own <= dropped, f"the branch {name}@base left tables: {sorted(own - dropped)}"
             assert dropped <= own | theirs, f"{name}@base dropped tables of others: {sorted(dropped - own - theirs)}"
+            assert _count_rows(app, required) == kept, f"{name}@base changed the records of the plugins it requires"
             migrate.upgrade(app)
             assert before <= _tables(app)
             assert migrate.drift(app) == []  # models and migrations agree

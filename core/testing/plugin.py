@@ -9,6 +9,7 @@ Nothing is mocked: real databases, a real HTTP server."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 
@@ -16,7 +17,8 @@ import pytest
 
 from core.testing.support import PASSWORD, USERS, close_app, fresh_database, initialise, make_test_app
 
-__all__ = ["engine_name", "app", "live", "http", "as_user", "as_token", "make_user", "contract_app"]
+__all__ = ["engine_name", "app", "live", "http", "as_user", "as_token", "as_api_user", "make_user", "db", "unit_ids",
+           "module_off", "pages_once", "browser", "contract_app"]
 
 PG_URL = os.environ.get("QQH_TEST_PG_URL")
 ENGINES = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -103,6 +105,88 @@ def as_token(live):
     yield make
     for c in clients:
         c.close()
+
+
+# With both engines, each REST test runs once per engine: with a bearer token on PostgreSQL (as the
+# product's API clients meet it) and with a cookie session on SQLite; how a request is authenticated does
+# not depend on the engine, and each pairing is covered. With SQLite alone, both ways on SQLite.
+API_AUTH = ["by-engine"] if len(ENGINES) > 1 else ["session", "token"]
+
+
+@pytest.fixture(params=API_AUTH)
+def as_api_user(request, engine_name, as_user, as_token):
+    """A REST test's client factory: ``as_user`` (cookie session) or ``as_token`` (bearer token) — the
+    token on PostgreSQL and the cookie on SQLite, or both in turn with SQLite alone (``API_AUTH``)."""
+    kind = request.param if request.param != "by-engine" else ("token" if engine_name == "postgresql" else "session")
+    return as_user if kind == "session" else as_token
+
+
+@pytest.fixture
+def pages_once(engine_name):
+    """For a browser story whose pages do not depend on the engine: it runs on SQLite only (the HTTP
+    tests of the same code run on both engines); keeps the suite's time down."""
+    if engine_name != "sqlite":
+        pytest.skip("the pages are the same on both engines; once is enough for the suite's time (HTTP tests cover both)")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the session (core.testing.browser: Debian's, ``QQH_TEST_CHROMIUM``); its tests
+    are skipped without one (failed under ``CI``)."""
+    from core.testing.browser import launch
+
+    yield from launch()
+
+
+@pytest.fixture
+def db(app):
+    """``with db() as s:`` a session of the app's database, rolled back afterwards (for reading)."""
+
+    @contextlib.contextmanager
+    def session():
+        with app.app_context():
+            s = app.appbuilder.session
+            try:
+                yield s
+            finally:
+                s.rollback()
+
+    return session
+
+
+@pytest.fixture
+def unit_ids(app):
+    """Unit code → id, of the whole tree (REST payloads name units by id)."""
+    from sqlalchemy import select
+
+    from core.tenancy.units import Unit
+
+    with app.app_context():
+        return dict(app.appbuilder.session.execute(select(Unit.code, Unit.id)).all())
+
+
+@pytest.fixture
+def module_off(app):
+    """``module_off(unit_code, plugin)``: the unit switches the plugin's module off (core.tenancy.modules) for
+    the test; on again afterwards."""
+    from core.tenancy import modules
+    from core.tenancy.units import unit_by_code
+
+    switched = []
+
+    def switch(code: str, name: str, on: bool = False) -> None:
+        with app.app_context():
+            s = app.appbuilder.session
+            modules.set_module(s, unit_by_code(s, code), name, on)
+            s.commit()
+
+    def off(code: str, name: str) -> None:
+        switch(code, name)
+        switched.append((code, name))
+
+    yield off
+    for code, name in reversed(switched):
+        switch(code, name, on=True)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Fixtures of the plugin's tests: an app with this plugin enabled on a fresh database, per engine (SQLite,
 and PostgreSQL when QQH_TEST_PG_URL names a server), behind a live HTTP server; clients logged in by
-cookie or by bearer token. They reuse the repository's test helpers (tests/conftest.py, bench/_support.py);
-core's pytest plugin (core.testing) is to offer the same to any plugin."""
+cookie or by bearer token. They are built from core.testing's helpers (make_app, new_database, initialise,
+LiveServer, Client, TokenClient): the session's ``app`` leaves this example plugin off."""
 
 import os
 

@@ -1,6 +1,6 @@
 """The reference plugin's own tests: scoping of its records, its pages (the record page with its children,
 the picker, "add from here"), its REST API with a bearer token, its import, its KPI figure and default
-target and its command (its demo data: tests/test_platform.py). Users (tests/conftest.py's): fs_clerk (佛山 440600), sd_clerk
+target and its command (its demo data: tests/test_platform.py). Users (core.testing.USERS): fs_clerk (佛山 440600), sd_clerk
 (顺德 440606, under the province at city tier), sz_clerk (深圳 440300), admin (the province)."""
 
 import json
