@@ -11,11 +11,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import threading
 import uuid
 
 import openpyxl
-import pytest
 import sqlalchemy as sa
 from core.testing import statements_of
 

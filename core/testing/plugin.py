@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from core.testing.support import PASSWORD, USERS, close_app, fresh_database, initialise, make_test_app
+from core.testing.support import PASSWORD, close_app, fresh_database, initialise, make_test_app
 
 __all__ = ["engine_name", "app", "live", "http", "as_user", "as_token", "as_api_user", "make_user", "db", "unit_ids",
            "module_off", "pages_once", "browser", "contract_app"]

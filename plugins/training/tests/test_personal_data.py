@@ -10,7 +10,6 @@ import re
 
 from sqlalchemy import select
 
-from core.api import Unit
 from plugins.training.models import Enrolment, Trainee
 from plugins.training.tests.conftest import (
     CAMPS, ENROL, LECTURERS, TRAINEES, count, create, new_mobile, new_resident_id, person, unique,
@@ -137,8 +136,6 @@ def test_related_choices_of_the_lecturer_pool_are_scoped(as_user, unit_ids):
     unit = next(c for c in info["add_columns"] if c["name"] == "unit")
     assert 0 < unit["count"] < 200, unit["count"]
     ids = {v["id"] for v in unit["values"]}
-    from core.testing import USERS  # noqa: F401
-
     assert unit_ids["440600"] not in ids and unit_ids["440000"] not in ids and unit_ids["440300"] in ids
 
 
