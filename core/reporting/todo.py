@@ -145,8 +145,8 @@ def _items(user) -> list[dict]:
 # (core.kpi.live.write_counter, one query, against the five or so of the sources): the navbar's count is
 # on every page and cost a list page a third of its time. Keyed by everything else the items depend
 # on: the user, their unit and roles, the units' switched-off modules, the day, the language, the
-# script root of the links. Bounded: emptied when it holds KEPT_USERS users.
-_KEPT: dict[tuple, tuple[int, list[dict]]] = {}
+# script root of the links. Kept with the app (its database's numbers only); bounded: emptied when it holds
+# KEPT_USERS users.
 KEPT_USERS = 2000
 
 
@@ -160,15 +160,16 @@ def _kept_items(user) -> list[dict]:
     counter = write_counter(current_app.appbuilder.session)
     if counter is None:
         return _items(user)
-    key = (id(current_app), user.id, getattr(user, "unit_id", None), tuple(sorted(r.name for r in user.roles)),
+    kept_items = current_app.extensions.setdefault("qqh_todo_kept", {})
+    key = (user.id, getattr(user, "unit_id", None), tuple(sorted(r.name for r in user.roles)),
            tuple(sorted(modules.current_switched_off())), clock.today(), str(get_locale()), request.script_root)
-    kept = _KEPT.get(key)
+    kept = kept_items.get(key)
     if kept is not None and kept[0] == counter:
         return [dict(i) for i in kept[1]]
     items = _items(user)
-    if len(_KEPT) >= KEPT_USERS:
-        _KEPT.clear()
-    _KEPT[key] = (counter, [dict(i) for i in items])
+    if len(kept_items) >= KEPT_USERS:
+        kept_items.clear()
+    kept_items[key] = (counter, [dict(i) for i in items])
     return items
 
 
