@@ -97,6 +97,23 @@ def install(app: Flask) -> None:
     for cls in OUTAGE_ERRORS + (sa_exc.ProgrammingError,):
         app.register_error_handler(cls, handler)
 
+    @app.before_request
+    def probe_for_anonymous():
+        """A request with neither a session user nor a token (the login page, an API call without
+        credentials) may read no table at all — a logged-in one loads its user first —, so while the
+        database is down or uninitialised it would get a page that cannot work (a login form whose POST
+        fails): one statement that needs the schema says so first, with the 503 above."""
+        if request.endpoint in (None, "static", "qqh_health"):
+            return None
+        from flask import session
+
+        if session.get("_user_id") or request.headers.get("Authorization"):
+            return None
+        db = app.extensions.get("qqh_db")
+        if db is not None:
+            db.session.execute(text("SELECT 1 FROM ab_user WHERE 1 = 0"))
+        return None
+
     app.add_url_rule("/health", "qqh_health", lambda: _health_response(app), methods=["GET"])
 
 
