@@ -364,10 +364,11 @@ def _check_rows(session, imp, table, mapping, report, scope, on_duplicate, user_
 
     # 3. natural keys: within the file and against the database
     key_attrs = imp.natural_key
+    plan = _Plan(imp)
     for row in rows:
         if row.target is False:
             continue
-        key = tuple(_key_part(row.values.get(a), a, imp) for a in key_attrs)
+        key = tuple(_key_part(row.values.get(a), a, imp, plan) for a in key_attrs)
         row.key = None if any(k is None for k in key) else key
     existing = _existing(session, imp, {r.key for r in rows if r.key is not None})
     existing_paths = {}
@@ -403,7 +404,7 @@ def _check_rows(session, imp, table, mapping, report, scope, on_duplicate, user_
                 row.target = earlier.target
                 continue
             target = row.target = earlier.target
-            if _apply(target, row.values, imp) and status[id(target)] == "unchanged":
+            if _apply(target, row.values, imp, plan) and status[id(target)] == "unchanged":
                 status[id(target)] = "updated"
             _validate(session, row, imp, headers, report, scope)
             continue
@@ -420,11 +421,11 @@ def _check_rows(session, imp, table, mapping, report, scope, on_duplicate, user_
                 report.skipped += 1
                 row.target = None
                 continue
-            status[id(current)] = "updated" if _apply(current, row.values, imp) else "unchanged"
+            status[id(current)] = "updated" if _apply(current, row.values, imp, plan) else "unchanged"
             row.target = current
         else:
             row.target = imp.model(**imp.defaults)
-            _apply(row.target, row.values, imp)
+            _apply(row.target, row.values, imp, plan)
             status[id(row.target)] = "new"
         _validate(session, row, imp, headers, report, scope)
     _check_unique_of_rows(session, imp, rows, headers, report)
@@ -478,12 +479,12 @@ def _max_int(mapper, col: Column) -> int | None:
     return 2**31 - 1
 
 
-def _key_part(value, attr, imp):
+def _key_part(value, attr, imp, plan: "_Plan | None" = None):
     if value is None:
         return None
     col = imp.column(attr)
     if col.kind in ("unit", "ref"):
-        ident = sa_inspect(value).identity
+        ident = plan.identity(value) if plan is not None else sa_inspect(value).identity
         return ident[0] if ident and len(ident) == 1 else ident
     if isinstance(value, str):
         return value.strip()
@@ -541,21 +542,44 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def _apply(obj, values: dict, imp: Importable) -> bool:
+def _apply(obj, values: dict, imp: Importable, plan: "_Plan | None" = None) -> bool:
     """Set the row's values on ``obj``; True when something changed."""
+    plan = plan or _Plan(imp)
     changed = False
+    transient = sa_inspect(obj).transient  # a new record: what it holds is in its __dict__, nothing to load
+    state = obj.__dict__
     for attr, v in values.items():
-        col = imp.column(attr)
-        if col.kind in ("unit", "ref"):
-            fks = _fk_attrs(type(obj), attr)
-            current_ids = tuple(getattr(obj, f) for f in fks)
-            new_ids = tuple(sa_inspect(v).identity) if v is not None else (None,) * len(fks)
-            changed = changed or current_ids != new_ids
+        fks = plan.refs.get(attr)
+        if fks is not None:
+            if not changed:
+                current_ids = tuple(getattr(obj, f) for f in fks)
+                changed = current_ids != (plan.identity(v) if v is not None else (None,) * len(fks))
             setattr(obj, attr, v)  # also when equal: validate() may read it without a query
-        elif not _same(getattr(obj, attr), v):
+        elif not _same(state.get(attr) if transient and attr in plan.columns else getattr(obj, attr), v):
             setattr(obj, attr, v)
             changed = True
     return changed
+
+
+class _Plan:
+    """What :func:`_apply` needs to know of each column, worked out once per
+    import instead of once per cell: the foreign keys behind the unit and
+    references, which attributes are plain mapped columns, and the identity
+    of each referenced record (a few units and organizations for 10,000
+    rows)."""
+
+    def __init__(self, imp: Importable):
+        mapper = sa_inspect(imp.model)
+        self.refs = {c.attr: _fk_attrs(imp.model, c.attr) for c in imp.columns if c.kind in ("unit", "ref")}
+        self.columns = frozenset(c.attr for c in imp.columns if c.attr in mapper.column_attrs)
+        self._identities: dict[int, tuple] = {}
+
+    def identity(self, record) -> tuple:
+        found = self._identities.get(id(record))
+        if found is None or found[0] is not record:
+            ident = sa_inspect(record).identity  # None for a record not stored
+            found = self._identities[id(record)] = (record, tuple(ident) if ident is not None else None)
+        return found[1]
 
 
 def _validate(session, row: _Row, imp, headers, report, scope) -> None:

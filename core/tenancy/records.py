@@ -16,7 +16,7 @@ from core.tenancy.checks import Errors
 from core.tenancy.personal import restore_masked
 from core.tenancy.units import Unit
 from core.tenancy.scope import InvalidInput, Scope, current_user, unit_in_scope
-from core.tenancy.unique import check_unique
+from core.tenancy.unique import batch_memo, check_unique
 
 # -- models ----------------------------------------------------------------------
 def _current_user_id():
@@ -218,16 +218,16 @@ def check_item(session, item, scope: Scope) -> None:
 def _check_item(session, item, scope: Scope) -> None:
     errors = Errors()  # what validate() returns too (core/tenancy/checks.py); the write checks add to it
     model = type(item)
+    memo = batch_memo(session)  # an import checking its rows: what every row would look up again, once
+    in_reach = unit_in_scope if memo is None else _memo_unit_in_scope(session, memo)
     restore_masked(item)  # a masked personal value sent back keeps the stored one (core/tenancy/personal.py)
     # a record it points to that the user may not see is "not found", before
     # any rule about it runs: no rule may tell what another unit's record holds
-    for rel in sa_inspect(model).relationships:
-        if rel.direction.name != "MANYTOONE" or rel.key in ("unit", "created_by", "changed_by"):
-            continue
-        target = getattr(item, rel.key)
+    for key in _pointers(model):
+        target = getattr(item, key)
         if target is not None and getattr(type(target), "__qqh_unit_owned__", False):
-            if not unit_in_scope(session, target.unit_id, scope):
-                errors.setdefault(rel.key, []).append(not_found_message())
+            if not in_reach(session, target.unit_id, scope):
+                errors.setdefault(key, []).append(not_found_message())
     if errors:
         raise InvalidInput(errors)
     if getattr(model, "__qqh_unit_owned__", False):
@@ -235,7 +235,7 @@ def _check_item(session, item, scope: Scope) -> None:
         unit_id = item.unit.id if item.unit is not None else item.unit_id
         if unit_id is None:
             errors.setdefault("unit", []).append(gettext("Choose the unit this record belongs to."))
-        elif not unit_in_scope(session, unit_id, scope):
+        elif not in_reach(session, unit_id, scope):
             # nor a rule about another unit's records (its duplicates, its limits)
             raise InvalidInput({"unit": [gettext("You can only enter records for your own unit and the units below it.")]})
     if getattr(model, "__qqh_unit_owned__", False) and hasattr(model, "qqh_fields"):
@@ -256,6 +256,40 @@ def _check_item(session, item, scope: Scope) -> None:
 
 # check(session, item, errors) run by check_item on every checked add and edit
 WRITE_CHECKS: list = []
+
+
+def _pointers(model) -> tuple[str, ...]:
+    """The many-to-one relationships whose records a write must be allowed
+    to see (all but the unit and the audit users'); per model, once its
+    mapper is configured."""
+    found = _POINTERS.get(model)
+    if found is None:
+        mapper = sa_inspect(model)
+        found = tuple(rel.key for rel in mapper.relationships
+                      if rel.direction.name == "MANYTOONE" and rel.key not in ("unit", "created_by", "changed_by"))
+        if mapper.configured:
+            _POINTERS[model] = found
+    return found
+
+
+_POINTERS: dict[type, tuple[str, ...]] = {}
+_NO_UNIT = object()
+
+
+def _memo_unit_in_scope(session, memo: dict):
+    """unit_in_scope, with each unit's path read once per import batch."""
+    paths = memo.setdefault("unit_paths", {})
+
+    def in_reach(session, unit_id, scope) -> bool:
+        if unit_id is None:
+            return False
+        if unit_id not in paths:
+            unit = session.get(Unit, unit_id)
+            paths[unit_id] = unit.path if unit is not None else _NO_UNIT
+        path = paths[unit_id]
+        return path is not _NO_UNIT and Scope.of(scope).contains(path)
+
+    return in_reach
 
 
 def not_found_message() -> str:
