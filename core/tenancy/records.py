@@ -5,6 +5,7 @@ from __future__ import annotations
 
 
 import datetime
+from decimal import Decimal
 
 from flask_babel import gettext
 from sqlalchemy import DateTime, ForeignKey, Integer, event, inspect as sa_inspect, update
@@ -121,8 +122,17 @@ class UnitOwned(Audited):
             from core.lowcode.values import set_value
 
             set_value(self, name[3:], value)
+        elif value is None or type(value) in _IMMUTABLE:
+            # the very value it holds (``self.x = self.x or None`` in a validate()): no ORM event, so that a
+            # record checked and unchanged is not dirty (an import of 10,000 unchanged rows flushes nothing)
+            state = self.__dict__
+            if name not in state or state[name] is not value:
+                super().__setattr__(name, value)
         else:
             super().__setattr__(name, value)
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, Decimal, datetime.date, datetime.datetime})
 
 
 # -- values as stored ---------------------------------------------------------------
