@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 from flask_babel import gettext
 from sqlalchemy import insert, inspect as sa_inspect, or_, select
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.orm import scoped_session
+from sqlalchemy.orm import lazyload, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.tenancy.scope import ALL, InvalidInput, Scope
@@ -555,8 +555,11 @@ def _existing(session, imp: Importable, keys: set[tuple]) -> dict[tuple, Any]:
             getters.append(lambda o, fk=fk: getattr(o, fk[0]) if len(fk) == 1 else tuple(getattr(o, f) for f in fk))
         else:
             getters.append(lambda o, a=a: (getattr(o, a).strip() if isinstance(getattr(o, a), str) else getattr(o, a)))
+    # the references the file names are loaded already (resolve_units, the columns' ref_many), and a row sets
+    # its own: no eager join of them per stored record (a camp's joined counts were computed once per enrolment)
+    options = [lazyload(getattr(model, c.attr)) for c in imp.columns if c.kind in ("unit", "ref")]
     for chunk in _chunks(values, 400):
-        for obj in session.execute(select(model).where(colattr.in_(chunk))).scalars():
+        for obj in session.execute(select(model).options(*options).where(colattr.in_(chunk))).scalars():
             key = tuple(g(obj) for g in getters)
             if key in keys:
                 out.setdefault(key, obj)
