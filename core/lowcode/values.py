@@ -143,14 +143,14 @@ def validate_values(session, item) -> dict[str, list[str]]:
     from core.tenancy.scope import current_scope, unit_in_scope
     from core.tenancy.units import Unit
 
-    from core.tenancy.unique import batch_memo
+    from core.tenancy.unique import batch_cache
 
     model = type(item)
-    memo = batch_memo(session)  # an import checking its rows: the definitions read once for the batch
-    if memo is None:
+    cache = batch_cache(session)  # an import checking its rows: the definitions read once for the batch
+    if cache is None:
         defs = registry.all_fields(list_name_of(model), session)
     else:
-        by_model = memo.setdefault("lowcode_fields", {})
+        by_model = cache.setdefault("lowcode_fields", {})
         if model not in by_model:
             by_model[model] = registry.all_fields(list_name_of(model), session)
         defs = by_model[model]

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from core.values import clock
 from core.tenancy.scope import InvalidInput, Scope, user_scope
 from core.tenancy.units import Unit, subtree_of
-from core.tenancy.unique import batch_memo
+from core.tenancy.unique import batch_cache
 
 LIST, FIGURES = "list", "figures"
 SUBMITTED, RETURNED, APPROVED = "submitted", "returned", "approved"
@@ -621,11 +621,11 @@ def _unit_paths(session, obj) -> list[str]:
 
 def locked_by(session, obj) -> tuple[ReportingItem, int, str] | None:
     """The approved submission (item, year, unit path) that locks ``obj``, if any."""
-    memo = batch_memo(session)  # an import checking its rows: the model's items looked up once for the batch
-    if memo is None:
+    cache = batch_cache(session)  # an import checking its rows: the model's items looked up once for the batch
+    if cache is None:
         items = _lock_items_of(type(obj))
     else:
-        by_model = memo.setdefault("reporting_lock_items", {})
+        by_model = cache.setdefault("reporting_lock_items", {})
         if type(obj) not in by_model:
             by_model[type(obj)] = _lock_items_of(type(obj))
         items = by_model[type(obj)]

@@ -17,7 +17,7 @@ from core.tenancy.checks import Errors
 from core.tenancy.personal import restore_masked
 from core.tenancy.units import Unit
 from core.tenancy.scope import InvalidInput, Scope, current_user, unit_in_scope
-from core.tenancy.unique import batch_memo, check_unique
+from core.tenancy.unique import batch_cache, check_unique
 
 # -- models ----------------------------------------------------------------------
 def _current_user_id():
@@ -228,8 +228,8 @@ def check_item(session, item, scope: Scope) -> None:
 def _check_item(session, item, scope: Scope) -> None:
     errors = Errors()  # what validate() returns too (core/tenancy/checks.py); the write checks add to it
     model = type(item)
-    memo = batch_memo(session)  # an import checking its rows: what every row would look up again, once
-    in_reach = unit_in_scope if memo is None else _memo_unit_in_scope(session, memo)
+    cache = batch_cache(session)  # an import checking its rows: what every row would look up again, once
+    in_reach = unit_in_scope if cache is None else _cached_unit_in_scope(session, cache)
     restore_masked(item)  # a masked personal value sent back keeps the stored one (core/tenancy/personal.py)
     # a record it points to that the user may not see is "not found", before
     # any rule about it runs: no rule may tell what another unit's record holds
@@ -286,9 +286,9 @@ _POINTERS: dict[type, tuple[str, ...]] = {}
 _NO_UNIT = object()
 
 
-def _memo_unit_in_scope(session, memo: dict):
+def _cached_unit_in_scope(session, cache: dict):
     """unit_in_scope, with each unit's path read once per import batch."""
-    paths = memo.setdefault("unit_paths", {})
+    paths = cache.setdefault("unit_paths", {})
 
     def in_reach(session, unit_id, scope) -> bool:
         if unit_id is None:

@@ -36,7 +36,7 @@ from typing import Any, Iterable
 from sqlalchemy import inspect as sa_inspect, select, tuple_
 
 _BATCH_FLAG = "qqh.unique_batch"
-_MEMO = "qqh.batch_memo"
+_CACHE = "qqh.batch_cache"
 CHUNK = 400  # values per IN list: far below every driver's parameter limit
 
 
@@ -174,10 +174,10 @@ def check_unique(session, item, errors: dict) -> None:
 def batch_checked(session):
     """Within the block, :func:`check_unique` leaves the records to
     :func:`check_unique_rows` (an import checks its whole batch at once)."""
-    before, memo = session.info.get(_BATCH_FLAG), session.info.get(_MEMO)
+    before, cache = session.info.get(_BATCH_FLAG), session.info.get(_CACHE)
     session.info[_BATCH_FLAG] = True
-    if memo is None:
-        session.info[_MEMO] = {}
+    if cache is None:
+        session.info[_CACHE] = {}
     try:
         yield
     finally:
@@ -185,16 +185,16 @@ def batch_checked(session):
             session.info[_BATCH_FLAG] = before
         else:
             session.info.pop(_BATCH_FLAG, None)
-        if memo is None:
-            session.info.pop(_MEMO, None)
+        if cache is None:
+            session.info.pop(_CACHE, None)
 
 
-def batch_memo(session) -> dict | None:
+def batch_cache(session) -> dict | None:
     """While an import checks its rows (:func:`batch_checked`), a dict for
     what every row's checks would otherwise look up again (a model's
     relationships, a unit's path, the lists a model reports in), kept for
     the batch only; None at any other time (a page, the API, a script)."""
-    return session.info.get(_MEMO) if session is not None else None
+    return session.info.get(_CACHE) if session is not None else None
 
 
 def check_unique_rows(session, model, items: Iterable) -> dict[int, dict[str, list[str]]]:
