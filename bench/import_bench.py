@@ -11,7 +11,7 @@ PostgreSQL database), loads the Guangdong tree, writes an .xlsx (or, with
 --csv, a GBK .csv) of N notes spread over the towns of 佛山 (the units written
 half as codes, half as full names), then times, as the 佛山 city clerk's scope:
 
-  read      opening the file and reading its rows (openpyxl, read-only)
+  read      opening the file and reading its rows (python-calamine; openpyxl where it cannot)
   dry run   the full check, nothing written (read included)
   commit    check + write in one transaction (N new records)
   again     the same file again: N existing records found, none changed
@@ -23,6 +23,10 @@ on a fresh set of titles), as wall-clock time and as this process's CPU time
 number of SQL statements it sent. The aim (issue 4): well under 10 s for 10,000 rows
 on SQLite on a 2-core machine; issue 16: under 3 s for the dry run of 10,000 rows of
 youthorg on SQLite, and statements bounded by a constant per batch, not by the rows.
+Measured 2026-12-02 (load 3, best of 3, ``--rows 10000 --repeat 3``), dry run, wall / CPU:
+youthorg SQLite 1.15 s / 1.06 s (before the issue-16 cuts 3.47 s / 3.10 s), PostgreSQL
+1.32 s / 1.18 s (4.90 s / 3.48 s); enrolment SQLite 2.13 s / 1.92 s (5.38 s / 4.56 s),
+PostgreSQL 2.48 s / 2.14 s (7.99 s / 4.45 s). Commit and again: README's bench section.
 
 youthorg: 10,000 organizations over the towns of 佛山, half registered (credit
 code, legal form, phone), half not. enrolment: 10,000 people enrolled in ten

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 
 
-import functools
 import re
 import dataclasses
 from dataclasses import dataclass, field
@@ -107,10 +106,8 @@ class Importable:
             for c in self.columns
         )
         object.__setattr__(self, "columns", columns)
-
-    @functools.cached_property
-    def _by_attr(self) -> dict[str, Column]:
-        return {c.attr: c for c in self.columns}
+        # a plain dict, not a cached_property (which takes a lock on every read in Python 3.11): looked up per cell
+        object.__setattr__(self, "_by_attr", {c.attr: c for c in columns})
 
     def column(self, attr: str) -> Column | None:
         return self._by_attr.get(attr)

@@ -143,8 +143,17 @@ def validate_values(session, item) -> dict[str, list[str]]:
     from core.tenancy.scope import current_scope, unit_in_scope
     from core.tenancy.units import Unit
 
+    from core.tenancy.unique import batch_cache
+
     model = type(item)
-    defs = registry.all_fields(list_name_of(model), session)
+    cache = batch_cache(session)  # an import checking its rows: the definitions read once for the batch
+    if cache is None:
+        defs = registry.all_fields(list_name_of(model), session)
+    else:
+        by_model = cache.setdefault("lowcode_fields", {})
+        if model not in by_model:
+            by_model[model] = registry.all_fields(list_name_of(model), session)
+        defs = by_model[model]
     if not defs:
         return {}
     unit = item.unit if item.unit is not None else (session.get(Unit, item.unit_id) if item.unit_id else None)

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from core.values import clock
 from core.tenancy.scope import InvalidInput, Scope, user_scope
 from core.tenancy.units import Unit, subtree_of
+from core.tenancy.unique import batch_cache
 
 LIST, FIGURES = "list", "figures"
 SUBMITTED, RETURNED, APPROVED = "submitted", "returned", "approved"
@@ -630,7 +631,14 @@ def _unit_paths(session, obj) -> list[str]:
 
 def locked_by(session, obj) -> tuple[ReportingItem, int, str] | None:
     """The approved submission (item, year, unit path) that locks ``obj``, if any."""
-    items = _lock_items_of(type(obj))
+    cache = batch_cache(session)  # an import checking its rows: the model's items looked up once for the batch
+    if cache is None:
+        items = _lock_items_of(type(obj))
+    else:
+        by_model = cache.setdefault("reporting_lock_items", {})
+        if type(obj) not in by_model:
+            by_model[type(obj)] = _lock_items_of(type(obj))
+        items = by_model[type(obj)]
     if not items:
         return None
     with session.no_autoflush:

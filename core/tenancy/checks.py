@@ -64,6 +64,13 @@ def _max_of(item, field: str) -> Decimal | None:
     return Decimal(10) ** (precision - scale) - Decimal(1).scaleb(-scale)
 
 
+def _set(item, field: str, given, value) -> None:
+    """``item.field = value`` unless it holds that very value already (a
+    no-op write costs an ORM attribute event, ten per row of an import)."""
+    if value is not given and (type(value) is not type(given) or value != given):
+        setattr(item, field, value)
+
+
 class Errors(dict):
     """field → list of messages (strings), what ``validate()`` returns."""
 
@@ -77,15 +84,15 @@ class Errors(dict):
         """Strip ``item.field``; an empty value is None (``""`` when
         ``required``, a message, is said); text longer than its column is
         refused. Returns the value."""
-        value = getattr(item, field)
-        value = value.strip() if isinstance(value, str) else value
+        given = getattr(item, field)
+        value = given.strip() if isinstance(given, str) else given
         if not value:
             value = "" if required is not None else None
-            setattr(item, field, value)
+            _set(item, field, given, value)
             if required is not None:
                 self.add(field, required)
             return value
-        setattr(item, field, value)
+        _set(item, field, given, value)
         self.length(item, field)
         return value
 
@@ -101,8 +108,9 @@ class Errors(dict):
         """``item.field`` is one of the codes declared on its column
         (:class:`core.values.choices.Choices`); empty is None, allowed
         unless ``required``."""
-        value = getattr(item, field) or None
-        setattr(item, field, value)
+        given = getattr(item, field)
+        value = given or None
+        _set(item, field, given, value)
         if value is None and not required:
             return
         if value not in (choices_of(type(item), field) or ()):
@@ -115,12 +123,12 @@ class Errors(dict):
         with its message."""
         value = getattr(item, field)
         if value is None or (isinstance(value, str) and not value.strip()):
-            setattr(item, field, None)
+            _set(item, field, value, None)
             if required is not None:
                 self.add(field, required)
             return
         try:
-            setattr(item, field, parse(value))
+            _set(item, field, value, parse(value))
         except ValidationError as exc:
             self.add(field, exc)
 

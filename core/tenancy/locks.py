@@ -51,9 +51,11 @@ def lock_rows(session, model, *ids) -> None:
 def _held(session) -> set:
     """The rows locked in the innermost transaction (a savepoint rolled back
     releases what it locked: the next one locks again)."""
+    entry = session.info.get("qqh.locked_rows")
+    if entry is not None and entry[0] is (session.get_nested_transaction() or session.get_transaction()):
+        return entry[1]  # this transaction's (which has begun: it made the entry): no call per row of an import
     session.connection()  # the transaction has begun
     tx = session.get_nested_transaction() or session.get_transaction()
-    entry = session.info.get("qqh.locked_rows")
     if entry is None or entry[0] is not tx:
         entry = (tx, set())
         session.info["qqh.locked_rows"] = entry
@@ -65,9 +67,11 @@ def unwritten(session, key: str) -> dict:
     transaction of ``session`` under ``key`` (a plugin's name for its rule):
     ``{id(record): whatever the rule needs}``."""
     session = _plain(session)
+    entry = session.info.get(key)
+    if entry is not None and entry[0] is session.get_transaction():
+        return entry[1]  # this transaction's (which has begun: it made the entry): no call per row of an import
     session.connection()  # the transaction has begun
     tx = session.get_transaction()
-    entry = session.info.get(key)
     if entry is None or entry[0] is not tx:
         entry = (tx, {})
         session.info[key] = entry

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 
 import datetime
+from decimal import Decimal
 
 from flask_babel import gettext
 from sqlalchemy import DateTime, ForeignKey, Integer, event, inspect as sa_inspect, update
@@ -16,7 +17,7 @@ from core.tenancy.checks import Errors
 from core.tenancy.personal import restore_masked
 from core.tenancy.units import Unit
 from core.tenancy.scope import InvalidInput, Scope, current_user, unit_in_scope
-from core.tenancy.unique import check_unique
+from core.tenancy.unique import batch_cache, check_unique
 
 # -- models ----------------------------------------------------------------------
 def _current_user_id():
@@ -121,8 +122,17 @@ class UnitOwned(Audited):
             from core.lowcode.values import set_value
 
             set_value(self, name[3:], value)
+        elif value is None or type(value) in _IMMUTABLE:
+            # the very value it holds (``self.x = self.x or None`` in a validate()): no ORM event, so that a
+            # record checked and unchanged is not dirty (an import of 10,000 unchanged rows flushes nothing)
+            state = self.__dict__
+            if name not in state or state[name] is not value:
+                super().__setattr__(name, value)
         else:
             super().__setattr__(name, value)
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, Decimal, datetime.date, datetime.datetime})
 
 
 # -- values as stored ---------------------------------------------------------------
@@ -218,16 +228,16 @@ def check_item(session, item, scope: Scope) -> None:
 def _check_item(session, item, scope: Scope) -> None:
     errors = Errors()  # what validate() returns too (core/tenancy/checks.py); the write checks add to it
     model = type(item)
+    cache = batch_cache(session)  # an import checking its rows: what every row would look up again, once
+    in_reach = unit_in_scope if cache is None else _cached_unit_in_scope(session, cache)
     restore_masked(item)  # a masked personal value sent back keeps the stored one (core/tenancy/personal.py)
     # a record it points to that the user may not see is "not found", before
     # any rule about it runs: no rule may tell what another unit's record holds
-    for rel in sa_inspect(model).relationships:
-        if rel.direction.name != "MANYTOONE" or rel.key in ("unit", "created_by", "changed_by"):
-            continue
-        target = getattr(item, rel.key)
+    for key in _pointers(model):
+        target = getattr(item, key)
         if target is not None and getattr(type(target), "__qqh_unit_owned__", False):
-            if not unit_in_scope(session, target.unit_id, scope):
-                errors.setdefault(rel.key, []).append(not_found_message())
+            if not in_reach(session, target.unit_id, scope):
+                errors.setdefault(key, []).append(not_found_message())
     if errors:
         raise InvalidInput(errors)
     if getattr(model, "__qqh_unit_owned__", False):
@@ -235,7 +245,7 @@ def _check_item(session, item, scope: Scope) -> None:
         unit_id = item.unit.id if item.unit is not None else item.unit_id
         if unit_id is None:
             errors.setdefault("unit", []).append(gettext("Choose the unit this record belongs to."))
-        elif not unit_in_scope(session, unit_id, scope):
+        elif not in_reach(session, unit_id, scope):
             # nor a rule about another unit's records (its duplicates, its limits)
             raise InvalidInput({"unit": [gettext("You can only enter records for your own unit and the units below it.")]})
     if getattr(model, "__qqh_unit_owned__", False) and hasattr(model, "qqh_fields"):
@@ -256,6 +266,40 @@ def _check_item(session, item, scope: Scope) -> None:
 
 # check(session, item, errors) run by check_item on every checked add and edit
 WRITE_CHECKS: list = []
+
+
+def _pointers(model) -> tuple[str, ...]:
+    """The many-to-one relationships whose records a write must be allowed
+    to see (all but the unit and the audit users'); per model, once its
+    mapper is configured."""
+    found = _POINTERS.get(model)
+    if found is None:
+        mapper = sa_inspect(model)
+        found = tuple(rel.key for rel in mapper.relationships
+                      if rel.direction.name == "MANYTOONE" and rel.key not in ("unit", "created_by", "changed_by"))
+        if mapper.configured:
+            _POINTERS[model] = found
+    return found
+
+
+_POINTERS: dict[type, tuple[str, ...]] = {}
+_NO_UNIT = object()
+
+
+def _cached_unit_in_scope(session, cache: dict):
+    """unit_in_scope, with each unit's path read once per import batch."""
+    paths = cache.setdefault("unit_paths", {})
+
+    def in_reach(session, unit_id, scope) -> bool:
+        if unit_id is None:
+            return False
+        if unit_id not in paths:
+            unit = session.get(Unit, unit_id)
+            paths[unit_id] = unit.path if unit is not None else _NO_UNIT
+        path = paths[unit_id]
+        return path is not _NO_UNIT and Scope.of(scope).contains(path)
+
+    return in_reach
 
 
 def not_found_message() -> str:

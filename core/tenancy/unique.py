@@ -36,6 +36,7 @@ from typing import Any, Iterable
 from sqlalchemy import inspect as sa_inspect, select, tuple_
 
 _BATCH_FLAG = "qqh.unique_batch"
+_CACHE = "qqh.batch_cache"
 CHUNK = 400  # values per IN list: far below every driver's parameter limit
 
 
@@ -97,30 +98,38 @@ def field_of(model, rule: Unique) -> str:
 _MISSING = object()
 
 
-def _value(item, attr: str):
+def _value(item, attr: str, targets: dict | None = None):
     """The value ``attr`` has or will have when ``item`` is written;
     _MISSING when it cannot be known (a new record it points to, not
-    written yet: nothing stored can have its id)."""
+    written yet: nothing stored can have its id). ``targets``: the values
+    read from the records pointed to, kept for a batch (a few units for
+    thousands of rows)."""
     rel, _names = _plan(type(item), attr)
     if rel is not None:
         key, remote = rel
         target = item.__dict__.get(key)
         if target is not None:
+            known = targets.get((id(target), remote)) if targets is not None else None
+            if known is not None and known[0] is target:
+                return known[1]
             state = sa_inspect(target)
             value = getattr(target, remote) if (state.persistent or state.detached) else None
-            return _MISSING if value is None else value
+            value = _MISSING if value is None else value
+            if targets is not None and value is not _MISSING:
+                targets[(id(target), remote)] = (target, value)
+            return value
     value = getattr(item, attr)
     if isinstance(value, str):
         value = value.strip()
     return _MISSING if value is None or value == "" else value
 
 
-def _key(item, rule: Unique):
+def _key(item, rule: Unique, targets: dict | None = None):
     """The values of the rule's attributes, or None when the rule does not apply."""
     for a, v in rule.where.items():
         if getattr(item, a) != v:
             return None
-    key = tuple(_value(item, a) for a in rule.attrs)
+    key = tuple(_value(item, a, targets) for a in rule.attrs)
     return None if any(v is _MISSING for v in key) else key
 
 
@@ -165,8 +174,10 @@ def check_unique(session, item, errors: dict) -> None:
 def batch_checked(session):
     """Within the block, :func:`check_unique` leaves the records to
     :func:`check_unique_rows` (an import checks its whole batch at once)."""
-    before = session.info.get(_BATCH_FLAG)
+    before, cache = session.info.get(_BATCH_FLAG), session.info.get(_CACHE)
     session.info[_BATCH_FLAG] = True
+    if cache is None:
+        session.info[_CACHE] = {}
     try:
         yield
     finally:
@@ -174,6 +185,16 @@ def batch_checked(session):
             session.info[_BATCH_FLAG] = before
         else:
             session.info.pop(_BATCH_FLAG, None)
+        if cache is None:
+            session.info.pop(_CACHE, None)
+
+
+def batch_cache(session) -> dict | None:
+    """While an import checks its rows (:func:`batch_checked`), a dict for
+    what every row's checks would otherwise look up again (a model's
+    relationships, a unit's path, the lists a model reports in), kept for
+    the batch only; None at any other time (a page, the API, a script)."""
+    return session.info.get(_CACHE) if session is not None else None
 
 
 def check_unique_rows(session, model, items: Iterable) -> dict[int, dict[str, list[str]]]:
@@ -189,12 +210,13 @@ def check_unique_rows(session, model, items: Iterable) -> dict[int, dict[str, li
     rules = declarations(model)
     if not rules or not items:
         return out
+    targets: dict = {}
     with session.no_autoflush:
         for rule in rules:
             field = field_of(model, rule)
             keyed: dict[tuple, list[tuple[int, Any]]] = {}
             for pos, item in items:
-                key = _key(item, rule)
+                key = _key(item, rule, targets)
                 if key is not None:
                     keyed.setdefault(key, []).append((pos, item))
             if not keyed:

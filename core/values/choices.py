@@ -66,11 +66,24 @@ def limits(minimum=None, maximum=None, pattern: str | None = None, **more) -> di
 
 def _column(model, attr: str):
     """The table column of ``model.attr`` (read from the table, so that no
-    mapper needs configuring), or None."""
-    table = getattr(model, "__table__", None)
-    if table is None or attr not in table.c:
+    mapper needs configuring), or None. Kept per model and attribute: every
+    ``validate()`` asks for its columns' choices and lengths, once per row
+    of an import."""
+    key = (model, attr)
+    try:
+        return _COLUMNS[key]
+    except KeyError:
+        pass
+    except TypeError:  # an attribute name that is not hashable: never a column
         return None
-    return table.c[attr]
+    table = getattr(model, "__table__", None)
+    column = None if table is None or attr not in table.c else table.c[attr]
+    if table is not None:
+        _COLUMNS[key] = column
+    return column
+
+
+_COLUMNS: dict = {}
 
 
 def choices_of(model, attr: str) -> Choices | None:

@@ -24,17 +24,26 @@ DEFAULT_ZONE = "Asia/Shanghai"
 _frozen: datetime.datetime | None = None
 
 
-def _config(key: str):
+def _app_config():
     try:
         from flask import current_app
 
-        return current_app.config.get(key)
+        return current_app.config
     except RuntimeError:  # no app context
         return None
 
 
+def _config(key: str):
+    config = _app_config()
+    return config.get(key) if config is not None else None
+
+
 def zone() -> ZoneInfo:
-    name = _config("QQH_TIME_ZONE") or os.environ.get("QQH_TIME_ZONE") or DEFAULT_ZONE
+    return _zone(_app_config())
+
+
+def _zone(config) -> ZoneInfo:
+    name = (config.get("QQH_TIME_ZONE") if config is not None else None) or os.environ.get("QQH_TIME_ZONE") or DEFAULT_ZONE
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -51,9 +60,10 @@ def _instant(value) -> datetime.datetime:
 
 def aware_now() -> datetime.datetime:
     """The current instant, in the configured zone."""
-    fixed = _frozen if _frozen is not None else _config("QQH_NOW")
+    config = _app_config()  # once: asked per row of an import
+    fixed = _frozen if _frozen is not None else (config.get("QQH_NOW") if config is not None else None)
     instant = _instant(fixed) if fixed else datetime.datetime.now(datetime.timezone.utc)
-    return instant.astimezone(zone())
+    return instant.astimezone(_zone(config))
 
 
 def now() -> datetime.datetime:

@@ -83,9 +83,12 @@ def _text(value) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _compact(value) -> str:
     """``_text`` and also drop every inner whitespace character."""
-    return re.sub(r"\s+", "", _text(value))
+    return _SPACES.sub("", _text(value))
 
 
 # --------------------------------------------------------------------------
