@@ -124,8 +124,8 @@ def test_duplicates_are_refused(as_user, org_payload, db):
 
 def test_scoping_of_youth_orgs(as_user, org_payload, unit_ids):
     fs = as_user("fs_clerk")
-    foshan = create_org(fs, org_payload(unit="440604"))
-    shunde = create_org(fs, org_payload(unit="440606"))
+    foshan_data, shunde_data = org_payload(unit="440604"), org_payload(unit="440606")
+    foshan, shunde = create_org(fs, foshan_data), create_org(fs, shunde_data)
     sz = as_user("sz_clerk")
     assert sz.get(f"{API}{foshan}").status_code == 404
     assert sz.put(f"{API}{foshan}", json={"members": 1}).status_code == 404
@@ -135,8 +135,14 @@ def test_scoping_of_youth_orgs(as_user, org_payload, unit_ids):
 
     sd = as_user("sd_clerk")
     seen = sd.get(API, params={"q": "(page_size:100)"}).json()
-    assert shunde in {o["id"] for o in seen["result"]} and foshan not in {o["id"] for o in seen["result"]}
-    assert all(o["unit"]["code"].startswith("440606") for o in seen["result"])
+    assert seen["result"] and all(o["unit"]["code"].startswith("440606") for o in seen["result"])
+
+    def named(client, data):  # by its unique name: found on any page, however many earlier tests made
+        q = f"(filters:!((col:name,opr:eq,value:'{data['name']}')))"
+        return {o["id"] for o in client.get(API, params={"q": q}).json()["result"]}
+
+    assert named(fs, foshan_data) == {foshan}  # the filter holds: 佛山's clerk sees both
+    assert named(sd, shunde_data) == {shunde} and named(sd, foshan_data) == set()
     assert sd.get(f"{API}{foshan}").status_code == 404
 
     # creating for a unit outside the subtree, or moving a record there
