@@ -103,9 +103,12 @@ def install(app: Flask) -> None:
         credentials) may read no table at all — a logged-in one loads its user first —, so while the
         database is down or uninitialised it would get a page that cannot work (a login form whose POST
         fails): one statement that needs the schema says so first, with the 503 above."""
-        if request.endpoint in (None, "static", "qqh_health"):
-            return None
         from flask import session
+
+        from core.web.headers import STATIC_ENDPOINTS
+
+        if request.endpoint is None or request.endpoint in STATIC_ENDPOINTS or request.endpoint == "qqh_health":
+            return None  # no page: a file of the login page's (its CSS, scripts) needs no database
 
         if session.get("_user_id") or request.headers.get("Authorization"):
             return None

@@ -158,6 +158,8 @@ def test_uninitialised_database_says_run_init(db_engine, tmp_path_factory, tmp_p
         client = make_app(url, tmp_path / "i").test_client()
         page = client.get("/login/")
         api = client.get("/api/v1/unit/")
+        for asset in ("/qqh-static/qqh/qqh.css", "/static/appbuilder/css/ab.css"):  # core's and FAB's files
+            assert client.get(asset).status_code == 200, asset  # need no database
         assert page.status_code == 503 and api.status_code == 503, (page.status_code, api.status_code)
         text = page.get_data(as_text=True)
         assert "qqh init" in text and "尚未初始化" in text and UNAVAILABLE not in text
