@@ -18,6 +18,7 @@ from core.web import display
 from core.web import fab
 from core.web import headers
 from core.web import inputs
+from core.web import list_rows
 from core.web import menu
 from core.tenancy import modules
 from core.web import compact
@@ -102,6 +103,7 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     modules.install(app)
     menu.install(app)
     display.install(app)
+    list_rows.install(app)
     headers.install(app)
     compact.install(app)
     inputs.install(app)

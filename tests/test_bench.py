@@ -46,6 +46,26 @@ def test_compact_keeps_what_a_browser_renders():
     assert compact(b"<p>one line</p>") == b"<p>one line</p>"
 
 
+def test_list_rows_written_in_one_pass_show_what_the_template_showed(as_user):
+    """The rows of a list page come from core.web.list_rows, not from Jinja: each cell as ``{{ }}`` shows it
+    (escaped, dates as 2012年3月5日, nothing for an empty value), each row's buttons linking to its own record."""
+    admin = as_user("admin")
+    unit = admin.get("/api/v1/unit/", params={"q": "(filters:!((col:code,opr:eq,value:'440606')))"}).json()["ids"][0]
+    title = '<img src=x onerror="alert(1)">行' + uuid.uuid4().hex[:6]
+    note = admin.post("/api/v1/memonote/", json={"title": title, "noted_on": "2012-03-05", "unit": unit}).json()["id"]
+    html = admin.get("/memonoteview/list/", params={"_flt_0_title": title[-8:]}).text
+    table = html[html.index('<table class="table table-bordered table-hover"'):]
+    row = table[table.index("</thead>"):table.index("</table>")]
+    assert row.count("<tr>") == 1
+    assert "<img" not in row and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;行" in row
+    assert "<td>2012年3月5日</td>" in row and "<td>None</td>" not in row
+    for action, title_text in (("show", "查看记录"), ("edit", "编辑记录")):
+        assert f'href="/memonoteview/{action}/{note}" class="btn btn-sm btn-default" data-toggle="tooltip" rel="tooltip"' \
+               f' title="{title_text}"' in row
+    assert f'data-delete="/memonoteview/delete/{note}" title="删除记录"><span class="sr-only">删除</span>' in row
+    assert admin.post(f"/memonoteview/delete/{note}", data={}).status_code in (200, 302)
+
+
 def test_list_page_is_light_and_its_delete_button_still_asks_and_deletes(browser, live, as_user, app):  # noqa: F811
     admin = as_user("admin")
     unit = admin.get("/api/v1/unit/", params={"q": "(filters:!((col:code,opr:eq,value:'440606')))"}).json()["ids"][0]

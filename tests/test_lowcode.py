@@ -334,3 +334,30 @@ def test_browser_adds_a_field_and_sees_it_in_form_filter_and_export(browser, liv
         assert "服务对象" in [c.value for c in wb.worksheets[0][1]]
     finally:
         page.close()
+
+
+def test_the_definitions_version_kept_between_requests_follows_writes_from_elsewhere(app):
+    """Every request asks which version of the definitions holds (so that every worker reloads changed
+    fields, lists and checks): kept between requests while nothing is written anywhere, no query of its
+    own; a change written from another connection — another gunicorn worker's — is seen by the next."""
+    from core.lowcode import registry
+    from core.lowcode.models import LowcodeState
+
+    def version() -> tuple[int, list[str]]:
+        with app.test_request_context("/"):
+            with statements_of(app.appbuilder.session.get_bind()) as seen:
+                v = registry.version()
+            app.appbuilder.session.remove()
+        return v, [s for s in seen if "qqh_lowcode_state" in s]
+
+    before, _ = version()
+    assert version() == (before, [])  # kept: the write counter only
+    other = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])  # not the app's engine: another process's
+    try:
+        with other.begin() as c:
+            c.execute(sa.update(LowcodeState).values(version=LowcodeState.version + 1))
+        after, read = version()
+        assert after == before + 1 and read  # read again
+        assert version() == (after, [])
+    finally:
+        other.dispose()

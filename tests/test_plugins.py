@@ -304,3 +304,35 @@ def test_a_plugin_for_another_api_is_named_so_when_its_hooks_or_imports_do_not_f
     assert re.match(r"Plugin 'newer' could not be imported \(ImportError: cannot import name 'qqh_no_such_name' "
                     r"from 'core\.api'.*\); it may be made for another core API than this core's API 0\.\d+ "
                     r"\(core\.api\.API_VERSION; see its Manifest\.api\): fix or uninstall it", str(exc.value))
+
+
+def test_a_module_switched_off_elsewhere_shows_at_the_next_request(app, as_user):
+    """What a unit switched off is kept between requests while nothing is written anywhere (checked
+    against the write counter, one query shared with the to-do list); a switch written from another
+    connection — another gunicorn worker's — closes the module's pages at the very next request, and
+    opening it again reopens them."""
+    import sqlalchemy as sa
+
+    from core.tenancy.modules import UnitModule
+    from core.tenancy.units import unit_by_code
+
+    fs = as_user("fs_clerk")
+    assert fs.get("/memonoteview/list/").status_code == 200
+    assert fs.get("/memonoteview/list/").status_code == 200  # kept
+    with app.app_context():
+        foshan = unit_by_code(app.appbuilder.session, "440600").id
+        other = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])  # not the app's engine: another process's
+    table = UnitModule.__table__
+    try:
+        with other.begin() as c:
+            c.execute(table.insert().values(unit_id=foshan, plugin="memo", enabled=False))
+        assert fs.get("/memonoteview/list/").status_code == 404
+        assert "memonoteview" not in fs.get("/todo/").text  # nor in the menu
+        assert as_user("sz_clerk").get("/memonoteview/list/").status_code == 200  # 深圳's is not 佛山's
+        with other.begin() as c:
+            c.execute(table.update().where(table.c.unit_id == foshan, table.c.plugin == "memo").values(enabled=True))
+        assert fs.get("/memonoteview/list/").status_code == 200
+    finally:
+        with other.begin() as c:
+            c.execute(table.delete().where(table.c.unit_id == foshan, table.c.plugin == "memo"))
+        other.dispose()

@@ -68,6 +68,7 @@ FIGURE_TABLE = "qqh_kpi_figure"
 UNIT_TABLE = "qqh_unit"
 SINCE_START = datetime.date(1, 1, 1)  # "no lower bound": the window starts with the check itself
 BUMPED = "qqh_kpi_bumped"  # connection info: tables bumped in the current transaction
+COUNTED = "qqh_write_counter"  # connection info: the write counter as this transaction read it
 _NOT_TRACKED = {VERSION_TABLE, FIGURE_TABLE, "alembic_version"}
 _WRITE_RE = re.compile(r"^\s*(?:insert\s+(?:or\s+\w+\s+)?into|update(?:\s+only)?|delete\s+from)\s+\"?([A-Za-z_][\w]*)\"?",
                        re.IGNORECASE)
@@ -180,6 +181,7 @@ def _before_execute(conn, clauseelement, multiparams, params, execution_options)
 def _bump_at_commit(conn) -> None:
     """Bump the versions of the tables the transaction wrote, in it, right
     before COMMIT: the data and the bump land together or not at all."""
+    conn.info.pop(COUNTED, None)
     names = sorted(conn.info.pop(BUMPED, None) or ())
     if names:
         _bump_raw(conn, names)
@@ -187,6 +189,7 @@ def _bump_at_commit(conn) -> None:
 
 def _forget(conn, *_args) -> None:
     conn.info.pop(BUMPED, None)
+    conn.info.pop(COUNTED, None)
 
 
 # the transaction was taken back: nothing to bump (a savepoint rolled back keeps what was
@@ -198,17 +201,23 @@ event.listen(Engine, "rollback", _forget)
 def _checkin(_dbapi_connection, record):
     if record is not None:
         record.info.pop(BUMPED, None)
+        record.info.pop(COUNTED, None)
 
 
 def write_counter(session) -> int | None:
     """A number that grows with every committed write to any tracked table (the sum of the table
     versions, across every process): the same number twice means nothing was written in between.
-    None when the version table is missing or this transaction wrote something itself. One query."""
+    None when the version table is missing or this transaction wrote something itself. One query per
+    transaction: what a request keeps between requests (the to-do list, the modules a unit switched
+    off, the low-code definitions' version) is checked against the one number, read before any of it."""
     conn = session.connection()
     if conn.info.get(BUMPED) or not _has_version_table(conn):
         return None
-    vt = KpiTableVersion.__table__
-    return int(conn.execute(select(func.coalesce(func.sum(vt.c.version), 0))).scalar())
+    counted = conn.info.get(COUNTED)
+    if counted is None:
+        vt = KpiTableVersion.__table__
+        counted = conn.info[COUNTED] = int(conn.execute(select(func.coalesce(func.sum(vt.c.version), 0))).scalar())
+    return counted
 
 
 def wrote_in_transaction(session) -> bool:

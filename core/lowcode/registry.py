@@ -97,12 +97,27 @@ def version(session=None) -> int:
         box = unwritten(session, "qqh_lowcode_version")
         if "v" in box:
             return box["v"]
-    with session.no_autoflush:
-        v = session.execute(select(LowcodeState.version).where(LowcodeState.id == 1)).scalar() or 0
+    v = _kept_version(session)
     if has_request_context():
         g._qqh_lowcode_version = v
     elif box is not None:
         box["v"] = v
+    return v
+
+
+def _kept_version(session) -> int:
+    """The definitions' version, as last read in this process while nothing was written anywhere
+    since (core.kpi.live.write_counter, read once per transaction, before it)."""
+    from core.kpi.live import write_counter
+
+    with session.no_autoflush:
+        counter = write_counter(session)
+        kept = current_app.extensions.get("qqh_lowcode_kept") if counter is not None else None
+        if kept is not None and kept[0] == counter:
+            return kept[1]
+        v = session.execute(select(LowcodeState.version).where(LowcodeState.id == 1)).scalar() or 0
+    if counter is not None:
+        current_app.extensions["qqh_lowcode_kept"] = (counter, v)
     return v
 
 

@@ -82,6 +82,33 @@ def off_by_unit(session, units) -> dict[int, set[str]]:
     return out
 
 
+# What units switched off, as last read in this process, while nothing was written anywhere since
+# (core.kpi.live.write_counter: read once per transaction, shared with the to-do list and the low-code
+# definitions): every request asks it for its user's unit before anything else. unit path → (counter,
+# plugins off); bounded: emptied when it holds KEPT_UNITS units.
+KEPT_UNITS = 4096
+
+
+def kept_switched_off(session, unit: Unit | None) -> set[str]:
+    """:func:`switched_off`, kept between requests while no write happened anywhere."""
+    from core.kpi.live import write_counter
+
+    if unit is None:
+        return set()
+    counter = write_counter(session)
+    if counter is None:
+        return switched_off(session, unit)
+    kept = current_app.extensions.setdefault("qqh_off_kept", {})
+    hit = kept.get(unit.path)
+    if hit is not None and hit[0] == counter:
+        return set(hit[1])
+    off = switched_off(session, unit)
+    if len(kept) >= KEPT_UNITS:
+        kept.clear()
+    kept[unit.path] = (counter, frozenset(off))
+    return off
+
+
 def current_switched_off() -> set[str]:
     if not has_request_context():
         return set()
@@ -89,7 +116,7 @@ def current_switched_off() -> set[str]:
         from core.tenancy.scope import current_user
 
         user = current_user()
-        g._qqh_off = switched_off(current_app.appbuilder.session, getattr(user, "unit", None))
+        g._qqh_off = kept_switched_off(current_app.appbuilder.session, getattr(user, "unit", None))
     return g._qqh_off
 
 
