@@ -104,16 +104,20 @@ def main():
         pages = [("HTML list page", client, "/memonoteview/list/"), ("REST list", client, "/api/v1/memonote/?q=(page_size:25)")]
         if django_client:
             pages.append(("Django admin", django_client(user), "/admin/djangoside/note/"))
+        sizes, times = {}, {label: [] for label, _c, _p in pages}
         for label, c, path in pages:
             r = c.get(path)
             assert r.status_code == 200, (path, r.status_code)
-            size = len(r.data if hasattr(r, "data") else r.content)
-            times = []
-            for _ in range(args.repeat):
+            sizes[label] = len(r.data if hasattr(r, "data") else r.content)
+        # in turns (ours, Django's, ours, …): on a shared machine, whose speed changes from one second to
+        # the next, both sides then see the same machine
+        for _ in range(args.repeat):
+            for label, c, path in pages:
                 t = time.perf_counter()
                 c.get(path)
-                times.append((time.perf_counter() - t) * 1000)
-            report(user, label, times, size, medians)
+                times[label].append((time.perf_counter() - t) * 1000)
+        for label, _c, _p in pages:
+            report(user, label, times[label], sizes[label], medians)
         for label, (times, size) in fab.get(user, {}).items():
             report(user, label, times, size, medians)
     print("ratios (median):")

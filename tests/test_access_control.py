@@ -293,3 +293,49 @@ def test_anonymous_visitors_hold_no_permission_even_if_granted_to_public(app, li
         finally:
             for pv in granted:
                 sm.del_permission_role(public, pv)
+
+
+def test_the_user_kept_between_requests_follows_writes_from_elsewhere(app, as_user, as_token, make_user):
+    """Every request's user (with unit, roles, groups) is kept between requests while nothing is written
+    anywhere — no query of its own —; a change written from another connection (another gunicorn worker's,
+    a script's) holds at the very next request: a user switched off is out, a user moved to another unit
+    sees that unit's records, a password change (valid_after) ends the tokens issued before it."""
+    import datetime
+
+    import sqlalchemy as sa
+
+    from core.tenancy.security import QqhUser
+    from core.tenancy.units import Unit
+
+    pk, name = make_user("440606", "clerk")  # 顺德区
+    cookie, token = as_user(name), as_token(name)
+    assert cookie.get("/todo/").status_code == 200 and cookie.get("/todo/").status_code == 200  # kept
+    assert token.get("/api/v1/todo/").status_code == 200
+    users = QqhUser.__table__
+    with app.app_context():
+        other = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])  # not the app's engine: another process's
+    try:
+        with other.begin() as c:
+            c.execute(users.update().where(users.c.id == pk).values(active=False))
+        assert cookie.get("/todo/", allow_redirects=False).status_code == 302  # to the login page
+        assert token.get("/api/v1/todo/").status_code == 401
+        with other.begin() as c:
+            c.execute(users.update().where(users.c.id == pk).values(active=True))
+        assert cookie.get("/todo/").status_code == 200
+
+        def unit_seen() -> str:
+            r = cookie.get("/api/v1/unit/", params={"q": "(page_size:1,order_column:depth,order_direction:asc)"})
+            assert r.status_code == 200, r.text[:300]
+            return r.json()["result"][0]["code"]
+
+        assert unit_seen() == "440606"
+        with other.begin() as c:
+            nanhai = c.execute(sa.select(Unit.__table__.c.id).where(Unit.__table__.c.code == "440605")).scalar()
+            c.execute(users.update().where(users.c.id == pk).values(unit_id=nanhai))
+        assert unit_seen() == "440605"
+        with other.begin() as c:
+            c.execute(users.update().where(users.c.id == pk).values(
+                valid_after=datetime.datetime.utcnow() + datetime.timedelta(seconds=5)))  # as accounts.revoke writes it
+        assert token.get("/api/v1/todo/").status_code == 401
+    finally:
+        other.dispose()

@@ -285,11 +285,8 @@ def install_jwt(jwt_manager) -> None:
         sub = str(payload.get("sub", ""))
         if not sub.isdigit():
             return True
-        from core.tenancy.security import QqhUser
-
-        valid_after = current_app.appbuilder.session.execute(
-            select(QqhUser.valid_after).where(QqhUser.id == int(sub))
-        ).scalar_one_or_none()
+        user = current_app.appbuilder.sm.get_user_by_id(int(sub))  # kept between requests: no query of its own
+        valid_after = user.valid_after if user is not None else None
         issued = payload.get(TOKEN_AUTH_CLAIM, payload.get("iat", 0))
         return valid_after is not None and issued < _epoch(valid_after)
 

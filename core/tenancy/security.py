@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.security.decorators import permission_name
@@ -18,7 +18,8 @@ from wtforms import StringField
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import DateTime, ForeignKey, Integer
 from wtforms.validators import DataRequired
-from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
+from sqlalchemy.orm.util import identity_key
 
 from core.values import clock
 from core.tenancy import accounts
@@ -470,6 +471,44 @@ class QqhRoleModelView(RoleModelView):
 _USER_WITH = (joinedload(QqhUser.unit), joinedload(QqhUser.roles), joinedload(QqhUser.groups))
 
 
+# The user of every request, as last read in this process while nothing was written anywhere since
+# (core.kpi.live.write_counter: read once per transaction, before the user): a detached copy with its
+# unit, roles and groups, merged into the request's session without a query (SQLAlchemy's
+# merge(load=False)); the request changes its own instance, never the copy. A write anywhere — a role
+# granted, a user switched off, a password changed, on any worker — is seen at the next request.
+# user id → (counter, copy); bounded: emptied when it holds KEPT_USERS users.
+KEPT_USERS = 2000
+
+
+def kept_user(session, model, pk):
+    from core.kpi.live import write_counter
+
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    counter = write_counter(session)
+    if counter is None or session.identity_map.get(identity_key(model, pk)) is not None:
+        # in the session already (maybe changed, not yet written): that one, as session.get gives it
+        return session.get(model, pk, options=_USER_WITH)
+    kept = current_app.extensions.setdefault("qqh_users_kept", {})
+    hit = kept.get(pk)
+    if hit is not None and hit[0] == counter:
+        return session.merge(hit[1], load=False)
+    user = session.get(model, pk, options=_USER_WITH)
+    if user is not None and not session.is_modified(user):
+        scratch = Session()  # no database: only to hold the copy while it is made
+        try:
+            copy = scratch.merge(user, load=False)
+            scratch.expunge_all()
+        finally:
+            scratch.close()
+        if len(kept) >= KEPT_USERS:
+            kept.clear()
+        kept[pk] = (counter, copy)
+    return user
+
+
 class QqhSecurityManager(SecurityManager):
     user_model = QqhUser
     authdbview = QqhAuthDBView
@@ -490,8 +529,11 @@ class QqhSecurityManager(SecurityManager):
         return (view_name, permission_name) in PUBLIC_PERMISSIONS
 
     def get_user_by_id(self, pk):
-        """The user with their unit, roles and groups in one statement (every request reads all four:
-        the scope, the menu's permissions; lazily loaded they were four statements)."""
+        """The user with their unit, roles and groups (every request reads all four: the scope, the
+        menu's permissions): in a request, kept between requests while nothing is written anywhere
+        (:func:`kept_user`); otherwise one statement."""
+        if has_request_context():
+            return kept_user(self.session, self.user_model, pk)
         return self.session.get(self.user_model, pk, options=_USER_WITH)
 
     # -- accounts (core/tenancy/accounts.py) --
