@@ -20,6 +20,7 @@ from core.web import headers
 from core.web import inputs
 from core.web import list_rows
 from core.web import menu
+from core.web import static_urls
 from core.tenancy import modules
 from core.web import compact
 from core.config import build_config
@@ -104,6 +105,7 @@ def create_app(overrides: dict | None = None, registry: PluginRegistry | None = 
     menu.install(app)
     display.install(app)
     list_rows.install(app)
+    static_urls.install(app)
     headers.install(app)
     compact.install(app)
     inputs.install(app)

@@ -87,3 +87,15 @@ def test_list_page_is_light_and_its_delete_button_still_asks_and_deletes(browser
     finally:
         page.close()
     assert admin.get(f"/api/v1/memonote/{note}").status_code == 404
+
+
+def test_static_urls_built_once_follow_the_script_root(app):
+    """A page's static links are built once per script root (core/web/static_urls.py): served under a
+    prefix (SCRIPT_NAME, as behind a reverse proxy's /qqh/), the same page links the prefixed files."""
+    client = app.test_client()
+    plain = client.get("/login/").text
+    prefixed = client.get("/login/", base_url="http://localhost/qqh/").text
+    assert 'href="/static/appbuilder/css/bootstrap.min.css"' in plain
+    assert 'href="/qqh/static/appbuilder/css/bootstrap.min.css"' in prefixed
+    assert 'href="/static/appbuilder/css/bootstrap.min.css"' not in prefixed
+    assert 'href="/static/appbuilder/css/bootstrap.min.css"' in client.get("/login/").text

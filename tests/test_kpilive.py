@@ -14,6 +14,7 @@ from sqlalchemy import delete, insert, select, update
 
 from core.kpi import engine as kpi
 from core.kpi import live as kpilive
+from core.tenancy import versions
 from core.kpi.engine import KpiCheck, KpiTarget
 from core.tenancy.units import Unit, compute_path, move_unit
 from core.testing import statements_of
@@ -211,7 +212,7 @@ def test_writes_bump_their_tables_version_in_their_transaction(app):
 
     with app.app_context():
         s = app.appbuilder.session
-        vt = kpilive.KpiTableVersion.__table__
+        vt = versions.TableVersion.__table__
 
         def version():
             return s.execute(select(vt.c.version).where(vt.c.table_name == "memo_note")).scalar() or 0
@@ -222,9 +223,9 @@ def test_writes_bump_their_tables_version_in_their_transaction(app):
         s.flush()
         s.execute(update(MemoNote).where(MemoNote.title == "x").values(title="y"))
         assert version() == before  # bumped at commit, in the same transaction
-        assert kpilive.wrote_in_transaction(s)
+        assert versions.wrote_in_transaction(s)
         s.rollback()  # taken back with the data
-        assert version() == before and not kpilive.wrote_in_transaction(s)
+        assert version() == before and not versions.wrote_in_transaction(s)
         s.add(MemoNote(title="z", noted_on=D(YEAR, 1, 1), unit_id=unit_id))
         s.flush()
         s.execute(delete(MemoNote).where(MemoNote.title == "z"))

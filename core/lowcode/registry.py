@@ -85,37 +85,38 @@ def _session():
 
 
 def version(session=None) -> int:
-    """The version of the definitions (read once per request; outside a
-    request once per transaction: an import's job checks 10,000 rows)."""
-    if has_request_context() and "_qqh_lowcode_version" in g:
-        return g._qqh_lowcode_version
-    session = session or _session()
-    box = None
-    if not has_request_context():
-        from core.tenancy.locks import unwritten
-
-        box = unwritten(session, "qqh_lowcode_version")
-        if "v" in box:
-            return box["v"]
-    v = _kept_version(session)
+    """The version of the definitions: in a request read once, and kept between requests while
+    nothing is written anywhere (:func:`_kept_version`); outside a request once per transaction (an
+    import's job checks 10,000 rows)."""
     if has_request_context():
-        g._qqh_lowcode_version = v
-    elif box is not None:
-        box["v"] = v
-    return v
+        if "_qqh_lowcode_version" not in g:
+            g._qqh_lowcode_version = _kept_version(session or _session())
+        return g._qqh_lowcode_version
+    from core.tenancy.locks import unwritten
+
+    session = session or _session()
+    box = unwritten(session, "qqh_lowcode_version")
+    if "v" not in box:
+        box["v"] = _read_version(session)
+    return box["v"]
+
+
+def _read_version(session) -> int:
+    with session.no_autoflush:
+        return session.execute(select(LowcodeState.version).where(LowcodeState.id == 1)).scalar() or 0
 
 
 def _kept_version(session) -> int:
     """The definitions' version, as last read in this process while nothing was written anywhere
-    since (core.kpi.live.write_counter, read once per transaction, before it)."""
-    from core.kpi.live import write_counter
+    since (the write counter, read once per transaction, before it)."""
+    from core.tenancy.versions import write_counter
 
     with session.no_autoflush:
         counter = write_counter(session)
-        kept = current_app.extensions.get("qqh_lowcode_kept") if counter is not None else None
-        if kept is not None and kept[0] == counter:
-            return kept[1]
-        v = session.execute(select(LowcodeState.version).where(LowcodeState.id == 1)).scalar() or 0
+    kept = current_app.extensions.get("qqh_lowcode_kept") if counter is not None else None
+    if kept is not None and kept[0] == counter:
+        return kept[1]
+    v = _read_version(session)
     if counter is not None:
         current_app.extensions["qqh_lowcode_kept"] = (counter, v)
     return v

@@ -142,7 +142,7 @@ def _items(user) -> list[dict]:
 
 
 # The current user's items as last computed in this process, while nothing was written anywhere since
-# (core.kpi.live.write_counter, one query, against the five or so of the sources): the navbar's count is
+# (core.tenancy.versions.write_counter, one query, against the five or so of the sources): the navbar's count is
 # on every page and cost a list page a third of its time. Keyed by everything else the items depend
 # on: the user, their unit and roles, the units' switched-off modules, the day, the language, the
 # script root of the links. Kept with the app (its database's numbers only); bounded: emptied when it holds
@@ -154,7 +154,7 @@ def _kept_items(user) -> list[dict]:
     from flask import request
     from flask_babel import get_locale
 
-    from core.kpi.live import write_counter
+    from core.tenancy.versions import write_counter
     from core.tenancy import modules
 
     counter = write_counter(current_app.appbuilder.session)

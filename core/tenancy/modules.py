@@ -83,7 +83,7 @@ def off_by_unit(session, units) -> dict[int, set[str]]:
 
 
 # What units switched off, as last read in this process, while nothing was written anywhere since
-# (core.kpi.live.write_counter: read once per transaction, shared with the to-do list and the low-code
+# (core.tenancy.versions.write_counter: read once per transaction, shared with the to-do list and the low-code
 # definitions): every request asks it for its user's unit before anything else. unit path → (counter,
 # plugins off); bounded: emptied when it holds KEPT_UNITS units.
 KEPT_UNITS = 4096
@@ -91,7 +91,7 @@ KEPT_UNITS = 4096
 
 def kept_switched_off(session, unit: Unit | None) -> set[str]:
     """:func:`switched_off`, kept between requests while no write happened anywhere."""
-    from core.kpi.live import write_counter
+    from core.tenancy.versions import write_counter
 
     if unit is None:
         return set()

@@ -472,7 +472,7 @@ _USER_WITH = (joinedload(QqhUser.unit), joinedload(QqhUser.roles), joinedload(Qq
 
 
 # The user of every request, as last read in this process while nothing was written anywhere since
-# (core.kpi.live.write_counter: read once per transaction, before the user): a detached copy with its
+# (core.tenancy.versions.write_counter: read once per transaction, before the user): a detached copy with its
 # unit, roles and groups, merged into the request's session without a query (SQLAlchemy's
 # merge(load=False)); the request changes its own instance, never the copy. A write anywhere — a role
 # granted, a user switched off, a password changed, on any worker — is seen at the next request.
@@ -481,7 +481,7 @@ KEPT_USERS = 2000
 
 
 def kept_user(session, model, pk):
-    from core.kpi.live import write_counter
+    from core.tenancy.versions import write_counter
 
     try:
         pk = int(pk)
