@@ -92,6 +92,7 @@ SIGNATURES = {
     f"{IF}:SQLAInterface._get_base_query": "self, query, filters, order_column, order_direction",
     f"{IF}:SQLAInterface.apply_filters": "self, query, filters",
     f"{IF}:SQLAInterface.query_count": "self, query, filters, select_columns",
+    f"{IF}:SQLAInterface._apply_inner_all": "self, query, filters, order_column, order_direction, page, page_size, select_columns, aliases_mapping",
     f"{API}:ModelRestApi._init_model_schemas": "self",
     f"{API}:ModelRestApi._gen_labels_columns": "self, list_columns",
     f"{API}:ModelRestApi._init_titles": "self",
@@ -269,7 +270,7 @@ def test_blocks_core_overrides_exist_in_fab(name):
 # private attributes reached only through core/fab's named functions
 ROUTED = ("._base_filters", "._has_view_access(", "._builtin_roles", "._get_authenticated_user(", "._create_api_spec(",
           "_cv_app", "_flask_babel", "_get_current_context", "._get_related_views_widgets(", "._fill_form_exclude_cols(",
-          "._register_urls", "._init_forms")
+          "._register_urls", "._init_forms", "._apply_inner_all(")
 
 
 def test_private_names_go_through_core_fab():

@@ -5,6 +5,7 @@ Users (tests/conftest.py): fs_clerk 佛山 440600, sd_clerk 顺德区 440606,
 sz_clerk 深圳 440300, fs_inspector 佛山 (read only), fs_admin 佛山 unit admin."""
 
 import csv
+import datetime
 import os
 import uuid
 
@@ -174,7 +175,7 @@ def test_subtree_filter_is_one_query_whatever_the_size_of_the_tree(app, as_user,
         client.get("/api/v1/memonote/")  # warm caches
         stmts = count_statements(app, lambda: client.get("/api/v1/memonote/"))
         counts[user] = len([s for s in stmts if "memo_note" in s])
-    assert counts["fs_clerk"] == counts["sd_clerk"] == counts["sz_clerk"] == 2  # the count and the page
+    assert counts["fs_clerk"] == counts["sd_clerk"] == counts["sz_clerk"] == 1  # the page (its count kept: memo_note unwritten)
     stmt = [s for s in count_statements(app, lambda: as_user("fs_clerk").get("/api/v1/memonote/")) if "memo_note" in s][-1]
     assert "qqh_unit.path >=" in stmt  # the subtree is a sub-select on the indexed path, not a list of ids
 
@@ -310,3 +311,46 @@ def test_menu_is_kept_only_for_built_in_roles(app):
         g._qqh_user, g._qqh_off = user("clerk"), {"memo"}
         menu.navbar_menu()
         assert list(app.extensions["qqh_menu_cache"]) == [menu._key()] and "memo" in menu._key()[2]
+
+
+def test_a_kept_record_count_follows_writes_from_elsewhere(app, as_user, unit_ids):
+    """A list's record count is kept between requests while none of the tables its statement reads is
+    written (core.tenancy.versions.kept_count), per subtree and per search; a note written from another
+    connection — another gunicorn worker's, a script's — counts at the very next request, in the REST
+    list and the page's 记录数目 alike, for the units above it only."""
+    import re
+
+    import sqlalchemy as sa
+
+    from tests.memo_plugin.models import MemoNote
+
+    title = "计数" + uuid.uuid4().hex[:8]
+    fs, sz = as_user("fs_clerk"), as_user("sz_clerk")
+
+    def count(client, search: str = "") -> int:
+        q = f"(filters:!((col:title,opr:ct,value:'{search}')),page_size:1)" if search else "(page_size:1)"
+        r = client.get("/api/v1/memonote/", params={"q": q})
+        assert r.status_code == 200, r.text[:300]
+        return r.json()["count"]
+
+    def page_count(client) -> int:
+        m = re.search(r"<strong>记录数目:</strong>\s*(\d+)", client.get("/memonoteview/list/").text)
+        assert m
+        return int(m.group(1))
+
+    before = {"fs": count(fs), "sz": count(sz), "fs page": page_count(fs)}
+    assert count(fs) == before["fs"] and count(fs, title) == 0  # kept, and a search counted on its own
+    notes = MemoNote.__table__
+    with app.app_context():
+        other = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])  # not the app's engine: another process's
+    try:
+        with other.begin() as c:
+            c.execute(notes.insert().values(title=title, noted_on=datetime.date(2012, 3, 5), unit_id=unit_ids["440606"],
+                                            created_on=datetime.datetime(2012, 3, 5), changed_on=datetime.datetime(2012, 3, 5)))
+        assert count(fs) == before["fs"] + 1 and count(fs, title) == 1 and page_count(fs) == before["fs page"] + 1
+        assert count(sz) == before["sz"]  # 深圳's count is not 佛山's
+        with other.begin() as c:
+            c.execute(notes.delete().where(notes.c.title == title))
+        assert count(fs) == before["fs"] and count(fs, title) == 0 and page_count(fs) == before["fs page"]
+    finally:
+        other.dispose()

@@ -44,10 +44,8 @@ from flask_appbuilder import Model
 from sqlalchemy import Date, Float, Index, Integer, String, bindparam, func, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql import visitors
-from sqlalchemy.sql.selectable import TableClause
 
-from core.tenancy.versions import NOT_TRACKED, TableVersion, has_version_table, wrote_in_transaction
+from core.tenancy.versions import NOT_TRACKED, TableVersion, has_version_table, tables_read, wrote_in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +74,6 @@ class KpiFigure(Model):
 
 
 # -- what a check reads ------------------------------------------------------------------
-def tables_read(stmt) -> set[str]:
-    """Every table named anywhere in ``stmt`` (subqueries included)."""
-    return {e.name for e in visitors.iterate(stmt) if isinstance(e, TableClause) and getattr(e, "name", None)}
-
-
 _compiled: dict[tuple, tuple[str, frozenset]] = {}  # (dialect, statement structure) → (SQL, tables read)
 
 

@@ -37,6 +37,9 @@ Name                                        Library   Used by                   
 ``apply_filters``, ``query_count``                    lowcode.FieldInterface (and a    other units' records
                                                       plugin's interface that steps
                                                       around scope: issue 15.1)
+``SQLAInterface._apply_inner_all``          FAB       :func:`counted_query`            a kept count counts another query than
+                                                      (scoping.ScopedInterface         the list shows: a wrong Record Count
+                                                      .query_count)
 ``ModelRestApi._init_model_schemas``,       FAB       scoping.ScopedModelRestApi       REST schemas without Chinese messages,
 ``_gen_labels_columns``, ``_init_titles``,                                             labels, titles; pickers unscoped
 ``_get_field_info``
@@ -168,6 +171,12 @@ def apply() -> None:
 def base_filters(view):
     """The view's base filters (FAB's ``BaseModelView._base_filters``)."""
     return view._base_filters
+
+
+def counted_query(interface, query, filters, select_columns):
+    """The query FAB's ``SQLAInterface.query_count`` counts: filtered and joined, neither ordered
+    nor paged (FAB's ``_apply_inner_all``)."""
+    return interface._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})
 
 
 def has_view_access(sm, user, permission: str, view_name: str) -> bool:
