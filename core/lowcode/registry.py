@@ -109,17 +109,10 @@ def _read_version(session) -> int:
 def _kept_version(session) -> int:
     """The definitions' version, as last read in this process while nothing was written anywhere
     since (the write counter, read once per transaction, before it)."""
-    from core.tenancy.versions import write_counter
+    from core.tenancy.versions import kept_while_unwritten
 
-    with session.no_autoflush:
-        counter = write_counter(session)
-    kept = current_app.extensions.get("qqh_lowcode_kept") if counter is not None else None
-    if kept is not None and kept[0] == counter:
-        return kept[1]
-    v = _read_version(session)
-    if counter is not None:
-        current_app.extensions["qqh_lowcode_kept"] = (counter, v)
-    return v
+    store = current_app.extensions.setdefault("qqh_lowcode_kept", {})
+    return kept_while_unwritten(session, store, "version", lambda: _read_version(session), 1)
 
 
 def state(session=None) -> LowcodeState:

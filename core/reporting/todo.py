@@ -142,7 +142,7 @@ def _items(user) -> list[dict]:
 
 
 # The current user's items as last computed in this process, while nothing was written anywhere since
-# (core.tenancy.versions.write_counter, one query, against the five or so of the sources): the navbar's count is
+# (core.tenancy.versions.kept_while_unwritten: no query of its own, against the five or so of the sources): the navbar's count is
 # on every page and cost a list page a third of its time. Keyed by everything else the items depend
 # on: the user, their unit and roles, the units' switched-off modules, the day, the language, the
 # script root of the links. Kept with the app (its database's numbers only); bounded: emptied when it holds
@@ -154,23 +154,14 @@ def _kept_items(user) -> list[dict]:
     from flask import request
     from flask_babel import get_locale
 
-    from core.tenancy.versions import write_counter
     from core.tenancy import modules
+    from core.tenancy.versions import kept_while_unwritten
 
-    counter = write_counter(current_app.appbuilder.session)
-    if counter is None:
-        return _items(user)
-    kept_items = current_app.extensions.setdefault("qqh_todo_kept", {})
+    store = current_app.extensions.setdefault("qqh_todo_kept", {})
     key = (user.id, getattr(user, "unit_id", None), tuple(sorted(r.name for r in user.roles)),
            tuple(sorted(modules.current_switched_off())), clock.today(), str(get_locale()), request.script_root)
-    kept = kept_items.get(key)
-    if kept is not None and kept[0] == counter:
-        return [dict(i) for i in kept[1]]
-    items = _items(user)
-    if len(kept_items) >= KEPT_USERS:
-        kept_items.clear()
-    kept_items[key] = (counter, [dict(i) for i in items])
-    return items
+    items = kept_while_unwritten(current_app.appbuilder.session, store, key, lambda: tuple(_items(user)), KEPT_USERS)
+    return [dict(i) for i in items]  # the caller's own copies
 
 
 def todo_count(user=None) -> int:

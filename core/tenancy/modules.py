@@ -91,22 +91,12 @@ KEPT_UNITS = 4096
 
 def kept_switched_off(session, unit: Unit | None) -> set[str]:
     """:func:`switched_off`, kept between requests while no write happened anywhere."""
-    from core.tenancy.versions import write_counter
+    from core.tenancy.versions import kept_while_unwritten
 
     if unit is None:
         return set()
-    counter = write_counter(session)
-    if counter is None:
-        return switched_off(session, unit)
-    kept = current_app.extensions.setdefault("qqh_off_kept", {})
-    hit = kept.get(unit.path)
-    if hit is not None and hit[0] == counter:
-        return set(hit[1])
-    off = switched_off(session, unit)
-    if len(kept) >= KEPT_UNITS:
-        kept.clear()
-    kept[unit.path] = (counter, frozenset(off))
-    return off
+    store = current_app.extensions.setdefault("qqh_off_kept", {})
+    return set(kept_while_unwritten(session, store, unit.path, lambda: frozenset(switched_off(session, unit)), KEPT_UNITS))
 
 
 def current_switched_off() -> set[str]:

@@ -175,6 +175,24 @@ def write_counter(session) -> int | None:
     return None if versions is None else sum(versions.values())
 
 
+def kept_while_unwritten(session, store: dict, key, compute, limit: int):
+    """``compute()``, kept in ``store`` (a dict of the app's) under ``key`` while nothing is written
+    anywhere (:func:`write_counter`, read before ``compute`` reads anything); ``store`` is emptied
+    when it holds ``limit`` keys. Computed every time when the counter cannot tell (None). Keep
+    values nobody changes (frozen, or copied by the caller)."""
+    counter = write_counter(session)
+    if counter is None:
+        return compute()
+    hit = store.get(key)
+    if hit is not None and hit[0] == counter:
+        return hit[1]
+    value = compute()
+    if len(store) >= limit:
+        store.clear()
+    store[key] = (counter, value)
+    return value
+
+
 def tables_read(stmt) -> set[str]:
     """Every table named anywhere in ``stmt`` (subqueries included)."""
     return {e.name for e in visitors.iterate(stmt) if isinstance(e, TableClause) and getattr(e, "name", None)}
