@@ -171,6 +171,9 @@ def build_config(instance_path: str) -> dict:
         "QQH_LOGIN_LOCK_MINUTES": _int_setting("QQH_LOGIN_LOCK_MINUTES", 15),
         "QQH_SESSION_HOURS": session_hours,
         "PERMANENT_SESSION_LIFETIME": datetime.timedelta(hours=session_hours),
+        # the cookie is sent only when the session changed: its end is fixed at login (accounts.session_valid),
+        # and a resent unchanged cookie from a slower request replaced a newer one (a form's flash was lost)
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "FAB_API_MAX_PAGE_SIZE": 500,
         "WTF_CSRF_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,

@@ -4,6 +4,7 @@ turns it off to post forms without tokens)."""
 
 import re
 import threading
+import time
 import uuid
 
 import pytest
@@ -191,3 +192,35 @@ def test_dev_server_announces_no_version(csrf_app):
         assert r.status_code == 200 and "Server" not in r.headers, r.headers
     finally:
         server.shutdown()
+
+
+def test_a_request_begun_before_a_post_does_not_drop_what_the_post_flashed(csrf_app):
+    """The browser test's phone lost its "added" message under load: a unit-picker call begun
+    before the form was posted answered after it, and its cookie (the session as it was before,
+    sent again only to slide its expiry) replaced the one carrying the message. A response that
+    changed nothing in the session sends no cookie; the session still ends QQH_SESSION_HOURS
+    after login."""
+    app, server = csrf_app
+    c, _ = login(server)
+    page = c.get("/memonoteview/add")
+    token = token_of(page.text)
+    before = c.cookies.get_dict()
+    r = c.get("/api/v1/unit/picker", params={"q": "佛山"})
+    assert r.status_code == 200 and "Set-Cookie" not in r.headers, r.headers.get("Set-Cookie")
+    c.get("/")
+    assert "Set-Cookie" not in c.get("/").headers  # the same page again: FAB assigns its page history unchanged
+
+    title = "竞态记事" + uuid.uuid4().hex[:6]
+    r = c.post("/memonoteview/add", data={"title": title, "noted_on": "2012-03-05", "unit": unit_id(c), "csrf_token": token})
+    assert r.status_code == 302, r.text[:300]
+    late = requests.get(server.url + "/api/v1/unit/picker", params={"q": "顺德"}, cookies=before, timeout=30)
+    assert late.status_code == 200
+    c.cookies.update(late.cookies)  # what a browser does with the late answer's Set-Cookie
+    listed = c.get(r.headers["Location"])
+    assert listed.status_code == 200 and "alert-success" in listed.text and title in listed.text
+
+    # the cookie still expires QQH_SESSION_HOURS after login, not after the last request
+    fresh = Client(server.url)
+    r = fresh.post("/login/", data={"username": "admin", "password": PASSWORD, "csrf_token": token_of(fresh.get("/login/").text)})
+    expires = [ck.expires for ck in fresh.cookies if ck.name == app.config["SESSION_COOKIE_NAME"]]
+    assert expires and abs(expires[0] - (time.time() + app.config["QQH_SESSION_HOURS"] * 3600)) < 120

@@ -14,12 +14,17 @@
 * The session cookie is ``SameSite=Lax`` and ``HttpOnly``; ``Secure`` when
   ``QQH_HTTPS=1`` or when the request itself came over HTTPS (behind a proxy
   that says so, with ``QQH_PROXY_COUNT=1``: core/logs.py installs ProxyFix).
+  It is sent only when the session's content changed (not when it was merely
+  assigned the same value, as FAB's page history is on every page): a slower
+  request's resent cookie replaced a newer one, and a form's flash was lost.
 
 ``install`` must run before AppBuilder registers the APIs (FAB exempts their
 blueprints only when it finds the extension).
 """
 
 from __future__ import annotations
+
+import copy
 
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
@@ -30,10 +35,22 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """``Secure`` cookies when configured, and on any request that came over HTTPS."""
+    """``Secure`` cookies when configured, and on any request that came over HTTPS; a cookie only
+    when the content changed."""
 
     def get_cookie_secure(self, app):
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+    def open_session(self, app, request):
+        opened = super().open_session(app, request)
+        if opened is not None:
+            opened.qqh_opened = copy.deepcopy(dict(opened))
+        return opened
+
+    def should_set_cookie(self, app, session):
+        if session.modified and dict(session) == getattr(session, "qqh_opened", None):
+            return False
+        return super().should_set_cookie(app, session)
 
 
 def refusal_message() -> str:
