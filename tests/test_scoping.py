@@ -354,3 +354,66 @@ def test_a_kept_record_count_follows_writes_from_elsewhere(app, as_user, unit_id
         assert count(fs) == before["fs"] and count(fs, title) == 0 and page_count(fs) == before["fs page"]
     finally:
         other.dispose()
+
+
+def test_a_large_subtree_s_page_is_read_along_its_order_and_shows_the_same_rows(app, engine_name, unit_ids):
+    """On SQLite a subtree's page ordered by an indexed column is read along that index when the
+    subtree holds many of the table's rows (its rows spread over the table: a few hundred index
+    entries find the page), and through the unit index when it holds few — the same rows, in the
+    same order, either way (ScopedInterface.query; core.tenancy.scope.read_along_order). SQLite
+    cannot tell how many units the scope's subquery yields and otherwise fetched and sorted every
+    row of 佛山's subtree for a page of 25."""
+    import sqlalchemy as sa
+    from flask import g
+
+    from core.tenancy.scope import Scope
+    from core.tenancy.units import Unit
+    from core.web.scoped_views import ScopedInterface
+    from tests.memo_plugin.models import MemoNote
+
+    title = "顺序" + uuid.uuid4().hex[:8]
+    with app.test_request_context("/"):
+        session = app.appbuilder.session
+        # 佛山's and 深圳's, some on the same day (the id breaks the tie)
+        session.add_all(MemoNote(title=f"{title} {i}", noted_on=datetime.date(2012, 1 + i % 12, 1 + i % 5),
+                                 unit_id=unit_ids[("440606", "440605", "440300")[i % 3]]) for i in range(60))
+        session.commit()
+        g._qqh_user, g._qqh_scope = None, Scope(path="440000/440600/")
+        iface = ScopedInterface(MemoNote, session)
+        total = session.query(MemoNote).count()
+        edge = int((25 * total) ** 0.5)
+        chosen = {c: iface._quicker_along_order(c, "noted_on", 0, 25) for c in (edge - 1, edge + 1)}
+        if engine_name == "sqlite":
+            assert chosen == {edge - 1: False, edge + 1: True}
+            assert iface._quicker_along_order(edge + 1, "noted_on", 3, 25) is False  # page 4 needs 4 × the reading
+            assert iface._quicker_along_order(total, "title", 0, 25) is False  # no index to walk
+        else:
+            assert set(chosen.values()) == {False}  # PostgreSQL's planner knows the subtree's size
+
+        pages = {}
+        for along in (False, True):
+            iface._quicker_along_order = lambda *a, along=along: along
+            seen = []
+
+            def record(conn, cursor, statement, parameters, context, many):
+                seen.append((statement, parameters))
+
+            sa.event.listen(session.get_bind(), "before_cursor_execute", record)
+            try:
+                count, rows = iface.query(order_column="noted_on", order_direction="desc", page=0, page_size=25)
+            finally:
+                sa.event.remove(session.get_bind(), "before_cursor_execute", record)
+            statement, parameters = [s for s in seen if "ORDER BY" in s[0] and "memo_note" in s[0]][-1]
+            assert ("unit_id + 0" in statement) is along, statement
+            if engine_name == "sqlite":
+                plan = " ".join(str(r) for r in session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+                assert ("USING INDEX ix_memo_note_noted_on" in plan) is along and ("TEMP B-TREE FOR ORDER BY" in plan) is not along, plan
+            pages[along] = (count, [(r.id, r.unit.path) for r in rows])
+        assert pages[True] == pages[False] and pages[True][1]
+        in_foshan = sa.and_(Unit.path >= "440000/440600/", Unit.path < "440000/4406000")
+        expected = session.execute(sa.select(MemoNote.id).join(Unit, Unit.id == MemoNote.unit_id).where(in_foshan)
+                                   .order_by(MemoNote.noted_on.desc(), MemoNote.id.desc()).limit(25)).scalars().all()
+        assert [i for i, _p in pages[True][1]] == expected
+        session.rollback()
+        session.execute(sa.delete(MemoNote).where(MemoNote.title.startswith(title)))
+        session.commit()

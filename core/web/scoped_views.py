@@ -20,7 +20,7 @@ from core.tenancy.versions import kept_count
 from core.web import fab
 from core.tenancy.units import Unit
 from core.tenancy.records import check_item, friendly_integrity_error
-from core.tenancy.scope import InvalidInput, _arg_id, current_scope, in_scope, scoped_get
+from core.tenancy.scope import InvalidInput, _arg_id, current_scope, in_scope, read_along_order, scoped_get
 
 class FilterInUnitSubtree(BaseFilter):
     """Records of a unit and every unit below it (the value is the unit's id;
@@ -84,6 +84,35 @@ class ScopedInterface(SQLAInterface):
         if not has_app_context():
             return counted.count()
         return kept_count(self.session, counted, current_app.extensions.setdefault("qqh_counts_kept", {}))
+
+    def query(self, filters=None, order_column="", order_direction="", page=None, page_size=None,
+              select_columns=None, outer_default_load=False):
+        """FAB's query (the count, then the page), the page read along its order's index when that
+        is the quicker way (:func:`core.tenancy.scope.read_along_order`)."""
+        query = self.session.query(self.obj)
+        count = self.query_count(query, filters, select_columns)
+        with read_along_order(self.obj, self._quicker_along_order(count, order_column, page, page_size)):
+            rows = self.apply_all(query, filters, order_column, order_direction, page, page_size,
+                                  select_columns, outer_default_load).all()
+        name = self.obj.__name__
+        if rows and not hasattr(rows[0], name):
+            return count, rows
+        return count, [getattr(r, name) for r in rows]
+
+    def _quicker_along_order(self, count: int, order_column: str, page, page_size) -> bool:
+        """On SQLite, for a subtree's list ordered by an indexed column of its own: whether walking
+        that index (about ``read × total / count`` entries to find the page's ``read`` rows, the
+        subtree's rows spread over the table) beats fetching and sorting the ``count`` rows of the
+        subtree. 佛山's 2,304 notes of 100,000, first page: 2.4 → 1.1 ms; a town's few stay on
+        the unit index."""
+        if not order_column or not has_app_context() or self.session.get_bind().dialect.name != "sqlite":
+            return False
+        table = getattr(self.obj, "__table__", None)
+        if table is None or not any(list(i.columns)[0].name == order_column for i in table.indexes):
+            return False
+        read = ((page or 0) + 1) * (page_size or count or 1)
+        total = kept_count(self.session, self.session.query(self.obj), current_app.extensions.setdefault("qqh_counts_kept", {}))
+        return count * count > read * total
 
     def _join_keeps_rows(self, relation: str) -> bool:
         prop = getattr(getattr(self.obj, relation, None), "property", None)
