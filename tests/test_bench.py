@@ -66,6 +66,35 @@ def test_list_rows_written_in_one_pass_show_what_the_template_showed(as_user):
     assert admin.post(f"/memonoteview/delete/{note}", data={}).status_code in (200, 302)
 
 
+def test_list_page_links_written_in_one_pass_are_what_fab_s_macros_wrote(app):
+    """The page links and page sizes above a list (core.web.list_rows.list_pages: one url_for for all)
+    are the markup of FAB's render_pagination and render_set_page_size, whatever the page, its size,
+    the count and the other arguments of the request (a search, an order) — escaped alike."""
+    import re
+
+    from core.web.list_rows import list_pages
+
+    def squeezed(html) -> str:
+        return re.sub(r"\s*(<|>)\s*", r"\1", str(html)).strip()
+
+    query = "/memonoteview/list/?_flt_0_title=%3Cb%3E%26&_oc_MemoNoteView=noted_on&_od_MemoNoteView=asc&page_MemoNoteView=2"
+    compared = 0
+    with app.test_request_context(query, headers={"Accept-Language": "zh"}):
+        lib = app.jinja_env.get_template("appbuilder/general/lib.html").make_module({})
+        for count in (0, 1, 25, 26, 100, 101, 240, 1000, 100_000):
+            for page_size in (25, 50, 100):
+                for page in (None, 0, 1, 2, 3, 4, 7, 39, 3999):
+                    theirs = squeezed(lib.render_pagination(page, page_size, count, "MemoNoteView")) + \
+                        squeezed(lib.render_set_page_size(page, page_size, count, "MemoNoteView"))
+                    ours = squeezed(list_pages(page, page_size, count, "MemoNoteView"))
+                    assert ours == theirs, (count, page_size, page, ours, theirs)
+                    compared += bool(theirs)
+        assert compared > 100
+        ours = str(list_pages(2, 25, 240, "MemoNoteView"))
+    assert 'href="/memonoteview/list/?_flt_0_title=%3Cb%3E%26&amp;_oc_MemoNoteView=noted_on&amp;_od_MemoNoteView=asc&amp;page_MemoNoteView=9"' in ours
+    assert '<li class="active">\n<a href="#">3</a>' in ours and "psize_MemoNoteView=100" in ours and "Page size" not in ours
+
+
 def test_list_page_is_light_and_its_delete_button_still_asks_and_deletes(browser, live, as_user, app):  # noqa: F811
     admin = as_user("admin")
     unit = admin.get("/api/v1/unit/", params={"q": "(filters:!((col:code,opr:eq,value:'440606')))"}).json()["ids"][0]

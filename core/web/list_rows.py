@@ -6,15 +6,18 @@ page, a fifth of the page's time. Here the row buttons' links and labels are
 built once per page (each row's link is the page's with the row's key put in),
 and each cell goes through what ``{{ }}`` does to it — the column's formatter,
 :func:`core.web.display.display` (Jinja's ``finalize``), then HTML escaping —
-so the markup and the text are the template's. Used by
-``appbuilder/general/widgets/list.html`` (the ``qqh_list_rows`` global).
+so the markup and the text are the template's. The page links above them
+likewise (:func:`list_pages`: one ``url_for`` for all of them, where FAB's
+macros built twelve). Used by ``appbuilder/general/widgets/list.html`` (the
+``qqh_list_rows`` and ``qqh_list_pages`` globals).
 """
 
 from __future__ import annotations
 
+import math
 from urllib.parse import quote
 
-from flask import url_for
+from flask import request, url_for
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
@@ -100,5 +103,57 @@ def list_rows(value_columns, pks, include_columns, formatters_columns, modelview
     return Markup("".join(out))
 
 
+def _with_arg(name: str):
+    """``value -> URL`` of this page with the query argument ``name`` set to ``value`` (FAB's
+    ``link_page`` and ``link_page_size`` filters), built once with a marker for the value."""
+    view_args = request.view_args or {}
+
+    def build(value) -> str:
+        args = request.args.copy()
+        args[name] = value
+        return url_for(request.endpoint, **dict(list(view_args.items()) + list(args.to_dict().items())))
+
+    pattern = build(MARKER)
+    if pattern.count(MARKER) != 1:  # the marker was in the request already
+        return build
+    return lambda value: pattern.replace(MARKER, str(value), 1)
+
+
+def list_pages(page, page_size, count, modelview_name) -> Markup:
+    """FAB's ``render_pagination`` and ``render_set_page_size`` (general/lib.html): the page
+    links (three either side of this one, first, previous, next, last) and the page sizes."""
+    page = page or 0
+    pages = math.ceil(count / page_size) if page_size else 0
+    if pages <= 1:
+        return Markup("")
+    link = _with_arg("page_" + modelview_name)
+    low, high = page - 3, page + 3 + 1
+    if low < 0:
+        high -= low
+    if high >= pages:
+        low = low - high + pages
+    low, high = max(low, 0), min(high, pages)
+
+    def item(target, text: str, active: bool = False) -> str:
+        if target is None:
+            return f'<li class="{"active" if active else "disabled"}">\n<a href="#">{text}</a>\n</li>\n'
+        return f'<li>\n<a href="{escape(link(target))}">{text}</a>\n</li>\n'
+
+    out = ['<ul class="pagination pagination-sm" style="display:inherit;">\n',
+           item(0 if low > 0 else None, "&laquo;"), item(page - 1 if page > 0 else None, "&lt;")]
+    out += [item(None if p == page else p, str(p + 1), active=p == page) for p in range(low, high)]
+    out += [item(page + 1 if page + 1 < pages else None, "&gt;"), item(pages - 1 if high < pages else None, "&raquo;"), "</ul>\n"]
+    size_link = _with_arg("psize_" + modelview_name)
+    out.append('<div class="btn-group">\n<button type="button" class="btn btn-default btn-sm dropdown-toggle" data-toggle="dropdown">\n'
+               f'{escape(gettext("Page size"))}<span class="caret"></span>\n</button>\n<ul class="dropdown-menu" role="menu">\n')
+    for size in range(25, 125, 25):
+        if page * size <= count:
+            active = ' class="active"' if size == page_size else ""
+            out.append(f'<li{active}><a href="{escape(size_link(size))}">{size}</a></li>\n')
+    out.append("</ul>\n</div>\n")
+    return Markup("".join(out))
+
+
 def install(app) -> None:
     app.jinja_env.globals["qqh_list_rows"] = list_rows
+    app.jinja_env.globals["qqh_list_pages"] = list_pages
