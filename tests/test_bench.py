@@ -95,6 +95,39 @@ def test_list_page_links_written_in_one_pass_are_what_fab_s_macros_wrote(app):
     assert '<li class="active">\n<a href="#">3</a>' in ours and "psize_MemoNoteView=100" in ours and "Page size" not in ours
 
 
+def test_the_search_form_kept_between_requests_is_fab_s_with_each_request_s_nonce(as_user, app, monkeypatch):
+    """A list page's search form is kept between requests while no filter is active and nothing is
+    written (core/web/search_form.py): the markup FAB renders afresh, each page's script carrying the
+    nonce of its own Content-Security-Policy; a search is rendered with its filters, and the next
+    page without one is the plain form again."""
+    import re
+
+    from flask_appbuilder.widgets import SearchWidget
+
+    from core.web.scoped_views import ScopedModelView
+
+    fs = as_user("fs_clerk")
+
+    def form(params=None) -> str:
+        r = fs.get("/memonoteview/list/", params=params)
+        assert r.status_code == 200
+        nonce = re.search(r"'nonce-([^']+)'", r.headers["Content-Security-Policy"]).group(1)
+        start = r.text.index('<form id="filter_form"')
+        markup = r.text[start:r.text.index("</script>", start)]
+        assert f'<script nonce="{nonce}">' in markup, markup[-400:]
+        return markup.replace(nonce, "NONCE")
+
+    kept = [form(), form()]
+    assert any(key[0] == "/memonoteview" for key in app.extensions.get("qqh_search_forms_kept", {}))
+    assert kept[0] == kept[1] and "new AdminFilters" in kept[0] and kept[0].rstrip().endswith("[]\n);\n})(jQuery);")
+    with monkeypatch.context() as m:
+        m.setattr(ScopedModelView, "search_widget", SearchWidget)
+        assert form() == kept[0]  # FAB's own, rendered afresh
+    searched = form({"_flt_0_title": "检索词"})
+    assert searched != kept[0] and '[["title", "\\u5305\\u542b", ["\\u68c0\\u7d22\\u8bcd"]]]' in searched  # 包含 检索词
+    assert form() == kept[0]
+
+
 def test_list_page_is_light_and_its_delete_button_still_asks_and_deletes(browser, live, as_user, app):  # noqa: F811
     admin = as_user("admin")
     unit = admin.get("/api/v1/unit/", params={"q": "(filters:!((col:code,opr:eq,value:'440606')))"}).json()["ids"][0]

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from core.tenancy.personal import PersonalDataView
 from core.tenancy.versions import kept_count
 from core.web import fab
+from core.web.search_form import KeptSearchWidget
 from core.tenancy.units import Unit
 from core.tenancy.records import check_item, friendly_integrity_error
 from core.tenancy.scope import InvalidInput, _arg_id, current_scope, in_scope, read_along_order, scoped_get
@@ -197,6 +198,7 @@ class ScopedModelView(PersonalDataView, ModelView):
     that page after saving."""
 
     page_size = 25
+    search_widget = KeptSearchWidget  # kept between requests while nothing is written (core/web/search_form.py)
     list_template = "qqh/import_list.html"  # FAB's list page plus the Excel buttons (core/excel/pages.py)
     show_template = "qqh/show.html"  # FAB's record page plus its attachments (core/ops/attachments.py)
     prefill: dict[str, type] = {}
