@@ -107,3 +107,26 @@ def test_no_page_shows_english_in_chinese(app, as_user):
         admin.delete(f"/api/v1/memonote/{note}")
     assert crawled > 50
     assert not english, f"English on Chinese pages (text: first page): {english}"
+
+
+def test_templates_gettext_gives_what_jinja_s_newstyle_gettext_gave(app):
+    """The templates' ``_()`` (core.web.display.page_gettext, which needs no template context) writes
+    what Jinja's newstyle gettext wrote under autoescape: the translation, its values escaped, ``%%``
+    as ``%``, in a block with variables of its own and in ``{% trans %}`` alike."""
+    import jinja2
+    from flask_babel import get_translations
+
+    source = ("{% block b %}{% set n = 3 %}{{ _('Record Count') }}|{{ _('Search') }}|{{ gettext('Page size') }}|"
+              "{{ _('%(name)s and %(n)s', name='<b>&', n=n) }}|{{ _('100%% sure') }}|{{ _(v) }}|"
+              "{% trans who='<i>' %}Hello {{ who }}{% endtrans %}{% endblock %}")
+    reference = jinja2.Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
+    reference.install_gettext_callables(lambda s: get_translations().ugettext(s),
+                                        lambda s, p, n: get_translations().ungettext(s, p, n), newstyle=True)
+    for language in ("zh", "en"):
+        with app.test_request_context("/", headers={"Accept-Language": language}):
+            ours = app.jinja_env.from_string(source).render(v="Back")
+            theirs = reference.from_string(source).render(v="Back")
+            assert ours == theirs, (language, ours, theirs)
+            assert "&lt;b&gt;&amp;" in ours and "100% sure" in ours and "&lt;i&gt;" in ours
+    with app.test_request_context("/", headers={"Accept-Language": "zh"}):
+        assert app.jinja_env.from_string(source).render(v="Back").startswith("记录数目|搜索|")
