@@ -66,11 +66,11 @@ def list_rows(value_columns, pks, include_columns, formatters_columns, modelview
     buttons = can_show or can_edit or can_delete
 
     def button(title: str, label: str, icon: str) -> tuple[str, str]:
-        return str(escape(gettext(title))), f'{escape(gettext(label))}</span><i class="fa {icon}"></i></a>'
+        return str(escape(title)), f'{escape(label)}</span><i class="fa {icon}"></i></a>'
 
-    t_show, s_show = button("Show record", "Show", "fa-search")
-    t_edit, s_edit = button("Edit record", "Edit", "fa-edit")
-    t_delete, s_delete = button("Delete record", "Delete", "fa-trash")
+    t_show, s_show = button(gettext("Show record"), gettext("Show"), "fa-search")
+    t_edit, s_edit = button(gettext("Edit record"), gettext("Edit"), "fa-edit")
+    t_delete, s_delete = button(gettext("Delete record"), gettext("Delete"), "fa-trash")
     cells = [(column, formatters_columns.get(column)) for column in include_columns]
     out = []
     for item, pk in zip(value_columns, pks):
