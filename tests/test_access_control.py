@@ -339,3 +339,49 @@ def test_the_user_kept_between_requests_follows_writes_from_elsewhere(app, as_us
         assert token.get("/api/v1/todo/").status_code == 401
     finally:
         other.dispose()
+
+
+def test_the_request_s_permission_look_up_answers_as_fab_s_check(app):
+    """QqhSecurityManager.has_access answers, for a user of built-in roles only, from the union of their
+    permission sets made once per request — the very answers of FAB's own check for every pair any role
+    holds and for pairs none holds; a user with a role stored in the database, an inactive user and
+    nobody logged in go FAB's way; a user who logs in during the request is asked about afresh."""
+    import flask_login
+    from flask import g
+    from flask_appbuilder.security.sqla.manager import SecurityManager
+
+    from core.tenancy.security import QqhUser
+
+    sm = app.appbuilder.sm
+    pairs = sorted(set().union(*sm.builtin_roles.values())) + [("MemoNoteView", "can_nothing"), ("NoSuchView", "can_list")]
+    with app.app_context():
+        users = {u.username: u for u in app.appbuilder.session.query(QqhUser).filter(QqhUser.username.in_(("admin", "fs_clerk", "sd_clerk")))}
+    assert len(users) == 3
+    for name, user in users.items():
+        with app.test_request_context("/"):
+            user = app.appbuilder.session.merge(user)
+            flask_login.login_user(user)
+            g.user = flask_login.current_user
+            ours = [sm.has_access(p, v) for v, p in pairs]
+            theirs = [SecurityManager.has_access(sm, p, v) for v, p in pairs]
+            assert ours == theirs, name
+            assert any(ours) and not all(ours)
+            assert g._qqh_pairs[1] is not None  # answered from the union
+            # a user who logs in during the request (another one here) is asked about afresh
+            other = app.appbuilder.session.merge(users["fs_clerk" if name != "fs_clerk" else "admin"])
+            flask_login.login_user(other)
+            assert [sm.has_access(p, v) for v, p in pairs] == [SecurityManager.has_access(sm, p, v) for v, p in pairs]
+            g._qqh_pairs = None
+            other.active = False  # an inactive user holds nothing, as with FAB
+            assert not any(sm.has_access(p, v) for v, p in pairs)
+            app.appbuilder.session.rollback()
+    with app.test_request_context("/"):
+        assert [sm.has_access(p, v) for v, p in pairs] == [SecurityManager.has_access(sm, p, v) for v, p in pairs]
+    with app.test_request_context("/"):
+        clerk = app.appbuilder.session.merge(users["fs_clerk"])
+        clerk.roles.append(sm.role_model(name="区县自定义角色" + str(id(clerk))))  # stored, never committed
+        flask_login.login_user(clerk)
+        g.user = flask_login.current_user
+        assert [sm.has_access(p, v) for v, p in pairs] == [SecurityManager.has_access(sm, p, v) for v, p in pairs]
+        assert g._qqh_pairs[1] is None  # FAB's way
+        app.appbuilder.session.rollback()

@@ -522,6 +522,31 @@ class QqhSecurityManager(SecurityManager):
         """A built-in role holds exactly the pairs of its permission set (no patterns)."""
         return (view_name, permission_name) in self.builtin_roles.get(role.name, ())
 
+    def has_access(self, permission_name: str, view_name: str) -> bool:
+        """FAB's check; for a logged-in, active user whose roles (their groups' too) are all built-in,
+        one look-up in the union of those roles' permission sets, made once per request (a list page
+        asks nine times; through FAB each asked for the user seven times: 0.25 ms)."""
+        pairs = self._request_pairs()
+        if pairs is None:
+            return super().has_access(permission_name, view_name)
+        return (view_name, permission_name) in pairs
+
+    def _request_pairs(self) -> frozenset | None:
+        if not has_request_context() or getattr(g, "_api_key_user", False):
+            return None
+        user = g.get("user")
+        user = user._get_current_object() if hasattr(user, "_get_current_object") else user  # FAB's g.user: a proxy
+        kept = g.get("_qqh_pairs")
+        if kept is not None and kept[0] is user:
+            return kept[1]
+        pairs = None
+        if user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False):
+            roles = list(user.roles) + [r for group in user.groups for r in group.roles]
+            if all(r.name in self.builtin_roles for r in roles):
+                pairs = frozenset().union(*(self.builtin_roles[r.name] for r in roles))
+        g._qqh_pairs = (user, pairs)
+        return pairs
+
     def is_item_public(self, permission_name, view_name) -> bool:
         """Nobody logged in holds a permission: the Public role is an explicit, empty set, like the four
         roles' (FAB read its permissions from the database on every protected request, so a permission
