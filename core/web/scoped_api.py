@@ -118,6 +118,13 @@ class ScopedModelRestApi(PersonalDataApi, ModelRestApi):
 
     allow_browser_login = True
 
+    def __init__(self):
+        if self.base_order is None and isinstance(self.datamodel.get_pk_name(), str):
+            # a list asked for in no order comes by primary key: FAB sends no ORDER BY then, and the
+            # database may return a row on two pages (PostgreSQL moves an updated row) or on none
+            self.base_order = (self.datamodel.get_pk_name(), "asc")
+        super().__init__()
+
     def _init_model_schemas(self) -> None:
         super()._init_model_schemas()
         for schema in (self.add_model_schema, self.edit_model_schema):

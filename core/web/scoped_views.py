@@ -109,7 +109,10 @@ class ScopedInterface(SQLAInterface):
         if not order_column or not has_app_context() or self.session.get_bind().dialect.name != "sqlite":
             return False
         table = getattr(self.obj, "__table__", None)
-        if table is None or not any(list(i.columns)[0].name == order_column for i in table.indexes):
+        if table is None:
+            return False
+        leading = {list(i.columns)[0].name for i in table.indexes} | {c.name for c in list(table.primary_key.columns)[:1]}
+        if order_column not in leading:
             return False
         read = ((page or 0) + 1) * (page_size or count or 1)
         total = kept_count(self.session, self.session.query(self.obj), current_app.extensions.setdefault("qqh_counts_kept", {}))
