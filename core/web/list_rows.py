@@ -144,8 +144,9 @@ def list_pages(page, page_size, count, modelview_name) -> Markup:
     out += [item(None if p == page else p, str(p + 1), active=p == page) for p in range(low, high)]
     out += [item(page + 1 if page + 1 < pages else None, "&gt;"), item(pages - 1 if high < pages else None, "&raquo;"), "</ul>\n"]
     size_link = _with_arg("psize_" + modelview_name)
+    label = escape(gettext("Page size"))  # outside the f-string: babel extracts it from here
     out.append('<div class="btn-group">\n<button type="button" class="btn btn-default btn-sm dropdown-toggle" data-toggle="dropdown">\n'
-               f'{escape(gettext("Page size"))}<span class="caret"></span>\n</button>\n<ul class="dropdown-menu" role="menu">\n')
+               f'{label}<span class="caret"></span>\n</button>\n<ul class="dropdown-menu" role="menu">\n')
     for size in range(25, 125, 25):
         if page * size <= count:
             active = ' class="active"' if size == page_size else ""
